@@ -1,0 +1,52 @@
+// Two projects: Node-side and isomorphic code in a Node environment, the JupyterLab extension in jsdom.
+// TypeScript is stripped by @swc/jest (types are checked by `npm run typecheck`).
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', tsx: true },
+      target: 'es2022',
+      transform: { react: { runtime: 'classic' } },
+    },
+    module: { type: 'commonjs' },
+  },
+];
+
+// JupyterLab and lumino ship ES modules: they are transformed too in the lab project.
+const esmPackages = [
+  '@jupyterlab',
+  '@jupyter',
+  '@lumino',
+  '@codemirror',
+  '@lezer',
+  '@microsoft',
+  'exenv-es6',
+  'lib0',
+  'y-protocols',
+  'yjs',
+  'nanoid',
+  'vscode-ws-jsonrpc',
+  'marked',
+  'color',
+  'd3-color',
+];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'node',
+      testEnvironment: 'node',
+      transform: { '^.+\\.(t|j)sx?$': swc },
+      testMatch: ['<rootDir>/src/{distributed,skaha,convert,batch,node}/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+    },
+    {
+      displayName: 'lab',
+      testEnvironment: 'jsdom',
+      transform: { '^.+\\.(t|j)sx?$': swc },
+      transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
+      moduleNameMapper: { '\\.(css|less|svg)$': '<rootDir>/test/style-stub.js' },
+      setupFiles: ['<rootDir>/test/lab-setup.js'],
+      testMatch: ['<rootDir>/src/lab/**/*.spec.ts', '<rootDir>/src/lab/**/*.spec.tsx'],
+    },
+  ],
+};

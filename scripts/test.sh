@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: system packages, build, static checks, unit and
+# integration tests (jest, over real HTTP on loopback), the Python server half (pytest), and the
+# real-browser tests. Run it with `npm ci && npm test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
+
+stage "system packages"
+bash scripts/system-deps.sh
+
+stage "build"
+npm run build
+
+stage "type-check"
+npm run typecheck
+
+stage "lint"
+npm run lint
+
+stage "jest"
+npx jest --ci

@@ -1,0 +1,2 @@
+// jupyterlab-canfar/node: the Node-side module (scripts, JS/TS kernels, the CLI's building blocks).
+export * from '../distributed';
