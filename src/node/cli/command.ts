@@ -1,0 +1,21 @@
+/** What every CLI verb implements. Owned by the CLI framework (src/node/cli). */
+export interface CommandIO {
+  /** Arguments after the verb (global options already removed). */
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Global options given before or after the verb. */
+  globals: { url?: string; token?: string; certificate?: string; json: boolean };
+  /** Aborted on Ctrl-C (SIGINT). */
+  signal: AbortSignal;
+}
+
+export interface Command {
+  /** One line for `canfar-lab --help`. */
+  summary: string;
+  /** Full usage text for `canfar-lab VERB --help`. */
+  usage: string;
+  /** Exit code: 0 success, 1 the service refused or failed, 2 bad usage. */
+  run(io: CommandIO): Promise<number>;
+}

@@ -1,0 +1,4 @@
+import type { Command } from '../command';
+
+// One entry per verb; each verb lives in its own file in this folder.
+export const commands: Record<string, Command> = {};
