@@ -1,0 +1,610 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { closeSync, openSync, promises as fsp, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { GIB_IN_GB, HttpError, isoSeconds, type CreateRequest } from './protocol';
+import { processAlive, processStartIdentity, writeFileAtomic, type StateLayout } from './state';
+import type { LocalSessionType, SessionEventRecord, SessionRecord } from './types';
+
+/** A headless job runs at most 14 days on CANFAR; renew extends it from now. */
+const SESSION_LIFETIME_MS = 14 * 24 * 3600 * 1000;
+
+/**
+ * Every headless command runs under this small POSIX sh wrapper (the process group leader), which writes
+ * the command's exit status to a file. The file outlives the server: a server that was killed and
+ * restarted still learns how a session it did not see end finished.
+ */
+const WRAPPER = 'f=$1; shift; "$@"; c=$?; echo "$c" > "$f.tmp" && mv "$f.tmp" "$f"; exit "$c"';
+
+const ID_FIRST = 'abcdefghijklmnopqrstuvwxyz';
+const ID_REST = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+export interface ManagerOptions {
+  layout: StateLayout;
+  capacityCores: number;
+  capacityRamGB: number;
+  ttlSeconds: number;
+  home: string;
+  user: string;
+  killGraceMs: number;
+  hostname: string;
+  log: (line: string) => void;
+}
+
+type EndReason =
+  { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null } | { kind: 'lost'; message: string };
+
+/**
+ * Owns the sessions: records (persisted one JSON file each), the FIFO queue over the capacity, the
+ * processes and their logs, the ttl of finished sessions, and recovery after a restart.
+ */
+export class SessionManager {
+  readonly records = new Map<string, SessionRecord>();
+  private readonly queue: string[] = [];
+  private readonly children = new Map<string, ChildProcess>();
+  /** Polls for processes adopted from a previous server (not our children: no exit event). */
+  private readonly watchers = new Map<string, NodeJS.Timeout>();
+  private readonly killTimers = new Map<string, NodeJS.Timeout>();
+  private readonly ttlTimers = new Map<string, NodeJS.Timeout>();
+  private readonly writes = new Map<string, Promise<void>>();
+  /** Sessions being deleted: when their process ends, the record goes. */
+  private readonly deleting = new Set<string>();
+  /** Sessions being ended by the server stopping. */
+  private readonly stopping = new Set<string>();
+  private readonly exitWaiters = new Map<string, () => void>();
+  private usedCores = 0;
+  private usedRamGB = 0;
+  private sweepTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: ManagerOptions) {}
+
+  get capacity(): { cores: number; ramGB: number; usedCores: number; usedRamGB: number } {
+    return {
+      cores: this.options.capacityCores,
+      ramGB: this.options.capacityRamGB,
+      usedCores: this.usedCores,
+      usedRamGB: this.usedRamGB,
+    };
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Loads the records of a previous run and settles each one; see recoverOne. */
+  async load(): Promise<void> {
+    let files: string[] = [];
+    try {
+      files = (await fsp.readdir(this.options.layout.sessions)).filter((f) => f.endsWith('.json'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const loaded: SessionRecord[] = [];
+    for (const file of files) {
+      const full = path.join(this.options.layout.sessions, file);
+      try {
+        loaded.push(JSON.parse(await fsp.readFile(full, 'utf8')) as SessionRecord);
+      } catch (error) {
+        // Atomic writes make this unlikely; keep the file aside for a human rather than delete it.
+        this.options.log(`skipping unreadable session record ${full}: ${(error as Error).message}`);
+        await fsp.rename(full, `${full}.unreadable`).catch(() => undefined);
+      }
+    }
+    loaded.sort((a, b) => a.createdAt - b.createdAt);
+    for (const record of loaded) this.records.set(record.id, record);
+    for (const record of loaded) this.recoverOne(record);
+    this.pump();
+    this.sweepTimer = setInterval(() => this.sweepExpired(), 30_000);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * After a restart: queued sessions go back in the queue; a process of the previous server that still
+   * runs (same pid AND same start identity) is adopted and watched; one that ended while the server was
+   * down is settled from its exit-status file; one that is gone without a trace is Failed, with an event
+   * saying so. Adopting rather than killing keeps hours of work alive across a server crash.
+   */
+  private recoverOne(record: SessionRecord): void {
+    if (record.status === 'Completed' || record.status === 'Failed') {
+      this.scheduleTtl(record);
+      return;
+    }
+    if (record.type !== 'headless') return; // Interactive sessions are records only: nothing to recover.
+    if (record.status === 'Terminating') {
+      if (record.pid !== undefined && processAlive(record.pid, record.pidStart))
+        this.killGroup(record.pid, 'SIGKILL');
+      void this.remove(record.id);
+      return;
+    }
+    if (record.status === 'Pending' && !record.scheduled) {
+      this.queue.push(record.id);
+      return;
+    }
+    const code = this.readExitFile(record.id);
+    if (record.pid !== undefined && code === undefined && processAlive(record.pid, record.pidStart)) {
+      this.reserve(record);
+      this.addEvent(
+        record,
+        'Normal',
+        'Adopted',
+        `The local server restarted and found process ${record.pid} still running; it keeps watching it`,
+      );
+      void this.persist(record);
+      this.watch(record);
+      return;
+    }
+    if (code !== undefined) {
+      this.addEvent(
+        record,
+        'Normal',
+        'Recovered',
+        `The process ended while the local server was down; its exit status was recorded`,
+      );
+      this.finish(record, { kind: 'exit', code, signal: null }, false);
+      return;
+    }
+    const what =
+      record.pid !== undefined ? `its process (pid ${record.pid}) is gone` : 'its process had not started';
+    this.finish(
+      record,
+      {
+        kind: 'lost',
+        message: `The local server stopped abruptly (crash or kill -9) while this session was running; ${what} and its exit code is unknown`,
+      },
+      false,
+    );
+  }
+
+  newId(): string {
+    for (;;) {
+      let id = ID_FIRST[randomInt(ID_FIRST.length)];
+      for (let i = 0; i < 7; i += 1) id += ID_REST[randomInt(ID_REST.length)];
+      if (!this.records.has(id)) return id;
+    }
+  }
+
+  activeInteractive(user: string): number {
+    let count = 0;
+    for (const r of this.records.values()) {
+      if (r.userid === user && r.type !== 'headless' && (r.status === 'Running' || r.status === 'Pending'))
+        count += 1;
+    }
+    return count;
+  }
+
+  /** Records a new session (persisted before this resolves, so an answered create survives a crash). */
+  async create(
+    request: CreateRequest,
+    user: string,
+    connectURL: (id: string, type: LocalSessionType) => string,
+  ): Promise<SessionRecord> {
+    const id = this.newId();
+    const now = Date.now();
+    const interactive = request.type !== 'headless';
+    const record: SessionRecord = {
+      id,
+      userid: user,
+      name: request.name,
+      image: request.image,
+      type: request.type,
+      status: interactive ? 'Running' : 'Pending',
+      createdAt: now,
+      connectURL: connectURL(id, request.type),
+      fixed: request.fixed,
+      // Flexible sessions hold their request (1 core / 4 GiB by default), as the cluster's scheduler does.
+      reservedCores: request.cores,
+      reservedRamGB: request.ramGiB * GIB_IN_GB,
+      cores: request.cores,
+      ramGiB: request.ramGiB,
+      gpus: request.gpus,
+      cmd: request.cmd,
+      args: request.args,
+      env: request.env,
+      scheduled: interactive,
+      events: [],
+    };
+    if (interactive) {
+      record.startTime = isoSeconds(now);
+      record.expiryTime = isoSeconds(now + SESSION_LIFETIME_MS);
+      this.addEvent(
+        record,
+        'Normal',
+        'Scheduled',
+        `Recorded by the local server; interactive sessions run no process locally`,
+      );
+    }
+    this.records.set(id, record);
+    await this.persist(record);
+    if (!interactive) {
+      this.queue.push(id);
+      this.pump();
+    }
+    this.options.log(`created ${record.type} session ${id} (${record.name})`);
+    return record;
+  }
+
+  /** Starts queued sessions in order while the head fits (strict FIFO, like a Kueue StrictFIFO queue). */
+  private pump(): void {
+    while (!this.closed && this.queue.length > 0) {
+      const record = this.records.get(this.queue[0]);
+      if (!record || record.status !== 'Pending') {
+        this.queue.shift();
+        continue;
+      }
+      const fits =
+        this.usedCores + record.reservedCores <= this.options.capacityCores + 1e-9 &&
+        this.usedRamGB + record.reservedRamGB <= this.options.capacityRamGB + 1e-9;
+      if (!fits) return;
+      this.queue.shift();
+      this.start(record);
+    }
+  }
+
+  private reserve(record: SessionRecord): void {
+    this.usedCores += record.reservedCores;
+    this.usedRamGB += record.reservedRamGB;
+  }
+
+  private release(record: SessionRecord): void {
+    this.usedCores = Math.max(0, this.usedCores - record.reservedCores);
+    this.usedRamGB = Math.max(0, this.usedRamGB - record.reservedRamGB);
+  }
+
+  private logFile(id: string): string {
+    return path.join(this.options.layout.logs, `${id}.log`);
+  }
+
+  private exitFile(id: string): string {
+    return path.join(this.options.layout.logs, `${id}.exit`);
+  }
+
+  private readExitFile(id: string): number | undefined {
+    try {
+      const text = readFileSync(this.exitFile(id), 'utf8').trim();
+      return /^\d+$/.test(text) ? Number(text) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private start(record: SessionRecord): void {
+    this.reserve(record);
+    record.scheduled = true;
+    const o = this.options;
+    this.addEvent(
+      record,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${record.id} to ${o.hostname} (local process mode)`,
+    );
+    this.addEvent(
+      record,
+      'Normal',
+      'ImageNotUsed',
+      `Image "${record.image}" is recorded only: the local server runs the command as a process on this machine`,
+    );
+    if (record.cmd === undefined || record.cmd === '') {
+      this.finish(record, {
+        kind: 'lost',
+        message:
+          "No cmd given: the session would run the image's entrypoint, and the local server does not run images. Send cmd (and args) to run a command",
+      });
+      return;
+    }
+    const env: Record<string, string> = {};
+    if (process.env.PATH) env.PATH = process.env.PATH;
+    Object.assign(env, record.env);
+    Object.assign(env, {
+      skaha_hostname: o.hostname,
+      skaha_username: record.userid,
+      skaha_sessionid: record.id,
+      HOME: o.home,
+      PWD: o.home,
+      OMP_NUM_THREADS: String(record.fixed ? Math.max(1, Math.floor(record.cores)) : 1),
+    });
+    let fd: number | undefined;
+    let child: ChildProcess;
+    try {
+      fd = openSync(this.logFile(record.id), 'a', 0o600);
+      child = spawn(
+        '/bin/sh',
+        ['-c', WRAPPER, 'canfar-local', this.exitFile(record.id), record.cmd, ...record.args],
+        {
+          cwd: o.home,
+          env,
+          detached: true,
+          stdio: ['ignore', fd, fd],
+        },
+      );
+    } catch (error) {
+      this.finish(record, {
+        kind: 'lost',
+        message: `Could not start the process: ${(error as Error).message}`,
+      });
+      return;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    this.children.set(record.id, child);
+    child.once('error', (error) => {
+      this.children.delete(record.id);
+      if (record.status === 'Pending' || record.status === 'Running') {
+        this.finish(record, {
+          kind: 'lost',
+          message: `Could not start the process in ${o.home}: ${error.message}`,
+        });
+      }
+    });
+    child.once('exit', (code, signal) => {
+      this.children.delete(record.id);
+      this.finish(record, { kind: 'exit', code, signal });
+    });
+    if (child.pid !== undefined) {
+      record.pid = child.pid;
+      record.pidStart = processStartIdentity(child.pid);
+      record.status = 'Running';
+      const now = Date.now();
+      record.startTime = isoSeconds(now);
+      record.expiryTime = isoSeconds(now + SESSION_LIFETIME_MS);
+      const commandLine = [record.cmd, ...record.args].join(' ');
+      this.addEvent(record, 'Normal', 'Started', `Started process ${child.pid}: ${commandLine}`);
+      void this.persist(record);
+    }
+  }
+
+  /** Polls an adopted process until it is gone, then settles it from its exit-status file. */
+  private watch(record: SessionRecord): void {
+    const timer = setInterval(() => {
+      if (record.pid !== undefined && processAlive(record.pid, record.pidStart)) return;
+      clearInterval(timer);
+      this.watchers.delete(record.id);
+      const code = this.readExitFile(record.id);
+      if (code !== undefined) this.finish(record, { kind: 'exit', code, signal: null });
+      else if (this.deleting.has(record.id) || this.stopping.has(record.id))
+        this.finish(record, { kind: 'exit', code: null, signal: 'SIGTERM' });
+      else
+        this.finish(record, {
+          kind: 'lost',
+          message: `Process ${record.pid} ended without recording an exit status`,
+        });
+    }, 200);
+    this.watchers.set(record.id, timer);
+  }
+
+  private finish(record: SessionRecord, reason: EndReason, releaseReservation = true): void {
+    if (record.status === 'Completed' || record.status === 'Failed') return;
+    const wasScheduled = record.scheduled;
+    if (releaseReservation && wasScheduled) this.release(record);
+    const killTimer = this.killTimers.get(record.id);
+    if (killTimer) clearTimeout(killTimer);
+    this.killTimers.delete(record.id);
+    this.exitWaiters.get(record.id)?.();
+    this.exitWaiters.delete(record.id);
+    if (this.deleting.has(record.id)) {
+      this.deleting.delete(record.id);
+      void this.remove(record.id);
+      this.pump();
+      return;
+    }
+    record.endedAt = Date.now();
+    if (reason.kind === 'lost') {
+      record.status = 'Failed';
+      this.addEvent(record, 'Warning', 'Failed', reason.message);
+    } else if (this.stopping.has(record.id)) {
+      record.status = 'Failed';
+      this.addEvent(record, 'Warning', 'Killed', 'Ended because the local server stopped (Ctrl-C or close)');
+    } else if (reason.code === 0) {
+      record.status = 'Completed';
+      record.exitCode = 0;
+      this.addEvent(record, 'Normal', 'Completed', 'Process exited with exit code 0');
+    } else {
+      record.status = 'Failed';
+      // A signal seen by Node means the wrapper itself was killed; report it as a container runtime would.
+      const code = reason.code ?? 128 + signalNumber(reason.signal);
+      record.exitCode = code;
+      this.addEvent(
+        record,
+        'Warning',
+        'Failed',
+        `Process exited with exit code ${code}${exitHint(code, reason.signal)}`,
+      );
+    }
+    if (record.startTime === undefined && wasScheduled) record.startTime = isoSeconds(record.endedAt);
+    void this.persist(record);
+    this.scheduleTtl(record);
+    this.options.log(`session ${record.id} ${record.status}`);
+    this.pump();
+  }
+
+  private scheduleTtl(record: SessionRecord): void {
+    const endedAt = record.endedAt ?? Date.now();
+    const delay = Math.max(0, endedAt + this.options.ttlSeconds * 1000 - Date.now());
+    const timer = setTimeout(() => {
+      this.ttlTimers.delete(record.id);
+      this.options.log(`session ${record.id} removed after ttl`);
+      void this.remove(record.id);
+    }, delay);
+    timer.unref();
+    this.ttlTimers.set(record.id, timer);
+  }
+
+  /** Ends sessions past their expiry time, as the platform's activeDeadlineSeconds does. */
+  private sweepExpired(): void {
+    const now = Date.now();
+    for (const record of this.records.values()) {
+      if (
+        record.status === 'Running' &&
+        record.type === 'headless' &&
+        record.expiryTime &&
+        Date.parse(record.expiryTime) < now &&
+        record.pid
+      ) {
+        this.addEvent(
+          record,
+          'Warning',
+          'DeadlineExceeded',
+          'The session passed its expiry time and was stopped',
+        );
+        this.terminate(record);
+      }
+    }
+  }
+
+  private addEvent(
+    record: SessionRecord,
+    type: SessionEventRecord['type'],
+    reason: string,
+    message: string,
+  ): void {
+    const time = isoSeconds(Date.now());
+    record.events.push({ type, reason, message, firstTime: time, lastTime: time });
+  }
+
+  /** Writes one record; writes of the same record are chained so an older state never lands last. */
+  private persist(record: SessionRecord): Promise<void> {
+    const file = path.join(this.options.layout.sessions, `${record.id}.json`);
+    const previous = this.writes.get(record.id) ?? Promise.resolve();
+    const next = previous
+      .then(() => (this.records.has(record.id) ? writeFileAtomic(file, JSON.stringify(record)) : undefined))
+      .catch((error: Error) => this.options.log(`could not save session ${record.id}: ${error.message}`));
+    this.writes.set(record.id, next);
+    void next.then(() => {
+      if (this.writes.get(record.id) === next) this.writes.delete(record.id);
+    });
+    return next;
+  }
+
+  private async remove(id: string): Promise<void> {
+    this.records.delete(id);
+    const ttl = this.ttlTimers.get(id);
+    if (ttl) clearTimeout(ttl);
+    this.ttlTimers.delete(id);
+    await (this.writes.get(id) ?? Promise.resolve());
+    for (const file of [
+      path.join(this.options.layout.sessions, `${id}.json`),
+      this.logFile(id),
+      this.exitFile(id),
+    ]) {
+      await fsp.unlink(file).catch(() => undefined);
+    }
+  }
+
+  private killGroup(pid: number, signal: NodeJS.Signals): void {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** SIGTERM to the process group, SIGKILL after the grace period. */
+  private terminate(record: SessionRecord): void {
+    if (record.pid === undefined) return;
+    const pid = record.pid;
+    this.killGroup(pid, 'SIGTERM');
+    if (!this.killTimers.has(record.id)) {
+      const timer = setTimeout(() => this.killGroup(pid, 'SIGKILL'), this.options.killGraceMs);
+      this.killTimers.set(record.id, timer);
+    }
+  }
+
+  /** DELETE: always succeeds; a running process is ended (Terminating meanwhile), then the record goes. */
+  async delete(id: string): Promise<void> {
+    const record = this.records.get(id);
+    if (!record) return;
+    if (record.status === 'Terminating') return;
+    const running =
+      record.status === 'Running' &&
+      record.pid !== undefined &&
+      (this.children.has(id) || this.watchers.has(id));
+    if (!running) {
+      const index = this.queue.indexOf(id);
+      if (index >= 0) this.queue.splice(index, 1);
+      await this.remove(id);
+      this.pump();
+      return;
+    }
+    record.status = 'Terminating';
+    this.deleting.add(id);
+    this.addEvent(
+      record,
+      'Normal',
+      'Killing',
+      `Stopping process group ${record.pid} (SIGTERM, SIGKILL after ${this.options.killGraceMs / 1000} s)`,
+    );
+    await this.persist(record);
+    this.terminate(record);
+  }
+
+  /** action=renew: extends the expiry of a running session; 400 otherwise, as the service does. */
+  async renew(id: string, user: string): Promise<void> {
+    const record = this.records.get(id);
+    if (!record || record.status !== 'Running')
+      throw new HttpError(400, `No active job for user ${user} with session ${id}`);
+    record.expiryTime = isoSeconds(Date.now() + SESSION_LIFETIME_MS);
+    await this.persist(record);
+  }
+
+  async readLog(id: string): Promise<string> {
+    if (!this.records.has(id)) return '';
+    try {
+      return await fsp.readFile(this.logFile(id), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Stops everything this server runs: running sessions are ended and recorded as Failed (Killed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const timer of this.ttlTimers.values()) clearTimeout(timer);
+    this.ttlTimers.clear();
+    const waits: Promise<void>[] = [];
+    for (const id of this.queue.splice(0)) {
+      const record = this.records.get(id);
+      if (record && record.status === 'Pending') {
+        this.finish(record, {
+          kind: 'lost',
+          message: 'The local server stopped before this session started',
+        });
+      }
+    }
+    for (const record of this.records.values()) {
+      const active =
+        (record.status === 'Running' || record.status === 'Terminating') && record.pid !== undefined;
+      if (!active || !(this.children.has(record.id) || this.watchers.has(record.id))) continue;
+      if (record.status === 'Running') this.stopping.add(record.id);
+      waits.push(new Promise<void>((resolve) => this.exitWaiters.set(record.id, resolve)));
+      this.terminate(record);
+    }
+    await Promise.all(waits);
+    for (const timer of this.watchers.values()) clearInterval(timer);
+    for (const timer of this.killTimers.values()) clearTimeout(timer);
+    await Promise.all([...this.writes.values()]);
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGABRT: 6,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGTERM: 15,
+  };
+  return (signal && numbers[signal]) || 0;
+}
+
+function exitHint(code: number, signal: NodeJS.Signals | null): string {
+  if (code === 127) return ' (command not found: is cmd on the PATH of the local server?)';
+  if (code === 126) return ' (command not executable)';
+  if (signal) return ` (killed by ${signal})`;
+  if (code > 128 && code < 160) return ` (killed by signal ${code - 128})`;
+  return '';
+}

@@ -1,0 +1,133 @@
+/** Public types of the local Skaha-compatible server (`canfar-lab local`, `startLocalServer`). */
+
+/**
+ * Fault injection, for tests and benchmarks of clients. Everything is off by default. Rates are
+ * probabilities in [0, 1] drawn per request (per create for `createThenFailRate`).
+ * Also read from the env variable `CANFAR_LOCAL_FAULTS` (JSON of this shape) when the option is absent.
+ */
+export interface FaultOptions {
+  /** Milliseconds added before every answer (0 by default). */
+  latencyMs?: number;
+  /** Rate of `503 Service Unavailable` with a `Retry-After` header; nothing is done. */
+  unavailableRate?: number;
+  /** Value of `Retry-After` (seconds) sent with injected 503s; 1 by default. */
+  retryAfterSeconds?: number;
+  /** Rate of `500` answers; nothing is done. */
+  serverErrorRate?: number;
+  /** Rate of connections destroyed without any answer; nothing is done. */
+  dropRate?: number;
+  /**
+   * Rate of `POST /session` that DO create the session, then answer `500` or drop the connection
+   * (half each): the "fate unknown" case a client must reconcile by listing before it retries.
+   */
+  createThenFailRate?: number;
+  /** Seed of the pseudo-random generator deciding each fault: same seed, same sequence. */
+  seed?: number;
+  /** Only requests whose path contains this string are subject to faults (all of them by default). */
+  pathIncludes?: string;
+}
+
+export interface TlsOptions {
+  /** PEM certificate chain of the server (a string holding PEM text, or a path to a PEM file). */
+  cert: string;
+  /** PEM private key of the server (text or path). */
+  key: string;
+  /**
+   * PEM CA (text or path). When given, client certificates signed by it authenticate the caller as well
+   * as the bearer token does; the user is the certificate's subject CN.
+   */
+  ca?: string;
+}
+
+export interface LocalServerOptions {
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Interface to listen on; 127.0.0.1 by default (only this machine can reach it). */
+  host?: string;
+  /** Bearer token clients must send. Default: the one in `<stateDir>/token`, created at random (mode 0600). */
+  token?: string;
+  /** Where session records, logs, the token and server.json live. Default: `defaultStateDir()`. */
+  stateDir?: string;
+  /** Seconds a finished session stays visible (GET, logs, events) before it is deleted; 3600 like CANFAR. */
+  ttlSeconds?: number;
+  /** Cores the queue may hand out; default: this machine's (os.availableParallelism()). */
+  cores?: number;
+  /** GB of RAM the queue may hand out; default: this machine's total memory, rounded down. */
+  ramGB?: number;
+  /** Directory sessions run in (HOME, PWD, cwd); default os.homedir(). Stands for /arc/home/<user>. */
+  home?: string;
+  /** User name reported as `userid` and `skaha_username`; default: the OS user running the server. */
+  user?: string;
+  /** Interactive sessions (notebook, desktop, ...) allowed at once per user, like the service's cap; 3. */
+  maxInteractiveSessions?: number;
+  /** Seconds between SIGTERM and SIGKILL when a session is deleted or the server stops; 5. */
+  killGraceSeconds?: number;
+  /** Fault injection; off by default. See FaultOptions. */
+  faults?: FaultOptions;
+  /** HTTPS instead of HTTP (and optional client-certificate authentication). */
+  tls?: TlsOptions;
+  /** Where the server reports what it does (one line per call); silent by default. */
+  log?: (line: string) => void;
+}
+
+export interface LocalServer {
+  /** Service base URL, e.g. `http://127.0.0.1:8123/skaha`. */
+  url: string;
+  /** `url + '/v1'`: the base of the session API. */
+  apiUrl: string;
+  token: string;
+  /** File holding the token (mode 0600). */
+  tokenFile: string;
+  stateDir: string;
+  /** Stops listening, ends running sessions (recorded as Failed: "Killed"), removes server.json. */
+  close(): Promise<void>;
+}
+
+/** Session types of the Skaha API. */
+export const SESSION_TYPES = ['notebook', 'desktop', 'carta', 'contributed', 'firefly', 'headless'] as const;
+export type LocalSessionType = (typeof SESSION_TYPES)[number];
+
+export type LocalSessionStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminating';
+
+export interface SessionEventRecord {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** ISO second precision, e.g. 2026-07-21T18:09:21Z */
+  firstTime: string;
+  lastTime: string;
+}
+
+/** What is stored (as JSON, one file per session) in `<stateDir>/sessions/<id>.json`. */
+export interface SessionRecord {
+  id: string;
+  userid: string;
+  name: string;
+  image: string;
+  type: LocalSessionType;
+  status: LocalSessionStatus;
+  /** Creation time (ms since epoch): the queue is FIFO on it. */
+  createdAt: number;
+  startTime?: string;
+  expiryTime?: string;
+  /** When the session reached Completed/Failed (ms), for the ttl. */
+  endedAt?: number;
+  connectURL: string;
+  fixed: boolean;
+  /** Cores and GB reserved in the local queue while the session runs. */
+  reservedCores: number;
+  reservedRamGB: number;
+  cores: number;
+  ramGiB: number;
+  gpus: number;
+  cmd?: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Whether the session has a "pod": false while queued; events are 404 until then. */
+  scheduled: boolean;
+  pid?: number;
+  /** /proc start time of the pid, so a restarted server does not mistake a recycled pid for its process. */
+  pidStart?: string;
+  exitCode?: number;
+  events: SessionEventRecord[];
+}
