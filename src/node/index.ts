@@ -1,2 +1,3 @@
 // jupyterlab-canfar/node: the Node-side module (scripts, JS/TS kernels, the CLI's building blocks).
 export * from '../distributed';
+export * from './local';

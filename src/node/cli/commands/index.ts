@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { local } from './local';
 
 // One entry per verb; each verb lives in its own file in this folder.
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = { local };
