@@ -1,0 +1,178 @@
+/**
+ * Checks made before anything is sent: each rule here is one the service enforces with a terse 400, or, worse,
+ * one it does not enforce at all (env entries it silently drops, args it silently splits, names it silently
+ * cuts). Every problem names the value and the rule.
+ */
+import { SkahaError } from './errors';
+import { SESSION_KINDS, type SessionSpec, type SkahaContext } from './types';
+
+/** The service stores names lower-cased and cut to this many characters. */
+export const MAX_NAME_LENGTH = 63;
+/** The official client's limit on replicas per launch. */
+export const MAX_REPLICAS = 512;
+const NAME = /^[A-Za-z0-9-]+$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Set by createReplicas in every replica (as the official client does). */
+export const REPLICA_ENV_KEYS = ['REPLICA_ID', 'REPLICA_COUNT'] as const;
+
+export interface ValidateOptions {
+  /** The service's /context: when given, cores, ram and gpus must be among its options. */
+  context?: SkahaContext;
+  /** The service's allowed registries (GET /repository): when given, the image must be on one of them. */
+  repositories?: string[];
+  /** When the spec is the template of a replica launch: how many replicas. */
+  replicas?: number;
+}
+
+/** `<name>-<i>` for replica i of n, the bare name when n = 1 (the official client's convention). */
+export function replicaName(name: string, replica: number, total: number): string {
+  return total === 1 ? name : `${name}-${replica}`;
+}
+
+const list = (values: number[]) => (values.length ? values.join(', ') : 'none');
+
+function checkResource(
+  problems: string[],
+  label: 'cores' | 'ram' | 'gpus',
+  value: number | undefined,
+  options: number[] | undefined,
+  unit: string,
+): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    problems.push(`${label}=${String(value)} is not a number.`);
+    return;
+  }
+  if (label === 'gpus' && value === 0) {
+    problems.push('gpus=0: leave gpus out for a session without GPU (the service refuses gpus=0).');
+    return;
+  }
+  if (!Number.isInteger(value) || value < 1) {
+    problems.push(
+      `${label}=${value} must be a whole number of ${unit}, at least 1 (the service ignores fractions).`,
+    );
+    return;
+  }
+  if (options && !options.includes(value)) {
+    problems.push(
+      `${label}=${value} is not offered by this service: choose one of ${list(options)} (${unit}, from /context).`,
+    );
+  }
+}
+
+/**
+ * Throw SkahaError 'invalid-input' listing every problem of `spec`, or return quietly. Nothing is sent.
+ */
+export function validateSessionSpec(spec: SessionSpec, options: ValidateOptions = {}): void {
+  const problems: string[] = [];
+  const { context, repositories, replicas } = options;
+  const kind = spec.kind ?? 'headless';
+
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS)) {
+    problems.push(`replicas=${replicas} is out of range: launch between 1 and ${MAX_REPLICAS} replicas.`);
+  }
+
+  const name = spec.name;
+  if (typeof name !== 'string' || name === '') {
+    problems.push('name is required: letters, digits and "-".');
+  } else if (!NAME.test(name)) {
+    const bad = [...new Set([...name].filter((c) => !/[A-Za-z0-9-]/.test(c)))].map((c) => JSON.stringify(c));
+    problems.push(
+      `name ${JSON.stringify(name)} contains ${bad.join(', ')}: only letters, digits and "-" are allowed.`,
+    );
+  } else {
+    const n = replicas !== undefined && Number.isInteger(replicas) && replicas >= 1 ? replicas : 1;
+    const longest = replicaName(name, n, n);
+    if (longest.length > MAX_NAME_LENGTH) {
+      const room = MAX_NAME_LENGTH - (longest.length - name.length);
+      problems.push(
+        n === 1
+          ? `name ${JSON.stringify(name)} has ${name.length} characters: the service keeps ${MAX_NAME_LENGTH}.`
+          : `name ${JSON.stringify(name)} is too long for ${n} replicas: ${JSON.stringify(longest)} has ${longest.length} characters, ` +
+              `the service keeps ${MAX_NAME_LENGTH} (the replica number would be cut off). Use at most ${room} characters.`,
+      );
+    }
+  }
+
+  if (!SESSION_KINDS.includes(kind)) {
+    problems.push(
+      `kind ${JSON.stringify(kind)} is not a session kind: use one of ${SESSION_KINDS.join(', ')}.`,
+    );
+  }
+
+  const image = spec.image;
+  if (typeof image !== 'string' || image.trim() === '') {
+    problems.push('image is required, e.g. images.canfar.net/skaha/astroml:latest.');
+  } else if (/\s/.test(image)) {
+    problems.push(`image ${JSON.stringify(image)} contains white space.`);
+  } else if (
+    repositories &&
+    repositories.length > 0 &&
+    !repositories.some((host) => image.startsWith(`${host}/`))
+  ) {
+    problems.push(
+      `image ${JSON.stringify(image)} is not on a registry this service allows (${repositories.join(', ')}): ` +
+        `write it as ${repositories[0]}/<project>/<image>:<tag>.`,
+    );
+  }
+
+  checkResource(problems, 'cores', spec.cores, context?.cores.options, 'cores');
+  checkResource(problems, 'ram', spec.ram, context?.memoryGB.options, 'GB');
+  checkResource(problems, 'gpus', spec.gpus, context?.gpus.options, 'GPUs');
+
+  if (kind !== 'headless' && (spec.cmd !== undefined || (spec.args && spec.args.length > 0))) {
+    problems.push(`cmd and args apply to headless sessions only, not to kind ${JSON.stringify(kind)}.`);
+  }
+  if (spec.cmd !== undefined && (typeof spec.cmd !== 'string' || spec.cmd.trim() === '')) {
+    problems.push('cmd, when given, must be a non-empty command.');
+  } else if (spec.cmd !== undefined && /\s/.test(spec.cmd)) {
+    problems.push(
+      `cmd ${JSON.stringify(spec.cmd)} contains white space: give the program alone as cmd and its arguments as args.`,
+    );
+  }
+  for (const [i, arg] of (spec.args ?? []).entries()) {
+    if (typeof arg !== 'string' || arg === '') {
+      problems.push(`args[${i}] is empty: the service joins args with spaces, so an empty argument is lost.`);
+    } else if (arg.includes(' ')) {
+      problems.push(
+        `args[${i}] ${JSON.stringify(arg)} contains a space: the service splits args on spaces, with no quoting. ` +
+          'Pass a script path instead, or split it into separate arguments.',
+      );
+    }
+  }
+
+  for (const [key, value] of Object.entries(spec.env ?? {})) {
+    if (!ENV_KEY.test(key)) {
+      problems.push(
+        `env key ${JSON.stringify(key)} is not a valid variable name (letters, digits, "_", not starting with a digit).`,
+      );
+    } else if (replicas !== undefined && (REPLICA_ENV_KEYS as readonly string[]).includes(key)) {
+      problems.push(`env ${key} is set for each replica by the launcher: remove it from env.`);
+    }
+    if (typeof value !== 'string' || value === '') {
+      problems.push(
+        `env ${key} is empty: the service silently drops empty values. Give it a value, or leave it out.`,
+      );
+    } else if (value.includes('=')) {
+      problems.push(
+        `env ${key}=${JSON.stringify(value)} contains "=": the service silently drops such entries. ` +
+          'Encode the value (for example base64) or pass it another way (a file under /arc).',
+      );
+    }
+  }
+
+  if (spec.registryAuth) {
+    const { username, secret } = spec.registryAuth;
+    if (!username || !secret) problems.push('registryAuth needs both a username and a secret.');
+    else if (username.includes(':')) {
+      problems.push(
+        `registryAuth username ${JSON.stringify(username)} contains ":", which cannot be sent as user:secret.`,
+      );
+    }
+  }
+
+  if (problems.length === 1) throw new SkahaError('invalid-input', problems[0]);
+  if (problems.length > 1) {
+    throw new SkahaError('invalid-input', `${problems.length} problems:\n- ${problems.join('\n- ')}`);
+  }
+}
