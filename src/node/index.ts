@@ -1,3 +1,4 @@
 // jupyterlab-canfar/node: the Node-side module (scripts, JS/TS kernels, the CLI's building blocks).
 export * from '../distributed';
 export * from './local';
+export * from '../skaha';
