@@ -115,7 +115,8 @@ class ProxyHandler(CanfarHandler):
         if not raw.startswith(prefix):
             return None
         suffix = raw[len(prefix) :]
-        return suffix if ALLOWED_PATH.fullmatch(suffix) else None
+        # The browser always speaks v1; the endpoint's own API base (…/v1) replaces that prefix.
+        return suffix[len("v1/") :] if ALLOWED_PATH.fullmatch(suffix) else None
 
     async def _proxy(self) -> None:
         suffix = self._suffix()
