@@ -1,0 +1,111 @@
+/**
+ * Where batch folders live. The CLI writes them with the file system (src/node/batch-store.ts), the
+ * JupyterLab extension through the Jupyter contents API; the batch logic only sees this interface.
+ * Every path is relative to the store's root and `/`-separated.
+ */
+export interface BatchStore {
+  /** The text of a file; rejects with `BatchStoreError` code 'not-found' when it does not exist. */
+  readText(path: string): Promise<string>;
+  /** Creates a file that must not exist yet (code 'exists' otherwise): nothing is ever overwritten. */
+  writeTextExclusive(path: string, content: string, options?: { executable?: boolean }): Promise<void>;
+  /** Replaces a file in one step (write a temporary file, then rename), for the manifest's updates. */
+  writeTextAtomic(path: string, content: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  /** Names (not paths) of the entries of a folder; `[]` when the folder does not exist. */
+  list(path: string): Promise<string[]>;
+  /** Creates a folder and its parents (no error when it exists). */
+  mkdirp(path: string): Promise<void>;
+  /** The absolute path of `path` as a replica sees it (on CANFAR: under /arc). */
+  absolutePath(path: string): string;
+}
+
+export class BatchStoreError extends Error {
+  constructor(
+    readonly code: 'not-found' | 'exists' | 'io',
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BatchStoreError';
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof BatchStoreError
+    ? error.code === 'not-found'
+    : (error as { code?: string } | null)?.code === 'not-found';
+}
+
+/** `/`-joins path parts, dropping empty ones and `.`. */
+export function joinPath(...parts: string[]): string {
+  const segments: string[] = [];
+  for (const part of parts) {
+    for (const segment of part.split('/')) {
+      if (segment === '' || segment === '.') continue;
+      if (segment === '..' && segments.length > 0 && segments[segments.length - 1] !== '..') segments.pop();
+      else segments.push(segment);
+    }
+  }
+  const joined = segments.join('/');
+  return parts[0]?.startsWith('/') ? `/${joined}` : joined;
+}
+
+export function dirname(path: string): string {
+  const index = path.lastIndexOf('/');
+  if (index < 0) return '';
+  return index === 0 ? '/' : path.slice(0, index);
+}
+
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** In-memory store, for tests and for planning without a file system. */
+export class MemoryBatchStore implements BatchStore {
+  readonly files = new Map<string, string>();
+  readonly folders = new Set<string>(['']);
+  constructor(private readonly root = '/memory') {}
+
+  async readText(path: string): Promise<string> {
+    const text = this.files.get(joinPath(path));
+    if (text === undefined) throw new BatchStoreError('not-found', path, `${path}: no such file`);
+    return text;
+  }
+  async writeTextExclusive(path: string, content: string): Promise<void> {
+    const key = joinPath(path);
+    if (this.files.has(key))
+      throw new BatchStoreError('exists', path, `${path} exists already: not overwritten`);
+    await this.mkdirp(dirname(key));
+    this.files.set(key, content);
+  }
+  async writeTextAtomic(path: string, content: string): Promise<void> {
+    const key = joinPath(path);
+    await this.mkdirp(dirname(key));
+    this.files.set(key, content);
+  }
+  async exists(path: string): Promise<boolean> {
+    const key = joinPath(path);
+    return this.files.has(key) || this.folders.has(key);
+  }
+  async list(path: string): Promise<string[]> {
+    const prefix = joinPath(path);
+    const names = new Set<string>();
+    for (const key of [...this.files.keys(), ...this.folders]) {
+      if (prefix !== '' && !key.startsWith(`${prefix}/`)) continue;
+      const rest = prefix === '' ? key : key.slice(prefix.length + 1);
+      if (rest !== '') names.add(rest.split('/')[0]);
+    }
+    return [...names].sort();
+  }
+  async mkdirp(path: string): Promise<void> {
+    let current = '';
+    for (const segment of joinPath(path).split('/')) {
+      if (segment === '') continue;
+      current = current === '' ? segment : `${current}/${segment}`;
+      this.folders.add(current);
+    }
+  }
+  absolutePath(path: string): string {
+    return joinPath(this.root, path);
+  }
+}

@@ -1,0 +1,168 @@
+import {
+  BatchPlanError,
+  deleteBatch,
+  deleteReplica,
+  failedReplicas,
+  fetchPlatformInfo,
+  planBatch,
+  pollBatches,
+  pruneFinished,
+  readManifest,
+  rerunInput,
+  submitBatch,
+} from '../../../batch';
+import { integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../args';
+import type { Command, CommandIO } from '../command';
+import { EXIT, withConnection } from '../context';
+import { json, line } from '../output';
+import { confirm, interactive } from '../prompt';
+import { findBatch, followBatch, reportPlanError } from './batch-shared';
+
+const usage = `Usage: canfar-lab batch ACTION BATCH_ID [OPTIONS]
+
+Act on a batch found in .canfar/batches/ of the current directory (or of --dir).
+
+Actions:
+  delete BATCH_ID         delete every session of the batch (-f on a non-terminal); --replica I: only replica I
+  prune BATCH_ID          delete the sessions of finished replicas, after saving their logs and events
+  rerun BATCH_ID          run the batch again: same script, image, resources, env and parameters, new batch id
+  rerun-failed BATCH_ID   run again only the replicas that failed (or were never launched), with the same
+                          REPLICA_ID values and REPLICA_COUNT, so each redoes the same share of the data
+
+Options:
+      --dir DIR           where to look for .canfar/batches (repeatable; default: the current directory)
+      --replica I         with delete: one replica only
+  -e, --env KEY=VALUE     with rerun*: env values to give again (secret values are never stored)
+      --concurrency C     with rerun*: session creations in flight (default 16)
+      --follow            with rerun*: wait for the replicas to finish (exit 1 if one failed)
+      --interval S        seconds between polls with --follow (default 2)
+  -f, --force             do not ask before deleting
+      --json              results as JSON
+`;
+
+const options = {
+  dir: { type: 'string', multiple: true },
+  replica: { type: 'string' },
+  env: { type: 'string', short: 'e', multiple: true },
+  concurrency: { type: 'string' },
+  follow: { type: 'boolean' },
+  interval: { type: 'string' },
+  force: { type: 'boolean', short: 'f' },
+} as const;
+
+const ACTIONS = ['delete', 'prune', 'rerun', 'rerun-failed'];
+
+async function run(io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs('batch', io.argv, options);
+  const [action, batchId, ...extra] = positionals;
+  if (!action || !ACTIONS.includes(action))
+    throw new UsageError(`batch needs an action: ${ACTIONS.join(', ')}`, 'batch');
+  if (!batchId || extra.length > 0) throw new UsageError(`batch ${action} takes one BATCH_ID`, 'batch');
+  const dirs = (values.dir as string[] | undefined) ?? [];
+  const { store, folder } = await findBatch(io, batchId, dirs);
+  const manifest = await readManifest(store, folder);
+  const replica = integerOption('--replica', values.replica, 'batch', 1);
+
+  return withConnection(io, async (connection) => {
+    const { client } = connection;
+    if (action === 'delete') {
+      if (!values.force) {
+        if (!interactive(io))
+          throw new UsageError('refusing to delete without confirmation: not a terminal; add -f', 'batch');
+        const what = replica
+          ? `replica ${replica} of batch ${batchId}`
+          : `all ${manifest.replicas.length} replica session(s) of batch ${batchId}`;
+        if (!(await confirm(io, `Delete ${what}?`))) {
+          line(io.stderr, 'Nothing deleted.');
+          return EXIT.failed;
+        }
+      }
+      if (replica !== undefined) {
+        const id = await deleteReplica(client, manifest, replica);
+        if (io.globals.json) json(io.stdout, { deleted: [id], failed: [] });
+        else line(io.stdout, `deleted replica ${replica} (session ${id})`);
+        return EXIT.ok;
+      }
+      const report = await deleteBatch(client, manifest);
+      if (io.globals.json) json(io.stdout, report);
+      else {
+        line(io.stdout, `deleted ${report.deleted.length} session(s) of batch ${batchId}`);
+        for (const failure of report.failed)
+          line(io.stderr, `replica ${failure.replica} (session ${failure.sessionId}): ${failure.message}`);
+      }
+      return report.failed.length > 0 ? EXIT.failed : EXIT.ok;
+    }
+
+    if (action === 'prune') {
+      // The first poll saves the logs of finished replicas; prune only deletes what was saved.
+      await pollBatches(client, store, [folder]);
+      const pruned = await pruneFinished(client, await pollBatches(client, store, [folder]));
+      if (io.globals.json) json(io.stdout, { pruned });
+      else
+        line(
+          io.stdout,
+          `deleted ${pruned.length} finished session(s) of batch ${batchId} (their logs are in ${store.absolutePath(folder)}/logs)`,
+        );
+      return EXIT.ok;
+    }
+
+    let replicaIds: number[] | undefined;
+    if (action === 'rerun-failed') {
+      const [view] = await pollBatches(client, store, [folder]);
+      replicaIds = failedReplicas(view);
+      if (replicaIds.length === 0) {
+        line(
+          io.stderr,
+          `batch ${batchId} has no failed replica (${view.counts.completed} completed, ${view.counts.running + view.counts.pending} still running or pending)`,
+        );
+        return EXIT.ok;
+      }
+    }
+    const input = await rerunInput(store, folder, {
+      ...(replicaIds ? { replicaIds } : {}),
+      env: keyValueOptions('--env', values.env, 'batch') ?? {},
+      ...(io.env.USER ? { user: io.env.USER } : {}),
+      endpoint: connection.baseUrl,
+    });
+    let plan;
+    try {
+      plan = await planBatch(input, await fetchPlatformInfo(client, io.signal), store);
+    } catch (error) {
+      if (error instanceof BatchPlanError) return reportPlanError(io, error);
+      throw error;
+    }
+    const result = await submitBatch(plan, {
+      client,
+      store,
+      concurrency: integerOption('--concurrency', values.concurrency, 'batch', 1) ?? 16,
+      signal: io.signal,
+    });
+    if (io.globals.json && !values.follow)
+      json(io.stdout, {
+        batchId: result.batchId,
+        parent: batchId,
+        folder: store.absolutePath(result.folder),
+        launched: result.launched,
+        failed: result.failed,
+        replicaIds: plan.replicaIds,
+      });
+    else if (!io.globals.json) {
+      line(
+        io.stdout,
+        `batch ${result.batchId} (re-run of ${batchId}, replicas ${plan.replicaIds.join(',')}): ${result.launched}/${plan.replicaIds.length} launched`,
+      );
+      line(io.stdout, `folder ${store.absolutePath(result.folder)}`);
+    }
+    if (!values.follow) return result.failed + result.cancelled > 0 ? EXIT.failed : EXIT.ok;
+    const interval = values.interval === undefined ? 2 : Number(values.interval);
+    return followBatch(io, client, store, result.folder, {
+      intervalMs: (interval > 0 ? interval : 2) * 1000,
+    });
+  });
+}
+
+export const batch: Command = {
+  summary: 'delete, prune or re-run a batch (or only its failed replicas)',
+  usage,
+  run,
+};

@@ -1,0 +1,100 @@
+import * as path from 'node:path';
+import { BATCH_ID_PATTERN, pollBatches } from '../../../batch';
+import type { BatchView } from '../../../batch';
+import { parseCommandArgs } from '../args';
+import type { Command, CommandIO } from '../command';
+import { EXIT, withConnection } from '../context';
+import { json, line, table } from '../output';
+import { describeFailure, findBatches } from './batch-shared';
+
+const usage = `Usage: canfar-lab batches [BATCH_ID] [NOTEBOOK_OR_DIR...] [--json]
+
+List batches and the state of their replicas (one session list call for all of them). Batches are found
+in .canfar/batches/ of the current directory and of the folder of each NOTEBOOK (or DIR) given.
+Finished replicas' platform logs and events are saved into their batch folder on the way, since the
+platform deletes them an hour after a session ends.
+
+With a BATCH_ID: one line per replica (state, exit code, duration, host, and why it failed).
+
+Options:
+  --json   the batches (or the batch) as JSON on stdout
+`;
+
+const options = {} as const;
+
+const done = (v: BatchView) => v.counts.completed + v.counts.failed + v.counts.cancelled;
+
+async function run(io: CommandIO): Promise<number> {
+  const { positionals } = parseCommandArgs('batches', io.argv, options);
+  const batchId = positionals.find((p) => BATCH_ID_PATTERN.test(p));
+  const places = positionals.filter((p) => p !== batchId);
+  const { store, folders } = await findBatches(io, places);
+  const selected = batchId ? folders.filter((f) => path.basename(f) === batchId) : folders;
+  if (batchId && selected.length === 0) {
+    throw new Error(
+      `batch ${batchId} not found in .canfar/batches of ${[process.cwd(), ...places].join(', ')}`,
+    );
+  }
+  if (selected.length === 0) {
+    if (io.globals.json) json(io.stdout, []);
+    else
+      line(
+        io.stderr,
+        `No batches in ${path.join(process.cwd(), '.canfar/batches')}${places.length ? ' or beside the notebooks given' : ''}.`,
+      );
+    return EXIT.ok;
+  }
+  return withConnection(io, async ({ client }) => {
+    const views = await pollBatches(client, store, selected);
+    if (io.globals.json) {
+      json(io.stdout, batchId ? views[0] : views.map(({ manifest: _m, ...rest }) => rest));
+      return EXIT.ok;
+    }
+    if (!batchId) {
+      io.stdout.write(
+        table(views, [
+          { header: 'BATCH', value: (v) => v.batchId },
+          { header: 'NAME', value: (v) => v.name },
+          { header: 'N', value: (v) => String(v.counts.total), right: true },
+          { header: 'PENDING', value: (v) => String(v.counts.pending + v.counts.launching), right: true },
+          { header: 'RUNNING', value: (v) => String(v.counts.running), right: true },
+          { header: 'DONE', value: (v) => `${done(v)}/${v.counts.total}`, right: true },
+          { header: 'FAILED', value: (v) => String(v.counts.failed), right: true },
+          { header: 'NOTEBOOK', value: (v) => v.manifest.notebook.path },
+        ]),
+      );
+      return EXIT.ok;
+    }
+    const view = views[0];
+    line(
+      io.stdout,
+      `batch ${view.batchId}  ${view.manifest.notebook.path}  image ${view.manifest.image}  submitted ${view.manifest.submittedAt}`,
+    );
+    line(io.stdout, `folder ${store.absolutePath(view.folder)}`);
+    io.stdout.write(
+      table(view.replicas, [
+        { header: 'REPLICA', value: (r) => String(r.replica), right: true },
+        { header: 'NAME', value: (r) => r.name },
+        { header: 'SESSION', value: (r) => r.sessionId ?? '-' },
+        { header: 'STATE', value: (r) => r.state + (r.cleanedUp ? ' (cleaned up)' : '') },
+        { header: 'EXIT', value: (r) => (r.exitCode === undefined ? '-' : String(r.exitCode)), right: true },
+        {
+          header: 'TIME',
+          value: (r) => (r.durationSeconds === undefined ? '-' : `${r.durationSeconds}s`),
+          right: true,
+        },
+        { header: 'HOST', value: (r) => r.host ?? '-' },
+        {
+          header: 'DETAIL',
+          value: (r) =>
+            r.state === 'completed' || r.state === 'running' || r.state === 'pending'
+              ? ''
+              : describeFailure(r),
+        },
+      ]),
+    );
+    return EXIT.ok;
+  });
+}
+
+export const batches: Command = { summary: 'list batches and the state of their replicas', usage, run };
