@@ -20,3 +20,6 @@ npm run lint
 
 stage "jest"
 npx jest --ci
+
+stage "python server half"
+/usr/bin/python3 -m pytest jupyterlab_canfar/tests -q
