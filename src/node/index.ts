@@ -2,3 +2,6 @@
 export * from '../distributed';
 export * from './local';
 export * from '../skaha';
+export * from './transport';
+export * from './credentials';
+export * from './connect';
