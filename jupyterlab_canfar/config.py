@@ -49,7 +49,8 @@ class CanfarConfig(Configurable):
         config=True,
         help=(
             "State directory of the local server (its server.json lets a running one be reused). "
-            "Empty: $CANFAR_LOCAL_STATE, else ~/.canfar/local."
+            "Empty: the local server's default, $XDG_DATA_HOME/jupyterlab-canfar/local "
+            "(~/.local/share/jupyterlab-canfar/local)."
         ),
     )
     local_command = List(

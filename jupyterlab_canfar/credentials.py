@@ -126,6 +126,15 @@ def _certificate_facts_cryptography(path: str) -> Tuple[Optional[datetime], Opti
         return None, None
 
 
+def _has_private_key(path: str) -> bool:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            text = handle.read(1 << 20)
+    except OSError:
+        return False
+    return "PRIVATE KEY-----" in text
+
+
 def certificate_credential(path: str, source: str, now: Optional[datetime] = None) -> Credential:
     cred = Credential(kind="certificate", source=source, certificate=path)
     if not os.path.isfile(path):
@@ -133,6 +142,11 @@ def certificate_credential(path: str, source: str, now: Optional[datetime] = Non
         return cred
     if not os.access(path, os.R_OK):
         cred.problem = f"{source}: the certificate file {path} is not readable by this Jupyter server"
+        return cred
+    if not _has_private_key(path):
+        cred.problem = (
+            f"{source}: {path} holds no private key (the file must hold the certificate AND its key)"
+        )
         return cred
     cred.expires, cred.user = certificate_facts(path)
     now = now or datetime.now(timezone.utc)
@@ -305,7 +319,13 @@ def discover(
     env: Optional[Mapping[str, str]] = None,
     home: Optional[str] = None,
 ) -> Credential:
-    """The credential to use, or a ``kind='none'`` one whose ``problem`` says what to do."""
+    """The credential to use, or a ``kind='none'`` one whose ``problem`` says what to do.
+
+    A credential named in the Jupyter configuration is used as it is (an unusable one is an error,
+    as with a command-line option). Otherwise the first USABLE discovered source wins, like the
+    Node client's discoverCredentials(): a stale CANFAR_CERTIFICATE does not hide the fresh proxy
+    certificate a CANFAR session provides. When none is usable, the problem lists every source.
+    """
     env = os.environ if env is None else env
     home_dir = _home(home)
     if token:
@@ -323,24 +343,45 @@ def discover(
     if certificate:
         path = os.path.expanduser(certificate)
         return certificate_credential(path, f"CanfarConfig.certificate ({_tilde(path, home_dir)})")
-    if env.get("CANFAR_TOKEN"):
-        return token_credential(env["CANFAR_TOKEN"], "CANFAR_TOKEN")
-    if env.get("CANFAR_CERTIFICATE"):
-        path = os.path.expanduser(env["CANFAR_CERTIFICATE"])
-        return certificate_credential(path, f"CANFAR_CERTIFICATE ({_tilde(path, home_dir)})")
-    data, config_problem = read_canfar_config(home_dir)
-    if data is not None:
-        from_config = config_credential(data, home_dir)
-        if from_config is not None:
-            return from_config
+
+    config_data, config_problem = read_canfar_config(home_dir)
     proxy = os.path.join(home_dir, ".ssl", "cadcproxy.pem")
-    if os.path.isfile(proxy):
-        return certificate_credential(proxy, "~/.ssl/cadcproxy.pem")
+
+    def from_token() -> Optional[Credential]:
+        value = env.get("CANFAR_TOKEN", "").strip()
+        return token_credential(value, "CANFAR_TOKEN") if value else None
+
+    def from_certificate() -> Optional[Credential]:
+        value = env.get("CANFAR_CERTIFICATE", "").strip()
+        return certificate_credential(os.path.expanduser(value), "CANFAR_CERTIFICATE") if value else None
+
+    def from_config() -> Optional[Credential]:
+        return config_credential(config_data, home_dir) if config_data is not None else None
+
+    def from_proxy() -> Optional[Credential]:
+        return certificate_credential(proxy, "~/.ssl/cadcproxy.pem") if os.path.isfile(proxy) else None
+
+    sources = [
+        ("CANFAR_TOKEN", from_token),
+        ("CANFAR_CERTIFICATE", from_certificate),
+        ("~/.canfar/config.yaml", from_config),
+        ("~/.ssl/cadcproxy.pem", from_proxy),
+    ]
+    attempts = []
+    for name, find in sources:
+        found = find()
+        if found is not None and found.problem is None:
+            return found
+        if found is not None:
+            attempts.append(found.problem)
+        elif name == "~/.canfar/config.yaml" and config_problem:
+            attempts.append(config_problem)
+        else:
+            attempts.append(f"{name}: not set" if name.isupper() else f"{name}: not found")
     problem = (
-        "no CANFAR credential found: set CANFAR_TOKEN (a bearer token) or CANFAR_CERTIFICATE (a PEM "
-        "proxy certificate), log in with the CANFAR client (~/.canfar/config.yaml), or put a proxy "
-        "certificate at ~/.ssl/cadcproxy.pem (`cadc-get-cert -u <user>`), then restart Jupyter"
+        "no usable CANFAR credential (" + "; ".join(attempts) + "). Set CANFAR_TOKEN (a bearer token) or "
+        "CANFAR_CERTIFICATE (a PEM proxy certificate with its key) and restart Jupyter, log in with the "
+        "CANFAR client (~/.canfar/config.yaml), or put a proxy certificate at ~/.ssl/cadcproxy.pem "
+        "(`cadc-get-cert -u <user>`)"
     )
-    if config_problem:
-        problem = f"{config_problem}; {problem}"
     return Credential(kind="none", source="", problem=problem)

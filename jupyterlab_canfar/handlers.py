@@ -199,10 +199,16 @@ class ProxyHandler(CanfarHandler):
     def _unreachable(self, target: Target, shown: str, error: BaseException) -> str:
         what = f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
         if isinstance(error, ssl.SSLError) or "SSL" in what or "certificate" in what.lower():
+            client = target.credential
+            which = (
+                f"the client certificate {client.certificate} (from {client.source}) is valid and "
+                "accepted by the endpoint"
+                if client.kind == "certificate"
+                else "the endpoint accepts TLS from this machine"
+            )
             advice = (
                 "a TLS problem: check that the endpoint's certificate is trusted "
-                "(c.CanfarConfig.ca_certs) and that the client certificate "
-                f"({target.credential.source}) is valid"
+                f"(c.CanfarConfig.ca_certs) and that {which}"
             )
         elif target.endpoint.kind == "local":
             advice = "the local server may have stopped: reload to start it again"

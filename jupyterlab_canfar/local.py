@@ -57,10 +57,12 @@ def pid_alive(pid: int) -> bool:
 
 
 def default_state_dir(env=None) -> str:
+    """The local server's own default (src/node/local/state.ts), so a server started by the CLI
+    without --state is found and reused."""
     env = os.environ if env is None else env
-    if env.get("CANFAR_LOCAL_STATE"):
-        return os.path.expanduser(env["CANFAR_LOCAL_STATE"])
-    return os.path.join(os.path.expanduser("~"), ".canfar", "local")
+    data = env.get("XDG_DATA_HOME", "")
+    base = data if os.path.isabs(data) else os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "jupyterlab-canfar", "local")
 
 
 def find_cli(package_dir: str, search_dirs: List[str]) -> List[str]:

@@ -52,7 +52,7 @@ def test_discovery_order_token_then_certificate_then_config_then_proxy(home, pki
     env = {"CANFAR_TOKEN": "abc", "CANFAR_CERTIFICATE": pki.client_pem}
     assert discover(env=env, home=str(home)).source == "CANFAR_TOKEN"
     del env["CANFAR_TOKEN"]
-    assert discover(env=env, home=str(home)).source == f"CANFAR_CERTIFICATE ({pki.client_pem})"
+    assert discover(env=env, home=str(home)).source == "CANFAR_CERTIFICATE"
     del env["CANFAR_CERTIFICATE"]
     assert discover(env=env, home=str(home)).source == "~/.canfar/config.yaml (context cadc)"
     os.unlink(home / ".canfar" / "config.yaml")
@@ -61,7 +61,20 @@ def test_discovery_order_token_then_certificate_then_config_then_proxy(home, pki
     assert found.user == "jdoe" and found.problem is None
     os.unlink(proxy)
     nothing = discover(env=env, home=str(home))
-    assert nothing.kind == "none" and "CANFAR_TOKEN" in nothing.problem
+    assert nothing.kind == "none"
+    assert "CANFAR_TOKEN: not set; CANFAR_CERTIFICATE: not set; ~/.canfar/config.yaml: not found" in nothing.problem
+
+
+def test_an_unusable_source_is_skipped_for_the_next_usable_one(home, pki, tmp_path):
+    proxy = home / ".ssl" / "cadcproxy.pem"
+    proxy.parent.mkdir()
+    shutil.copy(pki.client_pem, proxy)
+    cert_only = _write(tmp_path / "cert-only.pem", open(pki.server_cert, encoding="utf-8").read())
+    found = discover(env={"CANFAR_CERTIFICATE": cert_only}, home=str(home))
+    assert (found.source, found.problem) == ("~/.ssl/cadcproxy.pem", None)
+    os.unlink(proxy)
+    nothing = discover(env={"CANFAR_CERTIFICATE": cert_only}, home=str(home))
+    assert f"{cert_only} holds no private key" in nothing.problem
 
 
 def test_explicit_configuration_wins_over_the_environment(home, tmp_path):
@@ -91,8 +104,8 @@ def test_an_expired_token_or_certificate_says_so(pki):
 
 def test_a_missing_certificate_file_is_named(home):
     found = discover(env={"CANFAR_CERTIFICATE": "/nope/proxy.pem"}, home=str(home))
-    assert found.kind == "certificate"
-    assert "/nope/proxy.pem does not exist" in found.problem
+    assert found.kind == "none"
+    assert "CANFAR_CERTIFICATE: the certificate file /nope/proxy.pem does not exist" in found.problem
 
 
 def test_config_yaml_oidc_entry_and_active_server(home):
