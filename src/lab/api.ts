@@ -1,0 +1,137 @@
+/**
+ * The browser's way to the server half: a Skaha `Transport` over `ServerConnection.makeRequest` (so the
+ * Jupyter token and XSRF cookie go along) and the `/canfar/api/info` call. Nothing here knows Skaha's
+ * paths beyond the prefix the server half forwards; the protocol lives in src/skaha.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+// eslint-disable-next-line no-restricted-imports -- zod/mini IS the allowed form; the rule's 'zod' pattern also matches it.
+import * as z from 'zod/mini';
+import { SkahaClient, SkahaTransportError } from '../skaha';
+import type { Transport, TransportRequest, TransportResponse } from '../skaha';
+
+/** Where the server half forwards Skaha v1 calls, relative to Jupyter's base URL. */
+export const SKAHA_PREFIX = 'canfar/api/skaha/v1';
+export const INFO_PATH = 'canfar/api/info';
+
+export function skahaBaseUrl(settings: ServerConnection.ISettings): string {
+  return URLExt.join(settings.baseUrl, SKAHA_PREFIX);
+}
+
+/**
+ * A Transport for SkahaClient that goes through the Jupyter server. A network failure (the server is
+ * gone, or the browser is offline) becomes `SkahaTransportError`; `sent` is false when the request was
+ * aborted before or while sending a request whose fate we cannot know otherwise, so we report `true`
+ * for anything but GET: the POST may have reached the server.
+ */
+export function createLabTransport(settings: ServerConnection.ISettings): Transport {
+  return async (request: TransportRequest): Promise<TransportResponse> => {
+    const headers = new Headers(request.headers);
+    if (request.body !== undefined && !headers.has('Content-Type')) {
+      // makeRequest would otherwise label a form body as JSON.
+      headers.set('Content-Type', 'application/x-www-form-urlencoded');
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        request.url,
+        { method: request.method, headers, body: request.body, signal: request.signal },
+        settings,
+      );
+    } catch (error) {
+      const cause = error instanceof Error ? error.message : String(error);
+      throw new SkahaTransportError(
+        `Cannot reach the Jupyter server at ${settings.baseUrl} (${cause}). Check that Jupyter is still running.`,
+        { sent: request.method !== 'GET' },
+      );
+    }
+    return {
+      status: response.status,
+      headers: { get: (name: string) => response.headers.get(name) },
+      text: () => response.text(),
+    };
+  };
+}
+
+export function createLabClient(settings: ServerConnection.ISettings): SkahaClient {
+  return new SkahaClient({ baseUrl: skahaBaseUrl(settings), transport: createLabTransport(settings) });
+}
+
+const InfoSchema = z.object({
+  endpoint: z.string(),
+  url: z.string(),
+  user: z.optional(z.nullable(z.string())),
+  credential: z.optional(
+    z.object({
+      kind: z.string(),
+      source: z.optional(z.nullable(z.string())),
+      expires: z.optional(z.nullable(z.string())),
+    }),
+  ),
+  ok: z.boolean(),
+  error: z.optional(z.nullable(z.string())),
+  version: z.optional(z.string()),
+});
+
+/** What the server half says about itself: which endpoint, as whom, with which kind of credential. */
+export type CanfarInfo = z.infer<typeof InfoSchema>;
+
+/** Why the panel cannot work, in words a user can act on. */
+export interface Problem {
+  kind: 'server-half-missing' | 'endpoint-unreachable' | 'unauthenticated' | 'jupyter-unreachable' | 'other';
+  message: string;
+}
+
+export type InfoResult = { ok: true; info: CanfarInfo } | { ok: false; problem: Problem; info?: CanfarInfo };
+
+/** Reads `/canfar/api/info`; a 404 there means the Python half is not installed or not enabled. */
+export async function fetchInfo(settings: ServerConnection.ISettings): Promise<InfoResult> {
+  const url = URLExt.join(settings.baseUrl, INFO_PATH);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, { method: 'GET' }, settings);
+  } catch (error) {
+    return {
+      ok: false,
+      problem: {
+        kind: 'jupyter-unreachable',
+        message: `Cannot reach the Jupyter server at ${settings.baseUrl}: ${String(error)}. Check that Jupyter is still running, then refresh.`,
+      },
+    };
+  }
+  if (response.status === 404) {
+    return { ok: false, problem: serverHalfMissing() };
+  }
+  const text = await response.text();
+  let parsed: CanfarInfo;
+  try {
+    parsed = InfoSchema.parse(JSON.parse(text));
+  } catch {
+    return {
+      ok: false,
+      problem: {
+        kind: 'other',
+        message: `${url} answered ${response.status} with an unexpected body (${text.slice(0, 200)}). The jupyterlab_canfar server extension and this JupyterLab extension may be different versions: reinstall jupyterlab-canfar.`,
+      },
+    };
+  }
+  if (!parsed.ok) {
+    return {
+      ok: false,
+      info: parsed,
+      problem: {
+        kind: 'endpoint-unreachable',
+        message: `The CANFAR endpoint ${parsed.url || parsed.endpoint} is not usable: ${parsed.error ?? 'no reason given'}`,
+      },
+    };
+  }
+  return { ok: true, info: parsed };
+}
+
+export function serverHalfMissing(): Problem {
+  return {
+    kind: 'server-half-missing',
+    message:
+      'The jupyterlab_canfar server extension is not enabled: run `jupyter server extension enable jupyterlab_canfar` in the environment that runs Jupyter, then restart Jupyter.',
+  };
+}

@@ -1,0 +1,88 @@
+import { formatDuration, formatResources, groupSessions, isSettled, summarize } from './grouping';
+import { session } from './testing.test';
+
+describe('groupSessions', () => {
+  it('groups headless replicas by name prefix and counts k/N per status', () => {
+    const sessions = [
+      session({ name: 'sweep-1', status: 'Completed' }),
+      session({ name: 'sweep-2', status: 'Running' }),
+      session({ name: 'sweep-3', status: 'Failed' }),
+      session({ name: 'sweep-4', status: 'Running' }),
+      session({ name: 'lab', type: 'notebook', status: 'Running' }),
+      session({ name: 'fit-1', status: 'Pending', startTime: undefined }),
+    ];
+    const { batches, others } = groupSessions(sessions);
+    expect(others.map((s) => s.name)).toEqual(['lab']);
+    const sweep = batches.find((b) => b.name === 'sweep');
+    expect(sweep?.total).toBe(4);
+    expect(sweep?.counts).toEqual({ Completed: 1, Running: 2, Failed: 1 });
+    expect(summarize(sweep!)).toBe('1/4 Failed · 2/4 Running · 1/4 Completed');
+    expect(sweep?.replicas.map((r) => r.index)).toEqual([1, 2, 3, 4]);
+    expect(batches.find((b) => b.name === 'fit')?.counts).toEqual({ Pending: 1 });
+  });
+
+  it('takes N from the largest replica index when replicas are missing (cleaned up)', () => {
+    const { batches } = groupSessions([
+      session({ name: 'run-2' }),
+      session({ name: 'run-7', status: 'Completed' }),
+    ]);
+    expect(batches[0].total).toBe(7);
+    expect(summarize(batches[0])).toBe('1/7 Running · 1/7 Completed');
+  });
+
+  it('uses manifests first: session ids, N, and Gone replicas with their exit codes', () => {
+    const a = session({ name: 'sweep-1', status: 'Completed' });
+    const b = session({ name: 'sweep-2', status: 'Running' });
+    // Same prefix, another run: must not be merged into the manifest's batch.
+    const stranger = session({ name: 'sweep-1', status: 'Running' });
+    const { batches } = groupSessions(
+      [a, b, stranger],
+      [
+        {
+          id: '20260721-180000-abcd',
+          name: 'sweep',
+          replicas: 3,
+          sessionIds: { 1: a.id, 2: b.id, 3: 'gone0001' },
+          replicaStatus: {
+            1: { exitCode: 0 },
+            3: { exitCode: 2, start: '2026-07-21T18:00:00Z', end: '2026-07-21T18:05:00Z' },
+          },
+        },
+      ],
+    );
+    const manifest = batches.find((g) => g.key === '20260721-180000-abcd')!;
+    expect(manifest.total).toBe(3);
+    expect(manifest.counts).toEqual({ Completed: 1, Running: 1, Gone: 1 });
+    expect(manifest.replicas[2]).toMatchObject({ name: 'sweep-3', status: 'Gone', exitCode: 2 });
+    expect(manifest.replicas[0].exitCode).toBe(0);
+    const byName = batches.find((g) => g.key === 'name:sweep')!;
+    expect(byName.replicas.map((r) => r.session?.id)).toEqual([stranger.id]);
+  });
+
+  it('is settled only when every replica is terminal', () => {
+    const { batches } = groupSessions([
+      session({ name: 'x-1', status: 'Completed' }),
+      session({ name: 'x-2', status: 'Failed' }),
+    ]);
+    expect(isSettled(batches[0])).toBe(true);
+    const running = groupSessions([
+      session({ name: 'y-1', status: 'Completed' }),
+      session({ name: 'y-2', status: 'Terminating' }),
+    ]);
+    expect(isSettled(running.batches[0])).toBe(false);
+  });
+});
+
+describe('formatting', () => {
+  it('formats durations and resources', () => {
+    expect(formatDuration(12_000)).toBe('12 s');
+    expect(formatDuration(185_000)).toBe('3 min 05 s');
+    expect(formatDuration(3_720_000)).toBe('1 h 02 min');
+    expect(
+      formatResources(
+        session({ name: 'a', requestedCPUCores: 2, requestedRAM: 8.59, isFixedResources: true }),
+      ),
+    ).toBe('2 CPU · 8.6 GB');
+    expect(formatResources(session({ name: 'b', isFixedResources: false }))).toBe('flexible');
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * Turns the flat session list (one `GET /session` per poll) into what the panel shows: batches as groups
+ * of replicas with k/N per status, and the other sessions. Pure functions: the model calls them on every
+ * poll and the tests drive them directly.
+ *
+ * The session JSON carries no environment, so a session cannot say which batch it belongs to. Two
+ * sources of membership, the first one wins:
+ * 1. the batch manifests (`.canfar/batches/<id>/batch.json`) list the session id of each replica;
+ * 2. otherwise the name: the replicas of a batch are named `<name>-<i>`, so headless sessions sharing a
+ *    `<name>` prefix form one group (a lone headless session is a batch of one).
+ */
+import type { Session, SessionStatus } from '../skaha';
+
+/** What the panel needs of a batch manifest; src/batch reads the real file. */
+export interface BatchSummary {
+  id: string;
+  name: string;
+  replicas: number;
+  /** The batch folder, relative to the Jupyter server root. */
+  folder?: string;
+  /** Replica index (1-based) -> session id, as recorded at submission. */
+  sessionIds?: Record<number, string>;
+  /** Replica index -> what the replica wrote to `status/replica-<i>.json`. */
+  replicaStatus?: Record<number, { exitCode?: number; start?: string; end?: string }>;
+  createdAt?: string;
+  script?: string;
+}
+
+/** `Gone`: known from the manifest but no longer (or not yet) in the session list. */
+export type ReplicaStatus = SessionStatus | 'Gone';
+
+export interface ReplicaRow {
+  /** 1-based replica index when known from the manifest or the name. */
+  index?: number;
+  name: string;
+  session?: Session;
+  status: ReplicaStatus;
+  exitCode?: number;
+  start?: Date;
+  end?: Date;
+}
+
+export interface BatchGroup {
+  /** Stable key: the batch id when a manifest is known, else `name:<prefix>`. */
+  key: string;
+  name: string;
+  /** N: from the manifest, else the largest replica index seen (or the count, if larger). */
+  total: number;
+  replicas: ReplicaRow[];
+  counts: Partial<Record<ReplicaStatus, number>>;
+  manifest?: BatchSummary;
+}
+
+export interface GroupedSessions {
+  batches: BatchGroup[];
+  others: Session[];
+}
+
+const REPLICA_NAME = /^(.+)-(\d+)$/;
+
+/** The order statuses are listed in a summary: what needs attention first. */
+export const STATUS_ORDER: ReplicaStatus[] = [
+  'Failed',
+  'Error',
+  'Running',
+  'Pending',
+  'Terminating',
+  'Completed',
+  'Unknown',
+  'Gone',
+];
+
+export const TERMINAL: ReadonlySet<ReplicaStatus> = new Set<ReplicaStatus>([
+  'Completed',
+  'Failed',
+  'Error',
+  'Gone',
+]);
+
+export function groupSessions(
+  sessions: readonly Session[],
+  manifests: readonly BatchSummary[] = [],
+): GroupedSessions {
+  const byId = new Map(sessions.map((s) => [s.id, s]));
+  const claimed = new Set<string>();
+  const batches: BatchGroup[] = [];
+
+  for (const manifest of manifests) {
+    const rows: ReplicaRow[] = [];
+    for (let i = 1; i <= manifest.replicas; i++) {
+      const name = manifest.replicas === 1 ? manifest.name : `${manifest.name}-${i}`;
+      const id = manifest.sessionIds?.[i];
+      const session = id !== undefined ? byId.get(id) : undefined;
+      if (session) claimed.add(session.id);
+      const facts = manifest.replicaStatus?.[i];
+      rows.push({
+        index: i,
+        name: session?.name ?? name,
+        session,
+        status: session?.status ?? 'Gone',
+        exitCode: facts?.exitCode,
+        start: session?.startTime ?? parseDate(facts?.start),
+        end: parseDate(facts?.end),
+      });
+    }
+    batches.push(makeGroup(manifest.id, manifest.name, manifest.replicas, rows, manifest));
+  }
+
+  const byPrefix = new Map<string, ReplicaRow[]>();
+  const others: Session[] = [];
+  for (const session of sessions) {
+    if (claimed.has(session.id)) continue;
+    if (session.type !== 'headless') {
+      others.push(session);
+      continue;
+    }
+    const match = REPLICA_NAME.exec(session.name);
+    const prefix = match ? match[1] : session.name;
+    const rows = byPrefix.get(prefix) ?? [];
+    rows.push({
+      index: match ? Number(match[2]) : undefined,
+      name: session.name,
+      session,
+      status: session.status,
+      start: session.startTime,
+    });
+    byPrefix.set(prefix, rows);
+  }
+  for (const [prefix, rows] of byPrefix) {
+    rows.sort((a, b) => (a.index ?? 0) - (b.index ?? 0) || a.name.localeCompare(b.name));
+    const maxIndex = Math.max(0, ...rows.map((r) => r.index ?? 0));
+    batches.push(makeGroup(`name:${prefix}`, prefix, Math.max(maxIndex, rows.length), rows));
+  }
+
+  batches.sort((a, b) => latestStart(b) - latestStart(a) || a.name.localeCompare(b.name));
+  others.sort((a, b) => (b.startTime?.getTime() ?? 0) - (a.startTime?.getTime() ?? 0));
+  return { batches, others };
+}
+
+function makeGroup(
+  key: string,
+  name: string,
+  total: number,
+  replicas: ReplicaRow[],
+  manifest?: BatchSummary,
+): BatchGroup {
+  const counts: Partial<Record<ReplicaStatus, number>> = {};
+  for (const row of replicas) counts[row.status] = (counts[row.status] ?? 0) + 1;
+  return { key, name, total, replicas, counts, manifest };
+}
+
+function latestStart(group: BatchGroup): number {
+  let latest = group.manifest?.createdAt ? Date.parse(group.manifest.createdAt) || 0 : 0;
+  for (const row of group.replicas) latest = Math.max(latest, row.start?.getTime() ?? 0);
+  return latest;
+}
+
+function parseDate(text: string | undefined): Date | undefined {
+  if (!text) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** "2/4 Running · 1/4 Completed · 1/4 Failed": the non-zero counts, most urgent first. */
+export function summarize(group: BatchGroup, label: (status: ReplicaStatus) => string = (s) => s): string {
+  return STATUS_ORDER.filter((status) => group.counts[status])
+    .map((status) => `${group.counts[status]}/${group.total} ${label(status)}`)
+    .join(' · ');
+}
+
+/** True when no replica of the group can change any more. */
+export function isSettled(group: BatchGroup): boolean {
+  return group.replicas.every((row) => TERMINAL.has(row.status));
+}
+
+/** "1 h 02 min", "3 min 05 s", "12 s": how long a replica ran (or has been running). */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h > 0) return `${h} h ${String(m).padStart(2, '0')} min`;
+  if (m > 0) return `${m} min ${String(sec).padStart(2, '0')} s`;
+  return `${sec} s`;
+}
+
+/** "2 CPU · 8 GB" from what was requested (fixed) or is in use (flexible), or "flexible". */
+export function formatResources(session: Session | undefined): string {
+  if (!session) return '';
+  const cores = session.requestedCPUCores ?? session.cpuCoresInUse;
+  const ram = session.requestedRAM ?? session.ramInUse;
+  const parts: string[] = [];
+  if (cores !== undefined) parts.push(`${round(cores)} CPU`);
+  if (ram !== undefined) parts.push(`${round(ram)} GB`);
+  if (session.requestedGPUCores) parts.push(`${session.requestedGPUCores} GPU`);
+  if (parts.length === 0) return session.isFixedResources === false ? 'flexible' : '';
+  return parts.join(' · ');
+}
+
+function round(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}

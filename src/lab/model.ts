@@ -1,0 +1,299 @@
+/**
+ * The state behind the CANFAR panel, the Running panel section and the log viewer: one poll of the
+ * session list for everything, the platform stats less often, and the server half's info once.
+ * It knows nothing of the shell: views call `setVisible` and read `state`.
+ */
+import { Poll } from '@lumino/polling';
+import { Signal } from '@lumino/signaling';
+import type { ISignal } from '@lumino/signaling';
+import type { IDisposable } from '@lumino/disposable';
+import { SkahaError } from '../skaha';
+import type { PlatformStats, Session, SessionEvent, SkahaContext, SkahaImage } from '../skaha';
+import type { CanfarInfo, InfoResult, Problem } from './api';
+import { groupSessions } from './grouping';
+import type { BatchGroup, BatchSummary, GroupedSessions } from './grouping';
+import { DEFAULT_SETTINGS } from './tokens';
+import type { ICanfarSettings } from './tokens';
+
+/** The part of SkahaClient the model uses: a fake in tests, SkahaClient over the lab transport in Lab. */
+export interface SessionService {
+  list(filter?: { type?: Session['type']; status?: Session['status'] }): Promise<Session[]>;
+  stats(): Promise<PlatformStats>;
+  logs(id: string): Promise<string>;
+  events(id: string): Promise<SessionEvent[]>;
+  delete(id: string): Promise<void>;
+  context(): Promise<SkahaContext>;
+  images(type?: Session['type']): Promise<SkahaImage[]>;
+  repositories(): Promise<string[]>;
+}
+
+export interface CanfarState {
+  /** `loading` until the first answer; `error` while the last poll failed (the last data is kept). */
+  phase: 'loading' | 'ready' | 'error';
+  info?: CanfarInfo;
+  problem?: Problem;
+  sessions: Session[];
+  grouped: GroupedSessions;
+  stats?: PlatformStats;
+  /** Why there are no stats (the service answers 503 when its metrics are unavailable). */
+  statsProblem?: string;
+  updated?: Date;
+}
+
+export interface CanfarModelOptions {
+  service: SessionService;
+  info: () => Promise<InfoResult>;
+  /** The batch manifests to join with the sessions; until src/batch provides them, none. */
+  batches?: () => Promise<BatchSummary[]>;
+  settings?: ICanfarSettings;
+  /** Upper bound of the backoff after failures, in ms. */
+  maxInterval?: number;
+  /** Milliseconds between two stats calls at least; stats are also never fetched more than every 5 polls. */
+  statsInterval?: number;
+  now?: () => number;
+}
+
+/** The longest wait between polls after repeated failures. */
+const MAX_INTERVAL_MS = 5 * 60 * 1000;
+
+export class CanfarModel implements IDisposable {
+  constructor(options: CanfarModelOptions) {
+    this._service = options.service;
+    this._info = options.info;
+    this._batches = options.batches;
+    this._settings = options.settings ?? DEFAULT_SETTINGS;
+    this._statsInterval = options.statsInterval ?? 60_000;
+    this._now = options.now ?? Date.now;
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this._tick(),
+      frequency: {
+        interval: this._settings.refreshInterval * 1000,
+        backoff: true,
+        max: Math.max(options.maxInterval ?? MAX_INTERVAL_MS, this._settings.refreshInterval * 1000),
+      },
+      name: 'jupyterlab-canfar:sessions',
+      standby: () => this._standby(),
+    });
+  }
+
+  get service(): SessionService {
+    return this._service;
+  }
+
+  get state(): CanfarState {
+    return this._state;
+  }
+
+  get settings(): ICanfarSettings {
+    return this._settings;
+  }
+
+  get stateChanged(): ISignal<this, CanfarState> {
+    return this._stateChanged;
+  }
+
+  get settingsChanged(): ISignal<this, ICanfarSettings> {
+    return this._settingsChanged;
+  }
+
+  /** The poll, exposed for tests and for views that want to await its next tick. */
+  get poll(): Poll {
+    return this._poll;
+  }
+
+  get isDisposed(): boolean {
+    return this._poll.isDisposed;
+  }
+
+  /** Starts polling (the first tick is immediate). */
+  async start(): Promise<void> {
+    await this._poll.start();
+  }
+
+  /** Polls now, whatever the schedule, and resolves once that poll has finished. */
+  async refresh(): Promise<void> {
+    await this._poll.refresh();
+    await this._poll.tick.catch(() => undefined);
+  }
+
+  /**
+   * A view says whether it is visible. While no view is visible and "refresh when hidden" is off, the
+   * poll stands by; a view becoming visible gets an immediate refresh.
+   */
+  setVisible(viewId: string, visible: boolean): void {
+    const wasVisible = this._visible.size > 0;
+    if (visible) this._visible.add(viewId);
+    else this._visible.delete(viewId);
+    if (!wasVisible && visible) void this._poll.refresh();
+  }
+
+  updateSettings(settings: ICanfarSettings): void {
+    const interval = settings.refreshInterval * 1000;
+    const changed = interval !== this._settings.refreshInterval * 1000;
+    const wakeUp = settings.refreshWhenHidden && !this._settings.refreshWhenHidden;
+    this._settings = settings;
+    if (changed) {
+      this._poll.frequency = {
+        ...this._poll.frequency,
+        interval,
+        max: Math.max(this._poll.frequency.max, interval),
+      };
+    }
+    this._settingsChanged.emit(settings);
+    if (wakeUp) void this._poll.refresh();
+  }
+
+  /** The group with this key in the last poll's answer. */
+  findBatch(key: string): BatchGroup | undefined {
+    return this._state.grouped.batches.find((group) => group.key === key);
+  }
+
+  findSession(id: string): Session | undefined {
+    return this._state.sessions.find((session) => session.id === id);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this._service.delete(id);
+    void this._poll.refresh();
+  }
+
+  /**
+   * Deletes every listed session of a group, a few at a time (each DELETE is a call to the cluster).
+   * Resolves with the ids that could not be deleted and why.
+   */
+  async deleteBatch(group: BatchGroup): Promise<{ id: string; error: string }[]> {
+    const ids = group.replicas.flatMap((row) => (row.session ? [row.session.id] : []));
+    const failures: { id: string; error: string }[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const id = ids[next++];
+        try {
+          await this._service.delete(id);
+        } catch (error) {
+          failures.push({ id, error: describeError(error, this._state.info) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
+    void this._poll.refresh();
+    return failures;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this._poll.dispose();
+    Signal.clearData(this);
+  }
+
+  private _standby(): boolean | 'when-hidden' {
+    if (this._visible.size === 0 && !this._settings.refreshWhenHidden) return true;
+    return this._settings.refreshWhenHidden ? false : 'when-hidden';
+  }
+
+  private async _tick(): Promise<void> {
+    try {
+      if (!this._state.info?.ok) {
+        const result = await this._info();
+        if (!result.ok) {
+          this._setState({ ...this._state, info: result.info });
+          throw new ProblemError(result.problem);
+        }
+        this._setState({ ...this._state, info: result.info });
+      }
+      const [sessions, batches] = await Promise.all([
+        this._service.list(),
+        this._batches ? this._batches().catch(() => [] as BatchSummary[]) : Promise.resolve([]),
+      ]);
+      const stats = await this._maybeStats();
+      this._setState({
+        ...this._state,
+        ...stats,
+        phase: 'ready',
+        problem: undefined,
+        sessions,
+        grouped: groupSessions(sessions, batches),
+        updated: new Date(this._now()),
+      });
+    } catch (error) {
+      const problem = error instanceof ProblemError ? error.problem : toProblem(error, this._state.info);
+      this._setState({ ...this._state, phase: 'error', problem });
+      // Rejecting makes the poll back off.
+      throw error;
+    }
+  }
+
+  private async _maybeStats(): Promise<Partial<CanfarState>> {
+    const now = this._now();
+    this._pollsSinceStats++;
+    if (
+      this._lastStats !== undefined &&
+      (now - this._lastStats < this._statsInterval || this._pollsSinceStats < 5)
+    ) {
+      return {};
+    }
+    this._lastStats = now;
+    this._pollsSinceStats = 0;
+    try {
+      return { stats: await this._service.stats(), statsProblem: undefined };
+    } catch (error) {
+      // Stats are decoration: their failure (503 when metrics are down) never fails the poll.
+      return { stats: undefined, statsProblem: describeError(error, this._state.info) };
+    }
+  }
+
+  private _setState(state: CanfarState): void {
+    this._state = state;
+    this._stateChanged.emit(state);
+  }
+
+  private _service: SessionService;
+  private _info: () => Promise<InfoResult>;
+  private _batches?: () => Promise<BatchSummary[]>;
+  private _settings: ICanfarSettings;
+  private _statsInterval: number;
+  private _now: () => number;
+  private _lastStats?: number;
+  private _pollsSinceStats = 0;
+  private _visible = new Set<string>();
+  private _poll: Poll;
+  private _state: CanfarState = { phase: 'loading', sessions: [], grouped: { batches: [], others: [] } };
+  private _stateChanged = new Signal<this, CanfarState>(this);
+  private _settingsChanged = new Signal<this, ICanfarSettings>(this);
+}
+
+/** A failure already described for the user (the server half's own diagnosis). */
+class ProblemError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.message);
+  }
+}
+
+/** One line a user can act on, from whatever a Skaha call threw. */
+export function describeError(error: unknown, info?: CanfarInfo): string {
+  if (error instanceof SkahaError) {
+    return error.hint ? `${error.message} ${error.hint}` : error.message;
+  }
+  const where = info?.url ? ` (${info.url})` : '';
+  return error instanceof Error ? `${error.message}${where}` : `${String(error)}${where}`;
+}
+
+function toProblem(error: unknown, info?: CanfarInfo): Problem {
+  if (error instanceof SkahaError) {
+    const url = info?.url || info?.endpoint || 'the CANFAR endpoint';
+    if (error.code === 'unauthenticated' || error.code === 'forbidden') {
+      return {
+        kind: 'unauthenticated',
+        message: `${url} refused the credentials of the server half (${error.status}): ${error.message} Set CANFAR_TOKEN or CANFAR_CERTIFICATE for the Jupyter server, or renew ~/.ssl/cadcproxy.pem, then restart Jupyter.`,
+      };
+    }
+    if (error.code === 'transport' || error.code === 'unavailable' || error.code === 'server-error') {
+      return {
+        kind: 'endpoint-unreachable',
+        message: `Cannot use ${url}: ${describeError(error)}`,
+      };
+    }
+  }
+  return { kind: 'other', message: describeError(error, info) };
+}

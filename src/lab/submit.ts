@@ -1,0 +1,641 @@
+/**
+ * The "Submit notebook as headless batch…" dialog body: what to run, where, how many times. It checks
+ * the input as the user types (inline errors; the dialog's Submit button is disabled while any field is
+ * in error) and shows the plan: the N session names, resources, the batch folder and the conversion
+ * warnings. Planning itself (and every platform rule) is src/batch's; this form only asks for a preview.
+ */
+import type { Dialog } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import { Widget } from '@lumino/widgets';
+import type { SkahaContext, SkahaImage } from '../skaha';
+import type { ICanfarSettings } from './tokens';
+
+export const MAX_REPLICAS = 512;
+/** The service cuts names to 63 characters; the replica suffix `-<i>` must fit. */
+export const MAX_SESSION_NAME = 63;
+const NAME = /^[A-Za-z0-9-]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Set by the batch itself: a user value would be replaced silently. */
+const RESERVED_ENV = /^(REPLICA_ID|REPLICA_COUNT|CANFAR_BATCH_ID|CANFAR_OUTPUT_DIR|CANFAR_PARAM_.*)$/;
+
+export type Policy = ICanfarSettings['conversionPolicy'];
+
+/** What the user chose, as typed (strings where the user types). */
+export interface SubmitInput {
+  name: string;
+  image: string;
+  flexible: boolean;
+  cores: number;
+  ram: number;
+  gpus: number;
+  replicas: string;
+  /** One `NAME=value` per line. */
+  env: string;
+  /** Parameter name -> value typed (the notebook's default when untouched). */
+  params: Record<string, string>;
+  policy: Policy;
+}
+
+/** The validated request handed to src/batch. */
+export interface SubmitValue {
+  name: string;
+  image: string;
+  cores?: number;
+  ram?: number;
+  gpus?: number;
+  replicas: number;
+  env: Record<string, string>;
+  /** Only the parameters whose value differs from the notebook's default. */
+  params: Record<string, string>;
+  policy: Policy;
+}
+
+export type FieldErrors = Partial<
+  Record<'name' | 'image' | 'cores' | 'ram' | 'gpus' | 'replicas' | 'env' | 'params', string>
+>;
+
+export interface NotebookParameterInfo {
+  name: string;
+  type: string;
+  default: string;
+}
+
+/** What the dialog knows before it opens: the platform's options and the notebook's parameters. */
+export interface SubmitContext {
+  notebookPath: string;
+  context?: SkahaContext;
+  images?: SkahaImage[];
+  repositories?: string[];
+  /** The image of the session this JupyterLab runs in, listed first when known. */
+  currentImage?: string;
+  parameters?: NotebookParameterInfo[];
+  /** Why context/images could not be loaded (the dialog still opens, with free input). */
+  platformProblem?: string;
+}
+
+/** The plan as src/batch computed it, reduced to what the dialog shows. */
+export interface PlanPreview {
+  names: string[];
+  folder: string;
+  absoluteFolder?: string;
+  resources: string;
+  image: string;
+  warnings: string[];
+}
+
+export interface PreviewResult {
+  plan?: PlanPreview;
+  /** Problems found by the planner, by field (its `field` names map onto the form's). */
+  problems?: { field: string; message: string }[];
+}
+
+/** Checks what the form can check alone; src/batch's planner checks the rest (and again, all of it). */
+export function validateSubmitInput(
+  input: SubmitInput,
+  ctx: Pick<SubmitContext, 'context' | 'repositories'>,
+  trans?: TranslationBundle,
+): { errors: FieldErrors; value?: SubmitValue; parameters?: never } {
+  const __ = (text: string, ...args: (string | number)[]) =>
+    trans
+      ? trans.__(text, ...args)
+      : args.reduce<string>((s, a, i) => s.replace(`%${i + 1}`, String(a)), text);
+  const errors: FieldErrors = {};
+  const replicasText = input.replicas.trim();
+  const replicas = /^\d+$/.test(replicasText) ? Number(replicasText) : NaN;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    errors.replicas = __(
+      'Replicas must be a whole number from 1 to %1 (got "%2").',
+      MAX_REPLICAS,
+      input.replicas,
+    );
+  }
+  const name = input.name.trim();
+  if (name === '') {
+    errors.name = __('A name is required: letters, digits and "-".');
+  } else if (!NAME.test(name)) {
+    errors.name = __('The name "%1" may contain only letters, digits and "-" (no spaces or "_").', name);
+  } else {
+    const suffix = Number.isInteger(replicas) && replicas > 1 ? `-${replicas}` : '';
+    if (name.length + suffix.length > MAX_SESSION_NAME) {
+      errors.name = __(
+        'The name is too long: with the replica suffix "%1" it must be at most %2 characters (it is %3).',
+        suffix,
+        MAX_SESSION_NAME,
+        name.length + suffix.length,
+      );
+    }
+  }
+  const image = input.image.trim();
+  if (image === '') {
+    errors.image = __('An image is required, e.g. images.canfar.net/skaha/astroml:latest.');
+  } else if (
+    ctx.repositories &&
+    ctx.repositories.length > 0 &&
+    !ctx.repositories.some((host) => image.startsWith(`${host}/`))
+  ) {
+    errors.image = __(
+      'The image "%1" is not in an allowed registry (%2).',
+      image,
+      ctx.repositories.join(', '),
+    );
+  }
+  const context = ctx.context;
+  if (!input.flexible && context) {
+    if (!context.cores.options.includes(input.cores)) {
+      errors.cores = __(
+        '%1 cores is not offered; choose one of %2.',
+        input.cores,
+        context.cores.options.join(', '),
+      );
+    }
+    if (!context.memoryGB.options.includes(input.ram)) {
+      errors.ram = __(
+        '%1 GB is not offered; choose one of %2.',
+        input.ram,
+        context.memoryGB.options.join(', '),
+      );
+    }
+  }
+  if (input.gpus !== 0 && context && !context.gpus.options.includes(input.gpus)) {
+    errors.gpus = __(
+      '%1 GPUs is not offered; choose 0 or one of %2.',
+      input.gpus,
+      context.gpus.options.join(', '),
+    );
+  }
+  const env: Record<string, string> = {};
+  const envErrors: string[] = [];
+  input.env.split('\n').forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line : line.slice(0, eq).trim();
+    const value = eq < 0 ? '' : line.slice(eq + 1).trim();
+    const where = __('line %1', index + 1);
+    if (eq < 0) envErrors.push(__('%1: "%2" is not NAME=value.', where, line));
+    else if (!ENV_NAME.test(key)) envErrors.push(__('%1: "%2" is not a valid variable name.', where, key));
+    else if (RESERVED_ENV.test(key)) envErrors.push(__('%1: %2 is set by the batch itself.', where, key));
+    else if (value === '')
+      envErrors.push(__('%1: %2 has an empty value, which the platform drops silently.', where, key));
+    else if (value.includes('=')) {
+      envErrors.push(__('%1: the value of %2 contains "=", which the platform drops silently.', where, key));
+    } else if (key in env) envErrors.push(__('%1: %2 is set twice.', where, key));
+    else env[key] = value;
+  });
+  if (envErrors.length > 0) errors.env = envErrors.join(' ');
+  if (Object.keys(errors).length > 0) return { errors };
+  return {
+    errors,
+    value: {
+      name,
+      image,
+      ...(input.flexible ? {} : { cores: input.cores, ram: input.ram }),
+      ...(input.gpus > 0 ? { gpus: input.gpus } : {}),
+      replicas,
+      env,
+      params: { ...input.params },
+      policy: input.policy,
+    },
+  };
+}
+
+/** A session name from a notebook path: `analysis/My Sweep.ipynb` -> `my-sweep`. */
+export function defaultName(notebookPath: string): string {
+  const base = notebookPath.split('/').pop() ?? 'batch';
+  const stem = base.replace(/\.ipynb$/i, '');
+  const slug = stem
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return slug || 'batch';
+}
+
+export interface SubmitFormOptions {
+  trans: TranslationBundle;
+  settings: ICanfarSettings;
+  info: SubmitContext;
+  /** Asks src/batch for the plan of a valid input; absent: the preview is computed here, roughly. */
+  preview?: (value: SubmitValue) => Promise<PreviewResult>;
+  /** Milliseconds to wait after the last keystroke before asking for a preview. */
+  previewDelay?: number;
+}
+
+/**
+ * The dialog body. Invalid fields carry `jp-mod-error`, which JupyterLab's Dialog reads to disable its
+ * accept button; `getValue()` gives the validated value (or undefined).
+ */
+export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue | undefined> {
+  constructor(options: SubmitFormOptions) {
+    super();
+    this._options = options;
+    this.addClass('jp-CanfarSubmit');
+    const { trans, settings, info } = options;
+    const params: Record<string, string> = {};
+    for (const p of info.parameters ?? []) params[p.name] = p.default;
+    const context = info.context;
+    const res = settings.defaultResources;
+    this._input = {
+      name: defaultName(info.notebookPath),
+      image: settings.defaultImage || info.currentImage || firstImage(info.images) || '',
+      flexible: res.flexible,
+      cores: pick(res.cores, context?.cores.options, context?.cores.default),
+      ram: pick(res.ram, context?.memoryGB.options, context?.memoryGB.default),
+      gpus: res.gpus > 0 && context?.gpus.options.includes(res.gpus) ? res.gpus : 0,
+      replicas: '1',
+      env: '',
+      params,
+      policy: settings.conversionPolicy,
+    };
+    this._defaults = { ...params };
+    this._build(trans, info);
+    this._validate();
+  }
+
+  /** The current input (for tests and for remembering the last submission). */
+  get input(): SubmitInput {
+    return { ...this._input, params: { ...this._input.params } };
+  }
+
+  get errors(): FieldErrors {
+    return this._errors;
+  }
+
+  /** True when every field is valid (what enables the Submit button). */
+  get valid(): boolean {
+    return Object.keys(this._errors).length === 0 && this._plannerErrors.length === 0;
+  }
+
+  /** The latest preview request, for tests to await. */
+  get previewDone(): Promise<void> {
+    return this._previewDone;
+  }
+
+  getValue(): SubmitValue | undefined {
+    if (!this.valid) return undefined;
+    const { value } = validateSubmitInput(this._input, this._options.info, this._options.trans);
+    if (!value) return undefined;
+    // Only overrides go to the replicas; an untouched parameter keeps the notebook's own default.
+    const params: Record<string, string> = {};
+    for (const [key, text] of Object.entries(value.params))
+      if (text !== this._defaults[key]) params[key] = text;
+    return { ...value, params };
+  }
+
+  /** Sets a field as if the user typed it (tests, and "use last submission"). */
+  set(field: keyof SubmitInput, value: SubmitInput[keyof SubmitInput]): void {
+    (this._input as unknown as Record<string, unknown>)[field] = value;
+    const control = this.node.querySelector<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(
+      `[name="${field}"]`,
+    );
+    if (control && typeof value !== 'object') {
+      if (control instanceof HTMLInputElement && control.type === 'checkbox')
+        control.checked = Boolean(value);
+      else control.value = String(value);
+    }
+    this._validate();
+  }
+
+  private _build(trans: TranslationBundle, info: SubmitContext): void {
+    const form = document.createElement('form');
+    form.className = 'jp-CanfarSubmit-form';
+    form.addEventListener('submit', (event) => event.preventDefault());
+    const context = info.context;
+
+    form.append(note(trans.__('Notebook: %1', info.notebookPath)));
+    if (info.platformProblem) form.append(note(info.platformProblem, 'jp-CanfarSubmit-warning'));
+
+    const name = input('name', this._input.name, 'text');
+    form.append(field('name', trans.__('Name'), name, trans.__('Replica i is named <name>-i.')));
+
+    const image = input('image', this._input.image, 'text');
+    if (info.images && info.images.length > 0) {
+      const list = document.createElement('datalist');
+      list.id = `jp-CanfarSubmit-images-${++idCounter}`;
+      const ordered = orderImages(info.images, info.currentImage);
+      for (const id of ordered) {
+        const option = document.createElement('option');
+        option.value = id;
+        list.append(option);
+      }
+      image.setAttribute('list', list.id);
+      form.append(list);
+    }
+    form.append(field('image', trans.__('Image'), image));
+
+    const flexible = document.createElement('input');
+    flexible.type = 'checkbox';
+    flexible.name = 'flexible';
+    flexible.checked = this._input.flexible;
+    const cores = select('cores', context?.cores.options ?? range(1, 16), this._input.cores);
+    const ram = select('ram', context?.memoryGB.options ?? [1, 2, 4, 8, 16, 32], this._input.ram, ' GB');
+    const toggleFixed = () => {
+      cores.disabled = this._input.flexible;
+      ram.disabled = this._input.flexible;
+    };
+    toggleFixed();
+    const flexLabel = document.createElement('label');
+    flexLabel.className = 'jp-CanfarSubmit-check';
+    flexLabel.append(
+      flexible,
+      document.createTextNode(` ${trans.__('Flexible resources (the platform shares cores and memory)')}`),
+    );
+    form.append(flexLabel);
+    form.append(field('cores', trans.__('Cores (fixed)'), cores));
+    form.append(field('ram', trans.__('Memory (fixed)'), ram));
+    const gpus = select('gpus', [0, ...(context?.gpus.options ?? [])], this._input.gpus);
+    form.append(field('gpus', trans.__('GPUs'), gpus));
+
+    const replicas = input('replicas', this._input.replicas, 'number');
+    replicas.min = '1';
+    replicas.max = String(MAX_REPLICAS);
+    form.append(
+      field(
+        'replicas',
+        trans.__('Replicas'),
+        replicas,
+        trans.__('1 to %1; each gets REPLICA_ID and REPLICA_COUNT.', MAX_REPLICAS),
+      ),
+    );
+
+    const env = document.createElement('textarea');
+    env.name = 'env';
+    env.rows = 3;
+    env.placeholder = 'NAME=value';
+    env.className = 'jp-mod-styled';
+    form.append(field('env', trans.__('Environment (one NAME=value per line)'), env));
+
+    const parameters = info.parameters ?? [];
+    if (parameters.length > 0) {
+      const box = document.createElement('fieldset');
+      box.className = 'jp-CanfarSubmit-params';
+      const legend = document.createElement('legend');
+      legend.textContent = trans.__('Parameters (from the cell tagged "parameters")');
+      box.append(legend);
+      for (const p of parameters) {
+        const control = input(`param:${p.name}`, p.default, 'text');
+        control.dataset.param = p.name;
+        box.append(field(`param:${p.name}`, `${p.name} (${p.type})`, control));
+      }
+      form.append(box);
+    }
+
+    const policy = document.createElement('select');
+    policy.name = 'policy';
+    policy.className = 'jp-mod-styled';
+    for (const [value, label] of [
+      ['translate', trans.__('Translate magics to Python where possible')],
+      ['ipython', trans.__('Run with IPython (magics work; image needs ipython)')],
+      ['comment', trans.__('Comment magics out')],
+    ] as const) {
+      const option = document.createElement('option');
+      option.value = value;
+      option.textContent = label;
+      policy.append(option);
+    }
+    policy.value = this._input.policy;
+    form.append(field('policy', trans.__('Magics'), policy));
+
+    this._plan = document.createElement('div');
+    this._plan.className = 'jp-CanfarSubmit-plan';
+    this._plan.dataset.canfar = 'plan';
+    form.append(this._plan);
+
+    form.addEventListener('input', (event) => {
+      const target = event.target as HTMLInputElement;
+      if (target.dataset.param) this._input.params[target.dataset.param] = target.value;
+      else if (target.name === 'flexible') {
+        this._input.flexible = target.checked;
+        toggleFixed();
+      } else if (target.name === 'cores' || target.name === 'ram' || target.name === 'gpus') {
+        this._input[target.name] = Number(target.value);
+      } else if (target.name in this._input) {
+        (this._input as unknown as Record<string, unknown>)[target.name] = target.value;
+      }
+      this._validate();
+    });
+    // Selects and checkboxes fire `change` in older browsers.
+    form.addEventListener(
+      'change',
+      (event) => form.dispatchEvent(new Event('input', { bubbles: true })) && event.stopPropagation(),
+    );
+    this.node.append(form);
+  }
+
+  private _validate(): void {
+    const { trans, info } = this._options;
+    const { errors, value } = validateSubmitInput(this._input, info, trans);
+    this._errors = errors;
+    this._showErrors();
+    if (value) this._schedulePreview(value);
+    else {
+      this._plannerErrors = [];
+      this._renderPlan(undefined);
+    }
+  }
+
+  private _showErrors(): void {
+    const all: Record<string, string> = { ...this._errors };
+    for (const problem of this._plannerErrors) {
+      const key = problem.field in all || FIELD_NAMES.has(problem.field) ? problem.field : 'plan';
+      all[key] = all[key] ? `${all[key]} ${problem.message}` : problem.message;
+    }
+    for (const node of Array.from(this.node.querySelectorAll<HTMLElement>('.jp-CanfarSubmit-field'))) {
+      const key = node.dataset.field ?? '';
+      const message = all[key];
+      const error = node.querySelector<HTMLElement>('.jp-CanfarSubmit-error');
+      const control = node.querySelector<HTMLElement>('input, select, textarea');
+      if (error) error.textContent = message ?? '';
+      // `jp-mod-error` is what the Dialog checks to disable its accept button.
+      control?.classList.toggle('jp-mod-error', message !== undefined);
+      control?.setAttribute('aria-invalid', String(message !== undefined));
+    }
+    const general = all.plan;
+    this._plan?.classList.toggle('jp-mod-error', general !== undefined);
+    // Let the enclosing Dialog re-check its accept button (it listens to `input`).
+    this._notifyDialog();
+  }
+
+  private _notifyDialog(): void {
+    const dialog = this.node.closest('.jp-Dialog');
+    if (!dialog) return;
+    const invalid = !this.valid;
+    for (const button of Array.from(
+      dialog.querySelectorAll<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept'),
+    )) {
+      button.disabled = invalid;
+    }
+  }
+
+  protected override onAfterAttach(): void {
+    this._notifyDialog();
+  }
+
+  private _schedulePreview(value: SubmitValue): void {
+    const preview = this._options.preview;
+    if (!preview) {
+      this._plannerErrors = [];
+      this._renderPlan(localPreview(value, this._options.info.notebookPath));
+      return;
+    }
+    const token = ++this._previewToken;
+    this._previewDone = new Promise<void>((resolve) => {
+      setTimeout(async () => {
+        if (token !== this._previewToken || this.isDisposed) return resolve();
+        try {
+          const result = await preview(value);
+          if (token !== this._previewToken || this.isDisposed) return resolve();
+          this._plannerErrors = result.problems ?? [];
+          this._renderPlan(result.plan);
+        } catch (error) {
+          this._plannerErrors = [
+            { field: 'plan', message: error instanceof Error ? error.message : String(error) },
+          ];
+          this._renderPlan(undefined);
+        }
+        this._showErrors();
+        resolve();
+      }, this._options.previewDelay ?? 250);
+    });
+  }
+
+  private _renderPlan(plan: PlanPreview | undefined): void {
+    const node = this._plan;
+    if (!node) return;
+    const trans = this._options.trans;
+    node.replaceChildren();
+    const title = document.createElement('h4');
+    title.textContent = trans.__('Plan');
+    node.append(title);
+    if (!plan) {
+      const general = this._plannerErrors.filter((p) => !FIELD_NAMES.has(p.field));
+      node.append(
+        note(
+          general.length > 0
+            ? general.map((p) => `${p.field}: ${p.message}`).join(' ')
+            : trans.__('Correct the fields in error to see the plan.'),
+          general.length > 0 ? 'jp-CanfarSubmit-error' : undefined,
+        ),
+      );
+      return;
+    }
+    const n = plan.names.length;
+    const shown =
+      n <= 4 ? plan.names.join(', ') : `${plan.names.slice(0, 3).join(', ')}, …, ${plan.names[n - 1]}`;
+    const list = document.createElement('ul');
+    for (const line of [
+      trans._n('%1 headless session: %2', '%1 headless sessions: %2', n, shown),
+      trans.__('Image: %1', plan.image),
+      trans.__('Resources: %1', plan.resources),
+      trans.__('Batch folder: %1', plan.absoluteFolder ?? plan.folder),
+    ]) {
+      const item = document.createElement('li');
+      item.textContent = line;
+      list.append(item);
+    }
+    node.append(list);
+    for (const warning of plan.warnings) node.append(note(warning, 'jp-CanfarSubmit-warning'));
+  }
+
+  private _options: SubmitFormOptions;
+  private _input: SubmitInput;
+  private _defaults: Record<string, string>;
+  private _errors: FieldErrors = {};
+  private _plannerErrors: { field: string; message: string }[] = [];
+  private _plan?: HTMLElement;
+  private _previewToken = 0;
+  private _previewDone: Promise<void> = Promise.resolve();
+}
+
+/** Unique ids for label/control pairs and datalists. */
+let idCounter = 0;
+
+const FIELD_NAMES = new Set(['name', 'image', 'cores', 'ram', 'gpus', 'replicas', 'env', 'policy']);
+
+/** The plan as far as the form can tell without src/batch: names, resources, where the folder goes. */
+export function localPreview(value: SubmitValue, notebookPath: string): PlanPreview {
+  const names =
+    value.replicas === 1
+      ? [value.name]
+      : Array.from({ length: value.replicas }, (_, i) => `${value.name}-${i + 1}`);
+  const dir = notebookPath.includes('/') ? notebookPath.slice(0, notebookPath.lastIndexOf('/')) : '';
+  const resources =
+    value.cores === undefined
+      ? 'flexible (1 core / 4 GB requested, up to 8 / 32)'
+      : `${value.cores} cores, ${value.ram} GB`;
+  return {
+    names,
+    folder: `${dir ? `${dir}/` : ''}.canfar/batches/<batch-id>/`,
+    resources: value.gpus ? `${resources}, ${value.gpus} GPU` : resources,
+    image: value.image,
+    warnings: [],
+  };
+}
+
+function firstImage(images: SkahaImage[] | undefined): string | undefined {
+  return images?.find((image) => image.types.includes('headless'))?.id ?? images?.[0]?.id;
+}
+
+function orderImages(images: SkahaImage[], current?: string): string[] {
+  const ids = images.map((image) => image.id).sort();
+  if (current && ids.includes(current)) return [current, ...ids.filter((id) => id !== current)];
+  return ids;
+}
+
+function pick(wanted: number, options: number[] | undefined, fallback: number | undefined): number {
+  if (!options || options.length === 0 || options.includes(wanted)) return wanted;
+  return fallback !== undefined && options.includes(fallback) ? fallback : options[0];
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+function input(name: string, value: string, type: string): HTMLInputElement {
+  const node = document.createElement('input');
+  node.type = type;
+  node.name = name;
+  node.value = value;
+  node.className = 'jp-mod-styled';
+  return node;
+}
+
+function select(name: string, options: number[], value: number, unit = ''): HTMLSelectElement {
+  const node = document.createElement('select');
+  node.name = name;
+  node.className = 'jp-mod-styled';
+  for (const option of options) {
+    const item = document.createElement('option');
+    item.value = String(option);
+    item.textContent = `${option}${unit}`;
+    node.append(item);
+  }
+  node.value = String(value);
+  return node;
+}
+
+function field(key: string, label: string, control: HTMLElement, help?: string): HTMLElement {
+  const node = document.createElement('div');
+  node.className = 'jp-CanfarSubmit-field';
+  node.dataset.field = key;
+  const caption = document.createElement('label');
+  caption.textContent = label;
+  const id = `jp-CanfarSubmit-${++idCounter}`;
+  control.id = id;
+  caption.htmlFor = id;
+  const error = document.createElement('div');
+  error.className = 'jp-CanfarSubmit-error';
+  error.setAttribute('role', 'alert');
+  node.append(caption, control);
+  if (help) node.append(note(help, 'jp-CanfarSubmit-help'));
+  node.append(error);
+  return node;
+}
+
+function note(text: string, className?: string): HTMLElement {
+  const node = document.createElement('div');
+  node.className = className ?? 'jp-CanfarSubmit-note';
+  node.textContent = text;
+  return node;
+}

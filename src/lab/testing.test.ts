@@ -1,0 +1,100 @@
+/**
+ * Test helpers for the lab specs: sessions as the parsed Session type, and a fake SessionService that
+ * records calls and answers from in-memory state. Only imported by *.spec.ts files.
+ */
+import type { PlatformStats, Session, SessionEvent, SkahaContext, SkahaImage } from '../skaha';
+import type { InfoResult } from './api';
+import type { SessionService } from './model';
+
+let counter = 0;
+
+export function session(overrides: Partial<Session> & { name: string }): Session {
+  counter++;
+  const id = overrides.id ?? `s${String(counter).padStart(7, '0')}`;
+  return {
+    id,
+    image: 'images.canfar.net/skaha/astroml:latest',
+    type: 'headless',
+    status: 'Running',
+    startTime: new Date('2026-07-21T18:00:00Z'),
+    raw: {},
+    ...overrides,
+  };
+}
+
+export const CONTEXT: SkahaContext = {
+  cores: { default: 2, defaultRequest: 1, defaultLimit: 8, options: [1, 2, 4, 8, 16] },
+  memoryGB: { default: 8, defaultRequest: 4, defaultLimit: 32, options: [1, 2, 4, 8, 16, 32] },
+  gpus: { options: [1, 2] },
+  maxInteractiveSessions: 3,
+};
+
+export class FakeService implements SessionService {
+  sessions: Session[] = [];
+  logText: Record<string, string> = {};
+  eventList: Record<string, SessionEvent[]> = {};
+  calls: string[] = [];
+  /** When set, `list` rejects with it. */
+  listError?: Error;
+  statsError?: Error;
+
+  count(name: string): number {
+    return this.calls.filter((call) => call === name).length;
+  }
+
+  async list(): Promise<Session[]> {
+    this.calls.push('list');
+    if (this.listError) throw this.listError;
+    return [...this.sessions];
+  }
+  async stats(): Promise<PlatformStats> {
+    this.calls.push('stats');
+    if (this.statsError) throw this.statsError;
+    return {
+      cores: { requested: 377, available: 960, maxPerSession: 8 },
+      ram: { requestedGB: 1480.25, availableGB: 5032, maxPerSessionGB: 32 },
+      raw: {},
+    };
+  }
+  async logs(id: string): Promise<string> {
+    this.calls.push(`logs:${id}`);
+    return this.logText[id] ?? '';
+  }
+  async events(id: string): Promise<SessionEvent[]> {
+    this.calls.push(`events:${id}`);
+    return this.eventList[id] ?? [];
+  }
+  async delete(id: string): Promise<void> {
+    this.calls.push(`delete:${id}`);
+    this.sessions = this.sessions.filter((s) => s.id !== id);
+  }
+  async context(): Promise<SkahaContext> {
+    this.calls.push('context');
+    return CONTEXT;
+  }
+  async images(): Promise<SkahaImage[]> {
+    this.calls.push('images');
+    return [{ id: 'images.canfar.net/skaha/astroml:latest', types: ['headless', 'notebook'] }];
+  }
+  async repositories(): Promise<string[]> {
+    this.calls.push('repositories');
+    return ['images.canfar.net'];
+  }
+}
+
+export const INFO_OK: InfoResult = {
+  ok: true,
+  info: {
+    endpoint: 'local',
+    url: 'http://127.0.0.1:5555/skaha',
+    user: 'jdoe',
+    credential: { kind: 'token', source: 'local server token file' },
+    ok: true,
+    version: '0.1.0',
+  },
+};
+
+/** Resolves after pending promise callbacks (and a macrotask) have run. */
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
