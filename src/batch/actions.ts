@@ -2,7 +2,7 @@ import type { SkahaClient } from '../skaha';
 import { readManifest } from './manifest';
 import type { BatchView, ReplicaState } from './monitor';
 import type { BatchStore } from './store';
-import { joinPath } from './store';
+import { basename, dirname, joinPath } from './store';
 import type { BatchInput, BatchManifest } from './types';
 
 /** The session id of a replica, if it was launched. */
@@ -113,8 +113,10 @@ export async function rerunInput(
 ): Promise<BatchInput> {
   const parent = await readManifest(store, folder);
   const script = await store.readText(joinPath(folder, parent.script.file));
+  // The new batch folder goes beside the parent's: <notebook dir>/.canfar/batches/<new id>.
+  const notebookDir = dirname(dirname(dirname(folder)));
   return {
-    notebookPath: parent.notebook.path,
+    notebookPath: joinPath(notebookDir, basename(parent.notebook.path)),
     notebookText: '',
     replicas: parent.replicaCount,
     image: parent.image,

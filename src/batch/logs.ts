@@ -10,10 +10,10 @@ export interface FailureSummary {
   tail: string[];
 }
 
-// Lines the converted Python script prints on stderr (src/convert prelude): `cell k/N [cell 4 id=x]`
+// Lines the converted Python script prints on stderr (src/convert prelude), after `canfar: `: `cell k/N [cell 4 id=x]`
 // before each code cell (progress), and `cell 4 id=x failed with Kind: message (raised at ...)` on an error.
-const PROGRESS = /^cell \d+\/\d+ \[(cell (\d+)[^\]]*)\]/;
-const FAILED = /^(cell (\d+)(?: id=\S+)?) failed with ([\w.]+): (.*?)(?: \(raised at .*\))?$/;
+const PROGRESS = /^(?:canfar: )?cell \d+\/\d+ \[(cell (\d+)[^\]]*)\]/;
+const FAILED = /^(?:canfar: )?(cell (\d+)(?: id=\S+)?) failed with ([\w.]+): (.*?)(?: \(raised at .*\))?$/;
 
 /**
  * Reads a replica log for the cell that failed and the error: the script's own "cell N failed with"

@@ -322,7 +322,7 @@ export async function planBatch(
     name,
     ...(rerun ? { parent: { batchId: rerun.parent.batchId, replicaIds } } : {}),
     notebook: {
-      path: input.notebookPath,
+      path: rerun ? rerun.parent.notebook.path : input.notebookPath,
       // A re-run runs the parent's script: it records the notebook the parent was made from.
       sha256: rerun ? rerun.parent.notebook.sha256 : await sha256Hex(input.notebookText),
       language: conversion.language,

@@ -18,7 +18,8 @@ export interface WrapperOptions {
  * `run.sh`: the replica's command (`sh <folder>/run.sh`). POSIX sh, because an image need not have bash
  * (tested with dash). It finds its folder from `$0`, so it holds no absolute path and a copied batch
  * folder still works. What it guarantees:
- * - the script runs with the kernel's interpreter, with CANFAR_OUTPUT_DIR = outputs/replica-<i>/;
+ * - the script runs with the kernel's interpreter, in the notebook's folder (as in the notebook), with
+ *   CANFAR_OUTPUT_DIR = outputs/replica-<i>/ of the batch folder;
  * - output goes to the container log (stdout, what the platform shows) AND logs/replica-<i>.log, which
  *   outlives the session (the platform deletes a finished session's log an hour after it ends);
  * - status/replica-<i>.json is replaced atomically (temporary file + mv) when the replica starts and when
@@ -112,6 +113,8 @@ if [ "$interpreter_command" = python3 ] && ! command -v python3 >/dev/null 2>&1 
 fi
 ${python}
 write_status running
+# Like the notebook's kernel, the script runs in the notebook's folder: its relative paths mean the same.
+cd -- "$batch_dir/../../.." || finish 126
 echo "run.sh: batch \${CANFAR_BATCH_ID:-?} replica $replica/\${REPLICA_COUNT:-?} on $host, started $start" >"$log"
 
 # A FIFO lets the shell know the script's own pid (to forward signals) and its exit code, which a plain
