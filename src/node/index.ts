@@ -5,3 +5,5 @@ export * from '../skaha';
 export * from './transport';
 export * from './credentials';
 export * from './connect';
+export * from '../batch';
+export * from './batch-store';
