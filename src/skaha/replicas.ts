@@ -253,6 +253,8 @@ export async function createReplicas(
         try {
           const found = await reconciler.find(name, ticket);
           if (found) return { replica, name, ok: true, sessionId: found, attempts, reconciled: true };
+          // Listed after the failure and absent: that attempt created nothing, a new one is safe.
+          unknown = false;
         } catch (listError) {
           // Cannot tell whether the session exists: neither retry (could duplicate) nor report it absent.
           const why = listError instanceof Error ? listError.message : String(listError);

@@ -1,0 +1,369 @@
+/**
+ * createReplicas against an in-memory Skaha (a Transport function) that injects the failures a real network
+ * and service produce: a POST that creates the session and then loses the answer, 503 with Retry-After,
+ * 500/502 after creating, connection refused, timeouts that created nothing, failing listings. Over many
+ * seeded random runs: no replica is created twice, and every created session is reported (or the outcome
+ * says its fate is uncertain).
+ */
+import {
+  createReplicas,
+  type ReplicaOutcome,
+  SkahaClient,
+  SkahaTransportError,
+  type Transport,
+  type TransportResponse,
+} from './index';
+
+type Fault =
+  | 'ok'
+  | 'create-then-drop' // created, then the connection dropped: sent=true
+  | 'refused' // never reached the service: sent=false
+  | 'timeout-nothing' // sent=true, but nothing was created
+  | '503' // refused, with Retry-After
+  | '500-after-create'
+  | '502-after-create'
+  | '500-nothing'
+  | '400';
+
+interface FakeSession {
+  id: string;
+  name: string;
+  type: string;
+  env: string[];
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const reply = (status: number, body: string, headers: Record<string, string> = {}): TransportResponse => ({
+  status,
+  headers: { get: (name) => headers[name.toLowerCase()] ?? null },
+  text: async () => body,
+});
+
+/** An in-memory Skaha: `postFault()` decides each POST's fate, `listFails()` each listing's. */
+function fakeSkaha(options: {
+  postFault: () => Fault;
+  listFails?: () => boolean;
+  random: () => number;
+  existing?: FakeSession[];
+}) {
+  const sessions: FakeSession[] = [...(options.existing ?? [])];
+  let counter = 0;
+  let posts = 0;
+  let lists = 0;
+  const yieldSome = async () => {
+    // Interleave the concurrent requests differently in each run.
+    for (let i = Math.floor(options.random() * 4); i > 0; i--) await Promise.resolve();
+  };
+  const create = (body: string) => {
+    const form = new URLSearchParams(body);
+    const session = {
+      id: `s${(counter++).toString(36).padStart(7, '0')}`,
+      name: (form.get('name') ?? '').toLowerCase().slice(0, 63),
+      type: form.get('type') ?? 'headless',
+      env: form.getAll('env'),
+    };
+    sessions.push(session);
+    return session;
+  };
+  const transport: Transport = async (request) => {
+    await yieldSome();
+    const url = new URL(request.url);
+    if (request.method === 'GET' && url.pathname.endsWith('/session')) {
+      lists += 1;
+      if (options.listFails?.()) return reply(503, 'list unavailable', { 'retry-after': '1' });
+      const type = url.searchParams.get('type');
+      const mine = sessions.filter((s) => !type || s.type === type);
+      return reply(
+        200,
+        JSON.stringify(
+          mine.map((s) => ({ id: s.id, name: s.name, type: s.type, status: 'Pending', image: 'i/x' })),
+        ),
+      );
+    }
+    if (request.method === 'POST' && url.pathname.endsWith('/session')) {
+      posts += 1;
+      const fault = options.postFault();
+      switch (fault) {
+        case 'ok':
+          return reply(200, `${create(request.body!).id}\n`);
+        case 'create-then-drop':
+          create(request.body!);
+          await yieldSome();
+          throw new SkahaTransportError('socket hang up', { sent: true });
+        case 'refused':
+          throw new SkahaTransportError('connect ECONNREFUSED 127.0.0.1:1', { sent: false });
+        case 'timeout-nothing':
+          throw new SkahaTransportError('request timed out after 30 s', { sent: true });
+        case '503':
+          return reply(503, 'too busy', { 'retry-after': '2' });
+        case '500-after-create':
+          create(request.body!);
+          return reply(500, 'error writing to storage');
+        case '502-after-create':
+          create(request.body!);
+          return reply(502, '<html><title>502 Bad Gateway</title></html>');
+        case '500-nothing':
+          return reply(500, 'internal error');
+        case '400':
+          return reply(400, "Invalid value for 'cores': 3");
+      }
+    }
+    return reply(404, 'no route');
+  };
+  return {
+    client: new SkahaClient({ baseUrl: 'http://skaha.test/skaha/v1', transport }),
+    sessions,
+    counts: () => ({ posts, lists }),
+  };
+}
+
+const spec = { name: 'Sweep', image: 'images.canfar.net/skaha/astroml:latest', env: { MODE: 'fast' } };
+const noSleep = async () => {};
+
+/**
+ * The invariants a user relies on, checked on one run; returns what is wrong (plain checks, then one expect
+ * per run: jest's matchers are too slow to call thousands of times).
+ */
+function runProblems(
+  n: number,
+  outcomes: ReplicaOutcome[],
+  sessions: FakeSession[],
+  existingIds: Set<string>,
+): string[] {
+  const problems: string[] = [];
+  if (outcomes.length !== n) problems.push(`${outcomes.length} outcomes for ${n} replicas`);
+  const created = sessions.filter((s) => !existingIds.has(s.id));
+  const byName = new Map<string, FakeSession[]>();
+  for (const s of created) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+  // No duplicates: at most one session per replica name.
+  for (const [name, list] of byName)
+    if (list.length > 1) problems.push(`${name} created ${list.length} times`);
+  for (let i = 0; i < n; i++) {
+    const o = outcomes[i];
+    const name = n === 1 ? 'Sweep' : `Sweep-${i + 1}`;
+    if (!o || o.replica !== i + 1 || o.name !== name) {
+      problems.push(`outcome ${i} is ${JSON.stringify(o)}, expected replica ${i + 1} named ${name}`);
+      continue;
+    }
+    const made = byName.get(name.toLowerCase())?.[0];
+    if (o.ok) {
+      // Every success is a real session of that replica, with its replica number.
+      if (made?.id !== o.sessionId)
+        problems.push(`${name}: reported ${o.sessionId}, the service has ${made?.id}`);
+      const env = JSON.stringify(made?.env);
+      if (env !== JSON.stringify(['MODE=fast', `REPLICA_ID=${i + 1}`, `REPLICA_COUNT=${n}`]))
+        problems.push(`${name}: env ${env}`);
+    } else if (o.code !== 'uncertain') {
+      // No missing replica: a failure means nothing was created for it.
+      if (made) problems.push(`${name}: reported ${o.code} (${o.message}) but session ${made.id} exists`);
+      if (o.message.length < 10)
+        problems.push(`${name}: message ${JSON.stringify(o.message)} says too little`);
+    }
+  }
+  return problems;
+}
+
+function checkRun(
+  n: number,
+  outcomes: ReplicaOutcome[],
+  sessions: FakeSession[],
+  existingIds: Set<string>,
+): void {
+  expect(runProblems(n, outcomes, sessions, existingIds)).toEqual([]);
+}
+
+test('the happy path: n sessions, named <name>-<i>, bare name for n = 1, one outcome each', async () => {
+  const random = mulberry32(1);
+  for (const n of [1, 5]) {
+    const fake = fakeSkaha({ postFault: () => 'ok', random });
+    const seen: number[] = [];
+    const outcomes = await createReplicas(fake.client, spec, n, { onOutcome: (o) => seen.push(o.replica) });
+    checkRun(n, outcomes, fake.sessions, new Set());
+    expect(outcomes.every((o) => o.ok && o.attempts === 1)).toBe(true);
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(fake.counts()).toEqual({ posts: n, lists: 1 });
+  }
+});
+
+test('a POST that created the session and lost the answer is reconciled, not sent again', async () => {
+  const faults: Fault[] = ['create-then-drop', 'ok'];
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(2) });
+  const outcomes = await createReplicas(fake.client, spec, 2, { concurrency: 1, sleep: noSleep });
+  expect(outcomes[0]).toEqual({
+    replica: 1,
+    name: 'Sweep-1',
+    ok: true,
+    sessionId: fake.sessions[0].id,
+    attempts: 1,
+    reconciled: true,
+  });
+  expect(fake.counts().posts).toBe(2);
+  checkRun(2, outcomes, fake.sessions, new Set());
+});
+
+test('503 waits as the service asks (capped) then is checked by listing; connection refused is retried without listing', async () => {
+  const faults: Fault[] = ['503', 'refused', 'ok'];
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: () => 0.5 });
+  const waits: number[] = [];
+  const outcomes = await createReplicas(fake.client, spec, 1, {
+    sleep: async (ms) => void waits.push(ms),
+    random: () => 0.5,
+    retryDelayMs: 100,
+    maxRetryDelayMs: 1500,
+  });
+  expect(outcomes[0]).toMatchObject({ ok: true, attempts: 3 });
+  expect(outcomes[0]).not.toHaveProperty('reconciled');
+  // Retry-After: 2 s, capped at 1.5 s; then exponential backoff 100 * 2 * (0.5 + 0.5).
+  expect(waits).toEqual([1500, 200]);
+  // One listing before the launch, one after the 503 (a 5xx may come after the work was done), none after
+  // the refused connection (it never reached the service).
+  expect(fake.counts()).toEqual({ posts: 3, lists: 2 });
+});
+
+test('a 500 after creating is found by listing; a 500 that created nothing is reported with its text', async () => {
+  const faults: Fault[] = ['500-after-create', '500-nothing'];
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(3) });
+  const outcomes = await createReplicas(fake.client, spec, 2, { concurrency: 1, sleep: noSleep });
+  expect(outcomes[0]).toMatchObject({ ok: true, reconciled: true, attempts: 1 });
+  expect(outcomes[1]).toEqual({
+    replica: 2,
+    name: 'Sweep-2',
+    ok: false,
+    status: 500,
+    code: 'server-error',
+    message: 'create session "Sweep-2" failed with HTTP 500: internal error',
+    attempts: 1,
+  });
+  checkRun(2, outcomes, fake.sessions, new Set());
+});
+
+test('a 400 is not retried and keeps the service message', async () => {
+  const fake = fakeSkaha({ postFault: () => '400', random: mulberry32(4) });
+  const [outcome] = await createReplicas(fake.client, spec, 1, { sleep: noSleep });
+  expect(outcome).toMatchObject({ ok: false, status: 400, code: 'bad-request', attempts: 1 });
+  expect(outcome.ok || outcome.message).toBe(
+    `create session "Sweep" failed with HTTP 400: Invalid value for 'cores': 3`,
+  );
+});
+
+test('an older session with the same name is never taken for a lost replica', async () => {
+  const old = { id: 'old00001', name: 'sweep-1', type: 'headless', env: [] };
+  const faults: Fault[] = ['timeout-nothing', 'timeout-nothing'];
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(5), existing: [old] });
+  const outcomes = await createReplicas(fake.client, spec, 2, { concurrency: 1, sleep: noSleep, retries: 1 });
+  expect(outcomes[0]).toMatchObject({ ok: false, code: 'transport', attempts: 2 });
+  checkRun(2, outcomes, fake.sessions, new Set([old.id]));
+  // existing: 'fail' refuses to launch under a taken name.
+  const strict = fakeSkaha({ postFault: () => 'ok', random: mulberry32(6), existing: [old] });
+  const refused = await createReplicas(strict.client, spec, 2, { existing: 'fail' });
+  expect(refused[0]).toMatchObject({ ok: false, code: 'name-taken', attempts: 0 });
+  expect(refused[1]).toMatchObject({ ok: true });
+});
+
+test('when the check listing fails the replica is reported uncertain, not retried', async () => {
+  let listings = 0;
+  const fake = fakeSkaha({
+    postFault: () => 'create-then-drop',
+    listFails: () => listings++ > 0,
+    random: mulberry32(7),
+  });
+  const [outcome] = await createReplicas(fake.client, spec, 1, { sleep: noSleep });
+  expect(outcome).toMatchObject({ ok: false, code: 'uncertain', attempts: 1 });
+  expect(outcome.ok || outcome.message).toMatch(
+    /socket hang up; the session may exist, and listing sessions to check failed: .*list unavailable/,
+  );
+  expect(fake.counts().posts).toBe(1);
+});
+
+test('nothing is launched when the sessions cannot be listed first', async () => {
+  const fake = fakeSkaha({ postFault: () => 'ok', listFails: () => true, random: mulberry32(8) });
+  const outcomes = await createReplicas(fake.client, spec, 3);
+  expect(outcomes.map((o) => [o.ok, o.ok ? '' : o.code])).toEqual([
+    [false, 'unavailable'],
+    [false, 'unavailable'],
+    [false, 'unavailable'],
+  ]);
+  expect(fake.counts().posts).toBe(0);
+});
+
+test('abort stops launching: the rest are cancelled, those in flight finish', async () => {
+  const controller = new AbortController();
+  const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(9) });
+  const outcomes = await createReplicas(fake.client, spec, 10, {
+    concurrency: 2,
+    signal: controller.signal,
+    onOutcome: (o) => {
+      if (o.replica === 3) controller.abort();
+    },
+  });
+  const launched = outcomes.filter((o) => o.ok).length;
+  expect(launched).toBeGreaterThanOrEqual(3);
+  expect(launched).toBeLessThan(10);
+  expect(
+    outcomes.filter((o) => !o.ok).every((o) => !o.ok && o.code === 'cancelled' && o.attempts === 0),
+  ).toBe(true);
+  checkRun(10, outcomes, fake.sessions, new Set());
+});
+
+test('invalid input is refused before anything is sent', async () => {
+  const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(10) });
+  await expect(createReplicas(fake.client, spec, 513)).rejects.toMatchObject({ code: 'invalid-input' });
+  await expect(createReplicas(fake.client, { ...spec, name: 'x'.repeat(62) }, 10)).rejects.toThrow(
+    /too long for 10 replicas/,
+  );
+  expect(fake.counts()).toEqual({ posts: 0, lists: 0 });
+});
+
+test('300 seeded random runs with every fault: no duplicate, no missing replica, one outcome each', async () => {
+  const faults: Fault[] = [
+    'create-then-drop',
+    'refused',
+    'timeout-nothing',
+    '503',
+    '500-after-create',
+    '502-after-create',
+    '500-nothing',
+  ];
+  const totals = { ok: 0, reconciled: 0, failed: 0, uncertain: 0 };
+  for (let seed = 1; seed <= 300; seed++) {
+    const random = mulberry32(seed);
+    const faultRate = random() * 0.6;
+    const n = 1 + Math.floor(random() * 40);
+    const existing =
+      random() < 0.3
+        ? [{ id: 'old00001', name: `sweep-${1 + Math.floor(random() * n)}`, type: 'headless', env: [] }]
+        : [];
+    const fake = fakeSkaha({
+      random,
+      existing,
+      postFault: () => (random() < faultRate ? faults[Math.floor(random() * faults.length)] : 'ok'),
+      listFails: () => random() < 0.03,
+    });
+    const outcomes = await createReplicas(fake.client, spec, n, {
+      concurrency: 1 + Math.floor(random() * 8),
+      retries: Math.floor(random() * 4),
+      sleep: noSleep,
+    });
+    const problems = runProblems(n, outcomes, fake.sessions, new Set(existing.map((s) => s.id)));
+    if (problems.length > 0) throw new Error(`seed ${seed}, n=${n}:\n${problems.join('\n')}`);
+    for (const o of outcomes) {
+      if (o.ok) totals[o.reconciled ? 'reconciled' : 'ok'] += 1;
+      else totals[o.code === 'uncertain' ? 'uncertain' : 'failed'] += 1;
+    }
+  }
+  // The runs must have exercised every path.
+  expect(totals.ok).toBeGreaterThan(1000);
+  expect(totals.reconciled).toBeGreaterThan(50);
+  expect(totals.failed).toBeGreaterThan(20);
+  expect(totals.uncertain).toBeGreaterThan(0);
+});
