@@ -44,6 +44,8 @@ export interface SubmitOptions {
   onProgress?: (progress: SubmitProgress) => void;
   /** Retries per replica for failures that are safe to retry (default: createReplicas' own). */
   retries?: number;
+  /** First retry delay in ms (default: createReplicas' own, 1 s). */
+  retryDelayMs?: number;
   /** A writer from `materializeBatch` (when the caller wrote the folder itself). */
   writer?: ManifestWriter;
 }
@@ -127,6 +129,61 @@ function subsetClient(client: SkahaClient, name: string, ids: number[], count: n
   return proxy;
 }
 
+/** A failed POST that may nevertheless have created the session (timeout, dropped connection, 5xx). */
+function mayExist(outcome: ReplicaOutcome): boolean {
+  return (
+    !outcome.ok &&
+    (outcome.code === 'uncertain' || outcome.code === 'transport' || (outcome.status ?? 0) >= 500)
+  );
+}
+
+/**
+ * createReplicas reconciles as it goes; when even its listing failed, a replica is left "uncertain".
+ * One more look (a few tries) settles those: the plan made sure no other session carries our names, so
+ * a session with the replica's name is the replica's. Outcomes are fixed in place.
+ */
+async function sweepUncertain(
+  client: SkahaClient,
+  plan: BatchPlan,
+  outcomes: ReplicaOutcome[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const open = outcomes.filter(mayExist);
+  if (open.length === 0) return;
+  const claimed = new Set(outcomes.flatMap((o) => (o.ok ? [o.sessionId] : [])));
+  for (let attempt = 0; attempt < 4; attempt++) {
+    let sessions: Session[];
+    try {
+      sessions = await client.list({ type: plan.spec.kind ?? 'headless' });
+    } catch {
+      if (signal?.aborted) return;
+      await new Promise<void>((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+      continue;
+    }
+    for (const outcome of open) {
+      const name = outcome.name.toLowerCase();
+      const found = sessions.find((s) => s.name.toLowerCase() === name && !claimed.has(s.id));
+      if (found) {
+        claimed.add(found.id);
+        outcomes[outcome.replica - 1] = {
+          replica: outcome.replica,
+          name: outcome.name,
+          ok: true,
+          sessionId: found.id,
+          attempts: outcome.attempts,
+          reconciled: true,
+        };
+      } else if (!outcome.ok) {
+        outcomes[outcome.replica - 1] = {
+          ...outcome,
+          message: `${outcome.message} (checked afterwards: no session named ${outcome.name} exists, so it was not created)`,
+        };
+      }
+    }
+    return;
+  }
+}
+
 /**
  * Materializes the batch folder, then launches every replica with createReplicas (at most `concurrency`
  * at once, reconcile-before-retry: no replica twice, none missing). Each outcome is written to the
@@ -144,7 +201,9 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
   const spec: SessionSpec = plan.spec;
   const recorded = new Set<number>();
 
-  const record = (outcome: ReplicaOutcome) => {
+  const record = (outcome: ReplicaOutcome, final = true) => {
+    // A failure whose fate is unknown waits for the sweep below before it is written down.
+    if (!final && mayExist(outcome)) return;
     const replica = plan.replicaIds[outcome.replica - 1] ?? outcome.replica;
     if (recorded.has(replica)) return;
     recorded.add(replica);
@@ -168,9 +227,11 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
     const outcomes = await createReplicas(client, spec, total, {
       concurrency: options.concurrency ?? 16,
       signal: options.signal,
-      onOutcome: record,
+      onOutcome: (outcome) => record(outcome, false),
       ...(options.retries !== undefined ? { retries: options.retries } : {}),
+      ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
     });
+    await sweepUncertain(client, plan, outcomes, options.signal);
     for (const outcome of outcomes) record(outcome);
   } catch (caught) {
     error = caught;
