@@ -21,6 +21,7 @@ EXTENSION_NAME = "jupyterlab-canfar"
 from jupyter_server.base.handlers import APIHandler, JupyterHandler  # noqa: E402
 from jupyterlab_server import LabServerApp  # noqa: E402
 from tornado import web, websocket  # noqa: E402
+from tornado.ioloop import IOLoop  # noqa: E402
 
 # Settings every run starts from: no request to the Jupyter news feed or the release check (the
 # machines running the tests have no Internet, and the toast would cover screenshots).
@@ -107,6 +108,12 @@ class CanfarDevLab(LabServerApp):
     def initialize_settings(self):
         super().initialize_settings()
         self.settings["page_config_hook"] = drop_not_found_url
+        # Once the server listens (the port is final then), say where to go, above the log noise.
+        IOLoop.current().add_callback(self._print_url)
+
+    def _print_url(self):
+        url = self.serverapp.display_url.split("\n")[0].strip()
+        print(f"\n    JupyterLab with the CANFAR extension: {url}\n", flush=True)
 
     def initialize_handlers(self):
         super().initialize_handlers()
@@ -159,6 +166,17 @@ def parse_args(argv):
     )
     parser.add_argument("--root-dir", default=None, help="notebook directory (default: current directory)")
     parser.add_argument(
+        "--endpoint",
+        default=os.environ.get("CANFAR_ENDPOINT", "local"),
+        help="Skaha endpoint of the CANFAR panel: local (default), canfar or a URL ($CANFAR_ENDPOINT)",
+    )
+    parser.add_argument(
+        "--local-state",
+        default=None,
+        help="state directory of the local Skaha server (default: <state-dir>/local-server in --test "
+        "mode, else the server half's default)",
+    )
+    parser.add_argument(
         "--state-dir",
         default=None,
         help="where settings, workspaces and runtime files go (default: a new temporary directory)",
@@ -199,8 +217,13 @@ def prepare(argv):
             os.makedirs(os.environ[var], exist_ok=True)
 
     extensions = {__name__: True}
+    canfar_args = []
     if server_extension_available():
         extensions["jupyterlab_canfar"] = True
+        canfar_args.append(f"--CanfarConfig.endpoint={options.endpoint}")
+        local_state = options.local_state or (os.path.join(state, "local-server") if options.test else None)
+        if local_state:
+            canfar_args.append(f"--CanfarConfig.local_state_dir={os.path.abspath(local_state)}")
     CanfarDevLab.serverapp_config = {"jpserver_extensions": extensions}
 
     lab = "--CanfarDevLab."
@@ -226,7 +249,7 @@ def prepare(argv):
             "--ServerApp.disable_check_xsrf=True",
             "--ServerApp.port_retries=0",
         ]
-    return args + rest
+    return args + canfar_args + rest
 
 
 def main(argv=None):
