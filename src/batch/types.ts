@@ -45,7 +45,7 @@ export interface RerunSource {
 export interface PlatformInfo {
   context?: SkahaContext;
   repositories?: string[];
-  /** Headless images listed by `/image`; an image in an allowed registry but not listed is only a warning. */
+  /** Images listed by `/image` (all kinds); an image in an allowed registry but not listed is only a warning. */
   images?: SkahaImage[];
   /** The caller's sessions: a replica name already in use would confuse reconciliation and monitoring. */
   sessions?: Session[];
