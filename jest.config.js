@@ -37,15 +37,21 @@ module.exports = {
       displayName: 'node',
       testEnvironment: 'node',
       transform: { '^.+\\.(t|j)sx?$': swc },
-      testMatch: ['<rootDir>/src/{distributed,skaha,convert,batch,node}/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/src/{distributed,skaha,convert,batch,node}/**/*.spec.ts',
+        '<rootDir>/test/**/*.spec.ts',
+      ],
     },
     {
       displayName: 'lab',
-      testEnvironment: 'jsdom',
-      transform: { '^.+\\.(t|j)sx?$': swc },
+      // JupyterLab's own jsdom environment (fetch, Headers, Response) and shims (DragEvent, Range...).
+      testEnvironment: '@jupyterlab/testing/lib/jest-env.js',
+      transform: { '^.+\\.(t|j)sx?$': swc, '\\.svg$': '@jupyterlab/testing/lib/jest-raw-loader.js' },
       transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
-      moduleNameMapper: { '\\.(css|less|svg)$': '<rootDir>/test/style-stub.js' },
-      setupFiles: ['<rootDir>/test/lab-setup.js'],
+      moduleNameMapper: { '\\.(css|less)$': '<rootDir>/test/style-stub.js' },
+      setupFiles: ['@jupyterlab/testing/lib/jest-shim.js', '<rootDir>/test/lab-setup.js'],
+      // Built copies of the package (labextension, test app) would collide with it by name.
+      modulePathIgnorePatterns: ['<rootDir>/jupyterlab_canfar/labextension/', '<rootDir>/ui-tests/'],
       testMatch: ['<rootDir>/src/lab/**/*.spec.ts', '<rootDir>/src/lab/**/*.spec.tsx'],
     },
   ],

@@ -4,15 +4,12 @@
  */
 import { ILayoutRestorer } from '@jupyterlab/application';
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, Notification, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { IRunningSessionManagers } from '@jupyterlab/running';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import type { TranslationBundle } from '@jupyterlab/translation';
-import type { Session } from '../skaha';
 import { createLabClient, fetchInfo } from './api';
-import { confirmDelete } from './dialogs';
-import type { BatchGroup } from './grouping';
+import { sessionActions } from './actions';
 import { canfarIcon } from './icons';
 import { createLogViewer } from './logviewer';
 import type { LogViewerContent } from './logviewer';
@@ -46,7 +43,7 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
     });
 
     const tracker = new WidgetTracker<MainAreaWidget<LogViewerContent>>({ namespace: 'canfar-logs' });
-    const actions = sessionActions(app, model, trans);
+    const actions = sessionActions(model, trans, (command, args) => app.commands.execute(command, args));
     const panel = new CanfarPanel({
       model,
       trans,
@@ -112,63 +109,6 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
   },
 };
 
-/** The actions shared by the panel and the Running panel section. */
-function sessionActions(app: JupyterFrontEnd, model: CanfarModel, trans: TranslationBundle) {
-  const deleteSession = async (session: Session, ask = true) => {
-    const ok =
-      !ask ||
-      (await confirmDelete(
-        trans,
-        model.settings.confirmBeforeDelete,
-        trans.__('Delete session?'),
-        trans.__(
-          'Delete %1 (%2)? Its log and events are lost unless they were saved in a batch folder.',
-          session.name,
-          session.id,
-        ),
-      ));
-    if (!ok) return;
-    try {
-      await model.deleteSession(session.id);
-    } catch (error) {
-      Notification.error(
-        trans.__('Could not delete %1: %2', session.name, describeError(error, model.state.info)),
-      );
-    }
-  };
-  const deleteBatch = async (group: BatchGroup, ask = true) => {
-    const count = group.replicas.filter((row) => row.session).length;
-    const ok =
-      !ask ||
-      (await confirmDelete(
-        trans,
-        model.settings.confirmBeforeDelete,
-        trans.__('Delete batch?'),
-        trans._n(
-          'Delete the %1 session of batch %2?',
-          'Delete the %1 sessions of batch %2?',
-          count,
-          group.name,
-        ),
-      ));
-    if (!ok) return;
-    const failures = await model.deleteBatch(group);
-    if (failures.length > 0) {
-      Notification.error(
-        trans.__(
-          '%1 of %2 sessions could not be deleted: %3',
-          failures.length,
-          count,
-          failures.map((f) => `${f.id}: ${f.error}`).join('; '),
-        ),
-      );
-    }
-  };
-  const openLogs = (session: Session, tab: 'log' | 'events') =>
-    void app.commands.execute(CommandIDs.openLogs, { id: session.id, name: session.name, tab });
-  return { deleteSession, deleteBatch, openLogs };
-}
-
 /** The CANFAR section of the Running panel. */
 const runningPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyterlab-canfar:running',
@@ -183,7 +123,7 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
-    const actions = sessionActions(app, model, trans);
+    const actions = sessionActions(model, trans, (command, args) => app.commands.execute(command, args));
     const manager = new CanfarRunningManager(
       model,
       {

@@ -113,6 +113,8 @@ export class CanfarModel implements IDisposable {
 
   /** Polls now, whatever the schedule, and resolves once that poll has finished. */
   async refresh(): Promise<void> {
+    // An explicit refresh (a click, a submission) runs even while the poll stands by.
+    this._forced = true;
     await this._poll.refresh();
     await this._poll.tick.catch(() => undefined);
   }
@@ -188,11 +190,13 @@ export class CanfarModel implements IDisposable {
   }
 
   private _standby(): boolean | 'when-hidden' {
+    if (this._forced) return false;
     if (this._visible.size === 0 && !this._settings.refreshWhenHidden) return true;
     return this._settings.refreshWhenHidden ? false : 'when-hidden';
   }
 
   private async _tick(): Promise<void> {
+    this._forced = false;
     try {
       if (!this._state.info?.ok) {
         const result = await this._info();
@@ -257,6 +261,7 @@ export class CanfarModel implements IDisposable {
   private _lastStats?: number;
   private _pollsSinceStats = 0;
   private _visible = new Set<string>();
+  private _forced = false;
   private _poll: Poll;
   private _state: CanfarState = { phase: 'loading', sessions: [], grouped: { batches: [], others: [] } };
   private _stateChanged = new Signal<this, CanfarState>(this);

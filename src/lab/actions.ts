@@ -1,0 +1,71 @@
+/** Delete and open actions shared by the side panel and the Running panel section. */
+import { Notification } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import type { Session } from '../skaha';
+import { confirmDelete } from './dialogs';
+import type { BatchGroup } from './grouping';
+import { describeError } from './model';
+import type { CanfarModel } from './model';
+import { CommandIDs } from './tokens';
+
+/** The actions shared by the panel and the Running panel section. */
+export function sessionActions(
+  model: CanfarModel,
+  trans: TranslationBundle,
+  execute: (command: string, args: ReadonlyPartialJSONObject) => Promise<unknown>,
+) {
+  const deleteSession = async (session: Session, ask = true) => {
+    const ok =
+      !ask ||
+      (await confirmDelete(
+        trans,
+        model.settings.confirmBeforeDelete,
+        trans.__('Delete session?'),
+        trans.__(
+          'Delete %1 (%2)? Its log and events are lost unless they were saved in a batch folder.',
+          session.name,
+          session.id,
+        ),
+      ));
+    if (!ok) return;
+    try {
+      await model.deleteSession(session.id);
+    } catch (error) {
+      Notification.error(
+        trans.__('Could not delete %1: %2', session.name, describeError(error, model.state.info)),
+      );
+    }
+  };
+  const deleteBatch = async (group: BatchGroup, ask = true) => {
+    const count = group.replicas.filter((row) => row.session).length;
+    const ok =
+      !ask ||
+      (await confirmDelete(
+        trans,
+        model.settings.confirmBeforeDelete,
+        trans.__('Delete batch?'),
+        trans._n(
+          'Delete the %1 session of batch %2?',
+          'Delete the %1 sessions of batch %2?',
+          count,
+          group.name,
+        ),
+      ));
+    if (!ok) return;
+    const failures = await model.deleteBatch(group);
+    if (failures.length > 0) {
+      Notification.error(
+        trans.__(
+          '%1 of %2 sessions could not be deleted: %3',
+          failures.length,
+          count,
+          failures.map((f) => `${f.id}: ${f.error}`).join('; '),
+        ),
+      );
+    }
+  };
+  const openLogs = (session: Session, tab: 'log' | 'events') =>
+    void execute(CommandIDs.openLogs, { id: session.id, name: session.name, tab });
+  return { deleteSession, deleteBatch, openLogs };
+}

@@ -1,0 +1,157 @@
+import { SkahaError, SkahaTransportError } from '../skaha';
+import { serverHalfMissing } from './api';
+import { CanfarModel } from './model';
+import { DEFAULT_SETTINGS } from './tokens';
+import type { ICanfarSettings } from './tokens';
+import { FakeService, INFO_OK, session } from './testing.test';
+
+const settings = (overrides: Partial<ICanfarSettings> = {}): ICanfarSettings => ({
+  ...DEFAULT_SETTINGS,
+  ...overrides,
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('CanfarModel', () => {
+  let model: CanfarModel;
+  let service: FakeService;
+  afterEach(() => model?.dispose());
+
+  function make(options: { settings?: ICanfarSettings; info?: () => Promise<typeof INFO_OK> } = {}) {
+    service = new FakeService();
+    model = new CanfarModel({
+      service,
+      info: options.info ?? (async () => INFO_OK),
+      settings: options.settings ?? settings(),
+      statsInterval: 60_000,
+    });
+    return model;
+  }
+
+  it('answers one poll with one list call, grouped into batches, and stats less often', async () => {
+    make();
+    service.sessions = [
+      session({ name: 'sweep-1', status: 'Completed' }),
+      session({ name: 'sweep-2', status: 'Running' }),
+      session({ name: 'desk', type: 'desktop' }),
+    ];
+    await model.refresh();
+    expect(model.state.phase).toBe('ready');
+    expect(model.state.info?.user).toBe('jdoe');
+    expect(model.state.grouped.batches[0].counts).toEqual({ Completed: 1, Running: 1 });
+    expect(model.state.grouped.others.map((s) => s.name)).toEqual(['desk']);
+    expect(model.state.stats?.cores.available).toBe(960);
+    await model.refresh();
+    await model.refresh();
+    expect(service.count('list')).toBe(3);
+    expect(service.count('stats')).toBe(1);
+  });
+
+  it('stands by while no view is visible and "refresh when hidden" is off', async () => {
+    make({ settings: settings({ refreshInterval: 0.02 }) });
+    await model.start();
+    await sleep(120);
+    expect(service.count('list')).toBe(0);
+
+    model.setVisible('panel', true);
+    await sleep(120);
+    const whileVisible = service.count('list');
+    expect(whileVisible).toBeGreaterThanOrEqual(3);
+
+    model.setVisible('panel', false);
+    await sleep(40);
+    const atHide = service.count('list');
+    await sleep(120);
+    expect(service.count('list')).toBe(atHide);
+
+    model.updateSettings(settings({ refreshInterval: 0.02, refreshWhenHidden: true }));
+    await sleep(120);
+    expect(service.count('list')).toBeGreaterThanOrEqual(atHide + 3);
+  });
+
+  it('takes a new refresh interval from the settings without a restart', async () => {
+    make({ settings: settings({ refreshInterval: 60 }) });
+    model.setVisible('panel', true);
+    await model.start();
+    await sleep(100);
+    expect(service.count('list')).toBe(1);
+    model.updateSettings(settings({ refreshInterval: 0.02 }));
+    expect(model.poll.frequency.interval).toBe(20);
+    // The poll reschedules on its next tick; a refresh applies the new interval at once.
+    await model.refresh();
+    await sleep(150);
+    expect(service.count('list')).toBeGreaterThanOrEqual(4);
+  });
+
+  it('says the server half is missing, and backs off while it stays so', async () => {
+    let asked = 0;
+    make({
+      settings: settings({ refreshInterval: 0.01 }),
+      info: async () => {
+        asked++;
+        return { ok: false, problem: serverHalfMissing() } as never;
+      },
+    });
+    model.setVisible('panel', true);
+    await model.start();
+    await sleep(200);
+    expect(model.state.phase).toBe('error');
+    expect(model.state.problem?.kind).toBe('server-half-missing');
+    expect(model.state.problem?.message).toMatch(/jupyter server extension enable jupyterlab_canfar/);
+    expect(service.count('list')).toBe(0);
+    // With backoff the 10 ms interval grows: far fewer than 20 attempts in 200 ms.
+    expect(asked).toBeGreaterThan(1);
+    expect(asked).toBeLessThan(10);
+    expect(model.poll.state.interval).toBeGreaterThan(10);
+  });
+
+  it('names the endpoint URL when the endpoint cannot be reached, and recovers', async () => {
+    make();
+    service.listError = new SkahaTransportError('connect ECONNREFUSED 127.0.0.1:5555', { sent: false });
+    await model.refresh();
+    expect(model.state.phase).toBe('error');
+    expect(model.state.problem?.kind).toBe('endpoint-unreachable');
+    expect(model.state.problem?.message).toContain('http://127.0.0.1:5555/skaha');
+    service.listError = undefined;
+    await model.refresh();
+    expect(model.state.phase).toBe('ready');
+    expect(model.state.problem).toBeUndefined();
+  });
+
+  it('explains a refused credential', async () => {
+    make();
+    service.listError = new SkahaError('unauthenticated', 'GET /session: 401 not authenticated', {
+      status: 401,
+    });
+    await model.refresh();
+    expect(model.state.problem?.kind).toBe('unauthenticated');
+    expect(model.state.problem?.message).toMatch(/CANFAR_TOKEN/);
+  });
+
+  it('keeps polling when only the stats fail (503 without metrics)', async () => {
+    make();
+    service.statsError = new SkahaError('unavailable', 'GET /session?view=stats: 503 metrics unavailable', {
+      status: 503,
+    });
+    service.sessions = [session({ name: 'a-1' })];
+    await model.refresh();
+    expect(model.state.phase).toBe('ready');
+    expect(model.state.stats).toBeUndefined();
+    expect(model.state.statsProblem).toMatch(/503 metrics unavailable/);
+  });
+
+  it('deletes every listed session of a batch and reports the ones that failed', async () => {
+    make();
+    service.sessions = [session({ name: 'b-1' }), session({ name: 'b-2' }), session({ name: 'b-3' })];
+    await model.refresh();
+    const failing = service.sessions[1].id;
+    const original = service.delete.bind(service);
+    service.delete = async (id: string) => {
+      if (id === failing) throw new SkahaError('server-error', 'DELETE failed: 500', { status: 500 });
+      return original(id);
+    };
+    const failures = await model.deleteBatch(model.state.grouped.batches[0]);
+    expect(failures.map((f) => f.id)).toEqual([failing]);
+    expect(failures[0].error).toMatch(/DELETE failed: 500/);
+    expect(service.sessions.map((s) => s.id)).toEqual([failing]);
+  });
+});
