@@ -2,7 +2,7 @@
  * The local server speaks Skaha v1 as ../shared/notes/skaha-v1.md describes it: status codes, content
  * types, body formats and quirks, over real HTTP on 127.0.0.1, with real processes.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { processAlive } from '../src/node/local/state';
@@ -31,6 +31,7 @@ describe('local server: Skaha v1 contract', () => {
     expect(availability.status).toBe(200);
     expect(await availability.text()).toContain('<vosi:available>true</vosi:available>');
     expect(readFileSync(t.server.tokenFile, 'utf8').trim()).toBe(t.server.token);
+    expect(statSync(t.server.tokenFile).mode & 0o777).toBe(0o600);
   });
 
   test('POST /session answers text/plain "<id>\\n"; the session runs cmd with args split on single spaces', async () => {
@@ -290,6 +291,11 @@ describe('local server: interactive sessions, queue and ttl', () => {
       expect(nb.connectURL).toBe(
         `${new URL(t.server.url).origin}/session/notebook/${a}/lab/tree${t.home}?token=${a}`,
       );
+      const follow = await fetch(nb.connectURL as string);
+      expect([follow.status, await follow.text()]).toEqual([
+        404,
+        expect.stringContaining('Interactive sessions are recorded only'),
+      ]);
       expect((await t.api.session(b)).connectURL).toMatch(
         new RegExp(`/session/desktop/${b}\\?password=${b}&path=session/desktop/${b}/$`),
       );

@@ -66,8 +66,8 @@ export function buildContext(
 ): LocalContext {
   const maxCores = Math.max(1, Math.floor(capacityCores));
   const cores = Array.from({ length: Math.min(maxCores, 256) }, (_, i) => i + 1);
-  let memory = SERVICE_RAM_OPTIONS.filter((gib) => gib * GIB_IN_GB <= capacityRamGB + 1e-9);
-  if (memory.length === 0) memory = [1];
+  // The caller guarantees room for 1 GiB at least, so the list is never empty.
+  const memory = SERVICE_RAM_OPTIONS.filter((gib) => gib * GIB_IN_GB <= capacityRamGB + 1e-9);
   const pick = (wanted: number, options: number[]) => options.filter((o) => o <= wanted).pop() ?? options[0];
   return {
     cores: { default: pick(2, cores), defaultRequest: 1, defaultLimit: pick(8, cores), options: cores },

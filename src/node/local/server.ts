@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 
 import { FaultInjector, resolveFaults } from './faults';
 import {
+  GIB_IN_GB,
   HttpError,
   IMAGES,
   REPOSITORIES,
@@ -51,9 +52,16 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const tokenBuffer = Buffer.from(token);
   const user = options.user ?? os.userInfo().username;
   const home = options.home ?? os.homedir();
+  if (!existsSync(home))
+    throw new Error(`The sessions' home directory ${home} does not exist: create it or choose another home.`);
   const host = options.host ?? '127.0.0.1';
   const capacityCores = positive(options.cores ?? os.availableParallelism(), 'cores');
   const capacityRamGB = positive(options.ramGB ?? Math.floor(os.totalmem() / 1e9), 'ramGB');
+  if (capacityRamGB < GIB_IN_GB) {
+    throw new Error(
+      `ramGB must be at least ${GIB_IN_GB.toFixed(2)} (1 GiB, the smallest session), got ${capacityRamGB}.`,
+    );
+  }
   const ttlSeconds = nonNegative(options.ttlSeconds ?? 3600, 'ttlSeconds');
   const context: LocalContext = buildContext(
     capacityCores,
@@ -134,6 +142,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     // VOSI availability is public on the service too.
     if (pathname === '/skaha/availability' && req.method === 'GET') {
       send(res, 200, 'text/xml', availabilityXml(manager));
+      return;
+    }
+    // connectURLs of interactive sessions point here; a browser following one gets an explanation.
+    if (pathname.startsWith('/session/')) {
+      sendText(
+        res,
+        404,
+        'Interactive sessions are recorded only: the local server runs no notebook, desktop or other web application.',
+      );
       return;
     }
     const caller = authenticate(req);

@@ -85,6 +85,12 @@ export const local: Command = {
       io.stderr.write(`canfar-lab local: ${(error as Error).message}\n`);
       return 1;
     }
+    const host = (values.host as string | undefined) ?? '127.0.0.1';
+    if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
+      io.stderr.write(
+        `Warning: listening on ${host}: anyone who can reach it and has the token can run commands as this user on this machine.\n`,
+      );
+    }
     if (json) {
       io.stdout.write(
         `${JSON.stringify({ url: server.url, apiUrl: server.apiUrl, tokenFile: server.tokenFile, pid: process.pid })}\n`,
