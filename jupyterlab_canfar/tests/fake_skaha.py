@@ -36,6 +36,7 @@ LEAKY_HEADERS = {
 }
 BIG_LOG_ID = "bigl0g00"
 BIG_LOG_LINES = 200_000  # about 6 MB, sent in many chunks
+GATED_LOG_ID = "gatedl0g"  # sends a first line, then waits for FakeSkaha.gate before the rest
 
 
 class FakeSkaha:
@@ -52,6 +53,7 @@ class FakeSkaha:
         self.sessions: Dict[str, Dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._counter = 0
+        self.gate = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,6 +109,19 @@ class FakeSkaha:
                 data = "".join(block).encode()
                 h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 block = []
+        h.wfile.write(b"0\r\n\r\n")
+
+    def _send_gated_log(self, h):
+        h.send_response(200)
+        h.send_header("Content-Type", "text/plain")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        for data in (b"first line, sent at once\n", None, b"second line, sent after the gate opened\n"):
+            if data is None:
+                self.gate.wait(30)
+                continue
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            h.wfile.flush()
         h.wfile.write(b"0\r\n\r\n")
 
     def _authenticated(self, h) -> bool:
@@ -191,6 +206,8 @@ class FakeSkaha:
             elif method == "GET" and params.get("view") == ["logs"]:
                 if sid == BIG_LOG_ID:
                     self._send_big_log(h)
+                elif sid == GATED_LOG_ID:
+                    self._send_gated_log(h)
                 else:
                     self._send(h, 200, f"log of {sid}\n" if sid in self.sessions else "")
             elif method == "GET" and sid in self.sessions:

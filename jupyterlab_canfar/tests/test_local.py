@@ -136,7 +136,8 @@ def test_a_local_server_that_died_is_started_again(start_jupyter, tmp_path):
     first = _lines(state / "starts.log")[0]
     os.kill(first, signal.SIGKILL)
     assert _wait_dead(first)
-    assert jupyter.request("GET", f"{API}/session").status == 200
+    again = jupyter.request("GET", f"{API}/session")
+    assert again.status == 200, (again.text, jupyter.log()[-3000:])
     assert len(_lines(state / "starts.log")) == 2
 
 
@@ -185,3 +186,4 @@ def test_end_to_end_with_the_real_local_server(start_jupyter, tmp_path):
         jupyter.assert_never_leaked(handle.read().strip())
     jupyter.stop()
     assert _wait_dead(int(server["pid"])), "the local server outlived Jupyter"
+    assert not (state / "server.json").exists(), "the local server was not closed cleanly"

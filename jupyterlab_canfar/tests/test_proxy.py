@@ -1,5 +1,6 @@
 """The Skaha proxy of the server half, through a real jupyter_server and a fake Skaha over HTTP."""
 
+import http.client
 import json
 import socket
 import ssl
@@ -7,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from .conftest import launch_jupyter
-from .fake_skaha import BIG_LOG_ID, BIG_LOG_LINES, FakeSkaha
+from .conftest import Response, launch_jupyter
+from .fake_skaha import BIG_LOG_ID, BIG_LOG_LINES, GATED_LOG_ID, FakeSkaha
 
 API = "/canfar/api/skaha/v1"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -140,6 +141,31 @@ def test_a_large_log_is_streamed_whole(bearer):
     assert len(lines) == BIG_LOG_LINES
     assert lines[0] == "line 0000001 of the replica log"
     assert lines[-1] == f"line {BIG_LOG_LINES:07d} of the replica log"
+
+
+def test_the_body_reaches_the_browser_before_the_upstream_has_finished(bearer):
+    """Chunk by chunk: the first line arrives while the upstream still holds back the second."""
+    jupyter, skaha, _ = bearer
+    skaha.gate.clear()
+    conn = http.client.HTTPConnection("127.0.0.1", jupyter.port, timeout=20)
+    conn.request("GET", f"{API}/session/{GATED_LOG_ID}?view=logs", headers={"Authorization": f"token {jupyter.token}"})
+    response = conn.getresponse()
+    assert response.status == 200
+    try:
+        # Would time out (the upstream waits up to 30 s) if the proxy buffered the whole body.
+        first = response.fp.readline()
+        while first.strip() and not first.startswith(b"first"):  # chunk-size line
+            first = response.fp.readline()
+        assert first == b"first line, sent at once\n"
+    finally:
+        skaha.gate.set()
+    rest = b""
+    while b"second line" not in rest:
+        line = response.fp.readline()
+        assert line, "the stream ended early"
+        rest += line
+    jupyter.responses.append(Response(200, "", {k.lower(): v for k, v in response.getheaders()}, first + rest))
+    conn.close()
 
 
 @pytest.mark.parametrize(
