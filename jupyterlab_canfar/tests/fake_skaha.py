@@ -37,6 +37,7 @@ LEAKY_HEADERS = {
 BIG_LOG_ID = "bigl0g00"
 BIG_LOG_LINES = 200_000  # about 6 MB, sent in many chunks
 GATED_LOG_ID = "gatedl0g"  # sends a first line, then waits for FakeSkaha.gate before the rest
+HANGING_ID = "hangs000"  # GET /session/<it> answers only once FakeSkaha.gate is set
 
 
 class FakeSkaha:
@@ -210,6 +211,9 @@ class FakeSkaha:
                     self._send_gated_log(h)
                 else:
                     self._send(h, 200, f"log of {sid}\n" if sid in self.sessions else "")
+            elif method == "GET" and sid == HANGING_ID:
+                self.gate.wait(30)
+                self._send(h, 404, f"session {sid} not found\n")
             elif method == "GET" and sid in self.sessions:
                 self._send(h, 200, self.sessions[sid])
             elif method == "POST" and "renew" in (params.get("action", []) + record["form"].get("action", [])):

@@ -7,12 +7,15 @@ first-line JSON contract); the last one runs the real Node CLI when it has been 
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
 import time
 
 import pytest
+
+from jupyterlab_canfar.local import LocalServerError, find_cli
 
 from .conftest import PYTHON, REPO
 from .fake_skaha import __file__ as FAKE_SKAHA
@@ -162,6 +165,30 @@ def test_a_missing_program_is_reported(start_jupyter, tmp_path):
     assert info["ok"] is False
     assert "cannot run /nonexistent/canfar-lab" in info["error"]
     assert "local_command" in info["error"]
+
+
+def test_the_cli_is_found_beside_the_package_on_path_or_in_node_modules(tmp_path, monkeypatch):
+    checkout = tmp_path / "checkout"
+    package = checkout / "jupyterlab_canfar"
+    package.mkdir(parents=True)
+    (checkout / "bin").mkdir()
+    (checkout / "bin" / "canfar-lab.js").write_text("require('../dist/node/cli.cjs');\n")
+    with pytest.raises(LocalServerError, match=r"dist/node/cli.cjs is missing: run `npm run build:node` in"):
+        find_cli(str(package), [])
+    (checkout / "dist" / "node").mkdir(parents=True)
+    (checkout / "dist" / "node" / "cli.cjs").write_text("")
+    assert find_cli(str(package), [])[1:] == [str(checkout / "bin" / "canfar-lab.js")]
+
+    installed = tmp_path / "site" / "jupyterlab_canfar"  # a pip install: no bin/ beside it
+    installed.mkdir(parents=True)
+    monkeypatch.setenv("PATH", os.path.dirname(shutil.which("node") or "/usr/bin/node"))
+    project = tmp_path / "project"
+    npm_bin = project / "node_modules" / "jupyterlab-canfar" / "bin"
+    npm_bin.mkdir(parents=True)
+    (npm_bin / "canfar-lab.js").write_text("")
+    assert find_cli(str(installed), [str(project)])[1:] == [str(npm_bin / "canfar-lab.js")]
+    with pytest.raises(LocalServerError, match="npm install -g jupyterlab-canfar"):
+        find_cli(str(installed), [str(tmp_path / "elsewhere")])
 
 
 CLI = os.path.join(REPO, "dist", "node", "cli.cjs")

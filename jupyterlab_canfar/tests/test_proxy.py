@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from .conftest import Response, launch_jupyter
-from .fake_skaha import BIG_LOG_ID, BIG_LOG_LINES, GATED_LOG_ID, FakeSkaha
+from .fake_skaha import BIG_LOG_ID, BIG_LOG_LINES, GATED_LOG_ID, HANGING_ID, FakeSkaha
 
 API = "/canfar/api/skaha/v1"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -277,6 +277,18 @@ def test_unreachable_endpoint_gives_502_naming_the_url(start_jupyter):
     info = jupyter.request("GET", "/canfar/api/info").json()
     assert info["ok"] is False and url in info["error"]
     jupyter.assert_never_leaked("tok-unreachable")
+
+
+def test_an_endpoint_that_does_not_answer_in_time_gives_504(start_jupyter, fake_skaha):
+    skaha = fake_skaha(token="t")
+    jupyter = start_jupyter(env={"CANFAR_URL": skaha.url, "CANFAR_TOKEN": "t"}, canfar={"request_timeout": 1})
+    try:
+        response = jupyter.request("GET", f"{API}/session/{HANGING_ID}")
+    finally:
+        skaha.gate.set()
+    assert response.status == 504
+    assert f"{skaha.url}/v1/session/{HANGING_ID} did not answer within the time allowed" in response.text
+    assert "request_timeout" in response.text
 
 
 def test_endpoint_url_with_userinfo_is_never_shown(start_jupyter):
