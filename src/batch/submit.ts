@@ -37,7 +37,7 @@ export interface SubmitProgress {
 export interface SubmitOptions {
   client: SkahaClient;
   store: BatchStore;
-  /** POSTs in flight at once (default 16). */
+  /** POSTs in flight at once (default 32, as the official client). */
   concurrency?: number;
   /** Aborting stops launching: replicas not yet sent are recorded as cancelled. */
   signal?: AbortSignal;
@@ -225,7 +225,7 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
   let error: unknown;
   try {
     const outcomes = await createReplicas(client, spec, total, {
-      concurrency: options.concurrency ?? 16,
+      concurrency: options.concurrency ?? 32,
       signal: options.signal,
       onOutcome: (outcome) => record(outcome, false),
       ...(options.retries !== undefined ? { retries: options.retries } : {}),

@@ -33,7 +33,7 @@ Options:
       --dir DIR           where to look for .canfar/batches (repeatable; default: the current directory)
       --replica I         with delete: one replica only
   -e, --env KEY=VALUE     with rerun*: env values to give again (secret values are never stored)
-      --concurrency C     with rerun*: session creations in flight (default 16)
+      --concurrency C     with rerun*: session creations in flight (default 32)
       --follow            with rerun*: wait for the replicas to finish (exit 1 if one failed)
       --interval S        seconds between polls with --follow (default 2)
   -f, --force             do not ask before deleting
@@ -134,7 +134,7 @@ async function run(io: CommandIO): Promise<number> {
     const result = await submitBatch(plan, {
       client,
       store,
-      concurrency: integerOption('--concurrency', values.concurrency, 'batch', 1) ?? 16,
+      concurrency: integerOption('--concurrency', values.concurrency, 'batch', 1) ?? 32,
       signal: io.signal,
     });
     if (io.globals.json && !values.follow)

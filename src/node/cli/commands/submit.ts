@@ -30,7 +30,7 @@ Options:
                           *PASSWORD*, *KEY* are sent but never written to batch.json
       --param NAME=VALUE  override a variable of the notebook's "parameters" cell (repeatable)
       --policy P          IPython magics: translate (default), ipython (needs ipython in the image), comment
-      --concurrency C     session creations in flight at once (default 16)
+      --concurrency C     session creations in flight at once (default 32)
       --follow            wait for every replica to finish: progress, then the failures by replica and cell;
                           exit code 1 if any replica failed
       --interval S        seconds between polls with --follow (default 2)
@@ -87,7 +87,7 @@ async function run(io: CommandIO): Promise<number> {
   if (values.replicas === undefined) throw new UsageError('-r/--replicas N is required', 'submit');
   const notebook = positionals[0];
   const replicas = integerOption('--replicas', values.replicas, 'submit', 1) ?? 1;
-  const concurrency = integerOption('--concurrency', values.concurrency, 'submit', 1) ?? 16;
+  const concurrency = integerOption('--concurrency', values.concurrency, 'submit', 1) ?? 32;
   const intervalSeconds = values.interval === undefined ? 2 : Number(values.interval);
   if (!(intervalSeconds > 0))
     throw new UsageError(

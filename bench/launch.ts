@@ -1,0 +1,165 @@
+/**
+ * Time to launch a batch of N replicas against the local server with 100 ms added to every request (a
+ * service that is some distance away), side by side:
+ *   - ours: submitBatch (createReplicas at `--concurrency`, default 32, with its listing and the manifest
+ *     written as outcomes arrive), from a plan made beforehand;
+ *   - official: the official Python client's algorithm, 32 POSTs in flight, no retries, no listing;
+ *   - docs loop: the naive loop of the CANFAR docs, 3 POSTs at a time, waiting for each group of 3.
+ * The server gets one core and every replica runs `sleep 600`: the first replica holds the core and the
+ * others queue (Pending), so the server starts no processes and the figures measure the launch
+ * algorithms, not process start-up on this machine. A fresh server per measurement. Figures only.
+ *
+ *   npm run bench:launch -- [--sizes 10,100,500] [--latency 100] [--concurrency 32]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { fetchPlatformInfo, planBatch, submitBatch } from '../src/batch';
+import { NodeBatchStore } from '../src/node/batch-store';
+import { startLocalServer } from '../src/node/local';
+import { createNodeTransport } from '../src/node/transport';
+import { replicaName, SkahaClient } from '../src/skaha';
+import type { SessionSpec } from '../src/skaha';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10,100,500' },
+    latency: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '32' },
+  },
+});
+const SIZES = values.sizes.split(',').map(Number);
+const LATENCY = Number(values.latency);
+const CONCURRENCY = Number(values.concurrency);
+const IMAGE = 'images.canfar.net/skaha/terminal:1.1.2';
+
+const NOTEBOOK = JSON.stringify({
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
+  cells: [
+    { cell_type: 'code', id: 'a', metadata: {}, source: 'print(1)\n', outputs: [], execution_count: null },
+  ],
+});
+
+type Algorithm = 'ours' | 'official' | 'docs loop';
+
+/** One POST per replica with the official client's names and env, `width` at a time. */
+async function pool(client: SkahaClient, spec: SessionSpec, n: number, width: number): Promise<number> {
+  let next = 1;
+  let launched = 0;
+  const worker = async () => {
+    while (next <= n) {
+      const i = next++;
+      try {
+        await client.create({
+          ...spec,
+          name: replicaName(spec.name, i, n),
+          env: { ...spec.env, REPLICA_ID: String(i), REPLICA_COUNT: String(n) },
+        });
+        launched += 1;
+      } catch {
+        // The official client leaves failed replicas out silently.
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, n) }, worker));
+  return launched;
+}
+
+/** Groups of 3, each group awaited before the next starts. */
+async function groups(client: SkahaClient, spec: SessionSpec, n: number): Promise<number> {
+  let launched = 0;
+  for (let start = 1; start <= n; start += 3) {
+    const group = [];
+    for (let i = start; i < start + 3 && i <= n; i++) {
+      group.push(
+        client
+          .create({
+            ...spec,
+            name: replicaName(spec.name, i, n),
+            env: { ...spec.env, REPLICA_ID: String(i), REPLICA_COUNT: String(n) },
+          })
+          .then(() => (launched += 1))
+          .catch(() => undefined),
+      );
+    }
+    await Promise.all(group);
+  }
+  return launched;
+}
+
+async function measure(algorithm: Algorithm, n: number): Promise<{ ms: number; launched: number }> {
+  const root = mkdtempSync(join(tmpdir(), 'canfar-bench-launch-'));
+  const home = join(root, 'home');
+  mkdirSync(home);
+  const server = await startLocalServer({
+    stateDir: join(root, 'state'),
+    home,
+    cores: 1,
+    ramGB: 16384,
+    faults: { latencyMs: LATENCY },
+  });
+  const transport = createNodeTransport({ token: server.token, maxConnections: 128 });
+  try {
+    const client = new SkahaClient({ baseUrl: server.apiUrl, transport });
+    writeFileSync(join(home, 'nb.ipynb'), NOTEBOOK);
+    const store = new NodeBatchStore(home);
+    const plan = await planBatch(
+      { notebookPath: 'nb.ipynb', notebookText: NOTEBOOK, replicas: n, image: IMAGE },
+      await fetchPlatformInfo(client),
+      store,
+    );
+    plan.spec = { ...plan.spec, cmd: 'sleep', args: ['600'] };
+    const start = process.hrtime.bigint();
+    let launched: number;
+    if (algorithm === 'ours')
+      launched = (await submitBatch(plan, { client, store, concurrency: CONCURRENCY })).launched;
+    else if (algorithm === 'official') launched = await pool(client, plan.spec, n, 32);
+    else launched = await groups(client, plan.spec, n);
+    return { ms: Number(process.hrtime.bigint() - start) / 1e6, launched };
+  } finally {
+    await transport.close();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `Launching N replicas (queued behind one core) on the local server, ${LATENCY} ms added per request; ours at concurrency ${CONCURRENCY}.`,
+  );
+  const algorithms: Algorithm[] = ['ours', 'official', 'docs loop'];
+  const rows: string[][] = [
+    ['N', ...algorithms.map((a) => `${a} (s)`), 'official / ours', 'docs loop / ours'],
+  ];
+  for (const n of SIZES) {
+    const times: Record<string, number> = {};
+    for (const algorithm of algorithms) {
+      const { ms, launched } = await measure(algorithm, n);
+      if (launched !== n) console.log(`  note: ${algorithm} launched ${launched}/${n}`);
+      times[algorithm] = ms;
+    }
+    rows.push([
+      String(n),
+      ...algorithms.map((a) => (times[a] / 1000).toFixed(2)),
+      `${(times.official / times.ours).toFixed(2)}x`,
+      `${(times['docs loop'] / times.ours).toFixed(2)}x`,
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const row of rows) console.log(row.map((cell, i) => cell.padStart(widths[i])).join('  '));
+  console.log(
+    'A ratio above 1 means ours is faster. Ours also lists sessions once before launching (reconciliation baseline),',
+  );
+  console.log(
+    'writes batch.json as outcomes arrive, and retries transient failures without ever creating a replica twice.',
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,229 @@
+// run.sh under dash and under the system sh, with real processes; and the Python fallback of
+// canfar.helpers.distributed against the TypeScript implementation of the official semantics.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { chunk, stripe } from '../distributed';
+import { pythonShimFiles, shellQuote, wrapperScript } from './wrapper';
+
+// sh is dash on Debian; bash in POSIX mode is what some images have as sh.
+const SHELLS = ['dash', 'sh', 'bash --posix'];
+let root: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'canfar-runsh-'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A batch folder `<root>/<name>/nb/.canfar/batches/b1` holding run.sh, the shim and `script`. */
+function batchFolder(name: string, script: string): { folder: string; notebookDir: string } {
+  const notebookDir = join(root, name, 'nb');
+  const folder = join(notebookDir, '.canfar/batches/b1');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(
+    join(folder, 'run.sh'),
+    wrapperScript({
+      batchId: 'b1',
+      script: 'script.py',
+      interpreter: { command: 'python3', args: ['-u'] },
+      python: true,
+    }),
+  );
+  for (const file of pythonShimFiles()) {
+    mkdirSync(dirname(join(folder, file.path)), { recursive: true });
+    writeFileSync(join(folder, file.path), file.content);
+  }
+  writeFileSync(join(folder, 'script.py'), script);
+  return { folder, notebookDir };
+}
+
+const env = (extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH,
+  CANFAR_BATCH_ID: 'b1',
+  skaha_sessionid: 'k3x9q2ma',
+  REPLICA_COUNT: '3',
+  ...extra,
+});
+
+const SCRIPT = `
+import os, sys
+from canfar.helpers import distributed
+import canfar
+print("share", list(distributed.chunk(range(10))), "from", canfar.__file__)
+print("cwd", os.getcwd())
+print("out", os.environ["CANFAR_OUTPUT_DIR"])
+print("to stderr", file=sys.stderr)
+if os.environ.get("EXIT"):
+    sys.exit(int(os.environ["EXIT"]))
+if os.environ.get("SLEEP"):
+    print("sleeping", flush=True)
+    import time
+    time.sleep(60)
+`;
+
+describe.each(SHELLS)('run.sh under %s', (command) => {
+  const [shell, ...flags] = command.split(' ');
+  const name = command.replace(/\W+/g, '-');
+  test('runs the script in the notebook folder, tees its output, records success', () => {
+    const { folder, notebookDir } = batchFolder(`${name}-ok`, SCRIPT);
+    const result = spawnSync(shell, [...flags, join(folder, 'run.sh')], {
+      env: env({ REPLICA_ID: '2' }),
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    // The container log (stdout) and the replica's own log get the same output, stderr included.
+    expect(result.stdout).toContain('share [3, 4, 5] from');
+    expect(result.stdout).toContain('to stderr');
+    const log = readFileSync(join(folder, 'logs/replica-2.log'), 'utf8');
+    expect(log).toContain('share [3, 4, 5] from');
+    expect(log).toContain('to stderr');
+    expect(log).toContain(`cwd ${notebookDir}`);
+    expect(log).toContain(`out ${join(folder, 'outputs/replica-2')}`);
+    // No canfar package here: the batch's fallback is used.
+    expect(log).toContain(join(folder, 'pylib/canfar/__init__.py'));
+    const status = JSON.parse(readFileSync(join(folder, 'status/replica-2.json'), 'utf8'));
+    expect(status).toMatchObject({
+      batchId: 'b1',
+      replica: 2,
+      state: 'finished',
+      exitCode: 0,
+      sessionId: 'k3x9q2ma',
+    });
+    expect(status.host).toBeTruthy();
+    expect(Date.parse(status.end)).toBeGreaterThanOrEqual(Date.parse(status.start));
+  });
+
+  test("exits with the script's code and records it", () => {
+    const { folder } = batchFolder(`${name}-fail`, SCRIPT);
+    const result = spawnSync(shell, [...flags, join(folder, 'run.sh')], {
+      env: env({ REPLICA_ID: '3', EXIT: '7' }),
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(7);
+    expect(JSON.parse(readFileSync(join(folder, 'status/replica-3.json'), 'utf8'))).toMatchObject({
+      replica: 3,
+      exitCode: 7,
+      state: 'finished',
+    });
+  });
+
+  test('TERM stops the script and still records how it ended (exit 143)', async () => {
+    const { folder } = batchFolder(`${name}-term`, SCRIPT);
+    const child = spawn(shell, [...flags, join(folder, 'run.sh')], {
+      env: env({ REPLICA_ID: '1', SLEEP: '1' }),
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    await new Promise<void>((resolve) => {
+      const check = () => (out.includes('sleeping') ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    const running = JSON.parse(readFileSync(join(folder, 'status/replica-1.json'), 'utf8'));
+    expect(running.state).toBe('running');
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(143);
+    const status = JSON.parse(readFileSync(join(folder, 'status/replica-1.json'), 'utf8'));
+    expect(status).toMatchObject({ state: 'finished', exitCode: 143, signal: 'TERM' });
+    expect(readFileSync(join(folder, 'logs/replica-1.log'), 'utf8')).toContain('stopped by SIGTERM');
+    // The script itself was stopped too: no python process of this folder remains.
+    const ps = spawnSync('pgrep', ['-f', join(folder, 'script.py')], { encoding: 'utf8' });
+    expect(ps.stdout.trim()).toBe('');
+  });
+
+  test('an installed canfar package wins over the fallback', () => {
+    const { folder } = batchFolder(`${name}-real`, SCRIPT);
+    const site = join(root, `${name}-site`);
+    mkdirSync(join(site, 'canfar/helpers'), { recursive: true });
+    writeFileSync(join(site, 'canfar/__init__.py'), '');
+    writeFileSync(join(site, 'canfar/helpers/__init__.py'), '');
+    writeFileSync(join(site, 'canfar/helpers/distributed.py'), 'def chunk(items):\n    return ["real"]\n');
+    const result = spawnSync(shell, [...flags, join(folder, 'run.sh')], {
+      env: env({ REPLICA_ID: '1', PYTHONPATH: site }),
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`share ['real'] from ${join(site, 'canfar/__init__.py')}`);
+  });
+
+  test('refuses a REPLICA_ID that is not a positive integer', () => {
+    const { folder } = batchFolder(`${name}-badid`, SCRIPT);
+    const result = spawnSync(shell, [...flags, join(folder, 'run.sh')], {
+      env: env({ REPLICA_ID: '1; rm -rf /' }),
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('REPLICA_ID must be a positive integer');
+  });
+});
+
+test('shellQuote survives the shell', () => {
+  for (const word of ["it's", 'a b', '$HOME', '`x`', 'plain-1.0']) {
+    expect(execFileSync('dash', ['-c', `printf %s ${shellQuote(word)}`], { encoding: 'utf8' })).toBe(word);
+  }
+});
+
+test('the Python fallback of canfar.helpers.distributed matches the official semantics item for item', () => {
+  const dir = join(root, 'shim');
+  for (const file of pythonShimFiles()) {
+    mkdirSync(dirname(join(dir, file.path)), { recursive: true });
+    writeFileSync(join(dir, file.path), file.content);
+  }
+  const cases: [number, number, number][] = [];
+  for (const count of [0, 1, 3, 10, 19, 37])
+    for (const total of [1, 2, 3, 5, 10])
+      for (let replica = 0; replica <= total + 1; replica++) cases.push([count, replica, total]);
+  cases.push([5, 1, 0], [5, 1, -2]);
+  const program = `
+import json, sys
+from canfar.helpers import distributed
+out = []
+for count, replica, total in json.loads(sys.argv[1]):
+    row = {}
+    for name in ("chunk", "stripe"):
+        try:
+            row[name] = list(getattr(distributed, name)(range(count), replica, total))
+        except ValueError as error:
+            row[name] = "error: " + str(error)
+    out.append(row)
+print(json.dumps(out))
+`;
+  const python = JSON.parse(
+    execFileSync('python3', ['-c', program, JSON.stringify(cases)], {
+      env: { ...process.env, PYTHONPATH: join(dir, 'pylib') },
+      encoding: 'utf8',
+    }),
+  );
+  const ts = (fn: typeof chunk, items: number[], replica: number, total: number) => {
+    try {
+      return [...fn(items, replica, total)];
+    } catch (error) {
+      return `error: ${(error as Error).message}`;
+    }
+  };
+  cases.forEach(([count, replica, total], i) => {
+    const items = Array.from({ length: count }, (_, k) => k);
+    const chunked = ts(chunk, items, replica, total);
+    // Same items for every valid call; the same messages for chunk's errors.
+    expect([i, python[i].chunk]).toEqual([i, chunked]);
+    const striped = ts(stripe, items, replica, total);
+    if (typeof striped === 'string' || typeof python[i].stripe === 'string') {
+      expect(typeof striped === 'string').toBe(typeof python[i].stripe === 'string');
+    } else expect([i, python[i].stripe]).toEqual([i, striped]);
+  });
+  // Read REPLICA_ID / REPLICA_COUNT from the environment when not given.
+  const fromEnv = execFileSync(
+    'python3',
+    [
+      '-c',
+      'from canfar.helpers import distributed; print(list(distributed.chunk(range(10))), list(distributed.stripe(range(10))))',
+    ],
+    {
+      env: { ...process.env, PYTHONPATH: join(dir, 'pylib'), REPLICA_ID: '3', REPLICA_COUNT: '3' },
+      encoding: 'utf8',
+    },
+  );
+  expect(fromEnv.trim()).toBe('[6, 7, 8, 9] [2, 5, 8]');
+});
