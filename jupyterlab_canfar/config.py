@@ -25,7 +25,8 @@ class CanfarConfig(Configurable):
         help=(
             "Skaha endpoint: 'local' (the local Skaha-compatible server, started on first use), "
             "'canfar' (" + CANFAR_URL + ") or a Skaha base URL (.../skaha, or .../skaha/v1). "
-            "Empty: CANFAR_URL, then the active server of ~/.canfar/config.yaml, then 'local'."
+            "Empty: CANFAR_URL, then the active server of ~/.canfar/config.yaml, then, inside a CANFAR "
+            "session, https://$SKAHA_HOSTNAME/skaha, else 'local'."
         ),
     )
     token = Unicode(
@@ -106,6 +107,22 @@ def redact(url: str) -> str:
     return url
 
 
+def _env_any_case(env: Mapping[str, str], name: str) -> str:
+    # Skaha sets SKAHA_* in current releases and skaha_* in older ones.
+    return (env.get(name) or env.get(name.lower()) or "").strip()
+
+
+def _session_url(env: Mapping[str, str]) -> Optional[str]:
+    """Inside a CANFAR session (Skaha sets SKAHA_SESSIONID and SKAHA_HOSTNAME, the platform's host),
+    the platform's own Skaha: https://<SKAHA_HOSTNAME>/skaha, the URL its session scripts use."""
+    if not _env_any_case(env, "SKAHA_SESSIONID"):
+        return None
+    host = _env_any_case(env, "SKAHA_HOSTNAME")
+    if host and "." in host and all(c.isalnum() or c in ".-" for c in host):
+        return f"https://{host}/skaha"
+    return CANFAR_URL
+
+
 def resolve_endpoint(
     configured: str, env: Optional[Mapping[str, str]] = None, config_url: Optional[str] = None
 ) -> Endpoint:
@@ -116,6 +133,8 @@ def resolve_endpoint(
         value, source = env["CANFAR_URL"].strip(), "CANFAR_URL"
     elif config_url:
         value, source = config_url, "~/.canfar/config.yaml"
+    elif _session_url(env):
+        value, source = _session_url(env), "CANFAR session (SKAHA_HOSTNAME)"
     else:
         value, source = "local", "default"
     if value == "local":

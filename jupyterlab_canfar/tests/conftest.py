@@ -138,7 +138,7 @@ def launch_jupyter(
     (config_dir / "jupyter_server_config.json").write_text(json.dumps({"CanfarConfig": canfar or {}}))
     port = free_port()
     token = uuid.uuid4().hex
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("CANFAR_", "JUPYTER"))}
+    child_env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CANFAR_", "JUPYTER", "SKAHA_"))}
     child_env.update(
         {
             "PYTHONPATH": REPO,

@@ -161,6 +161,17 @@ def test_endpoint_resolution():
     assert normalize_api_url("https://h/skaha/v2") == "https://h/skaha/v2"
 
 
+def test_inside_a_canfar_session_the_default_endpoint_is_its_platform():
+    session = {"SKAHA_SESSIONID": "k3x9q2ma", "SKAHA_HOSTNAME": "ws-uv.canfar.net"}
+    found = resolve_endpoint("", session)
+    assert (found.kind, found.api_url, found.source) == ("canfar", CANFAR_URL + "/v1", "CANFAR session (SKAHA_HOSTNAME)")
+    other = resolve_endpoint("", {"skaha_sessionid": "x", "skaha_hostname": "src.example.org"})
+    assert (other.kind, other.url) == ("custom", "https://src.example.org/skaha")
+    assert resolve_endpoint("", {"SKAHA_SESSIONID": "x", "SKAHA_HOSTNAME": "evil/path"}).url == CANFAR_URL
+    assert resolve_endpoint("local", session).kind == "local"  # an explicit choice still wins
+    assert resolve_endpoint("", {"SKAHA_HOSTNAME": "ws-uv.canfar.net"}).kind == "local"  # not a session
+
+
 def test_extension_metadata_matches_the_npm_package():
     with open(os.path.join(REPO, "package.json"), encoding="utf-8") as handle:
         package = json.load(handle)
