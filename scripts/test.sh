@@ -23,3 +23,6 @@ npx jest --ci
 
 stage "python server half"
 /usr/bin/python3 -m pytest jupyterlab_canfar/tests -q
+
+stage "real-browser tests (labextension, JupyterLab app, Playwright + Chromium)"
+bash scripts/test-ui.sh
