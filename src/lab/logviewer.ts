@@ -199,7 +199,7 @@ export class LogViewerContent extends Panel {
 
   /** Fetches now and resolves after that fetch. */
   async refresh(): Promise<void> {
-    if (this.poll.isDisposed) return;
+    if (!this.following) return;
     await this.poll.refresh();
     await this.poll.tick.catch(() => undefined);
   }

@@ -460,6 +460,9 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
   private _notifyDialog(): void {
     const dialog = this.node.closest('.jp-Dialog');
     if (!dialog) return;
+    // The Dialog re-checks `jp-mod-error` on `input` events, but may have seen the user's event before
+    // this form updated its classes: send it one more from outside the form (the form does not hear it).
+    this.node.dispatchEvent(new Event('input', { bubbles: true }));
     const invalid = !this.valid;
     for (const button of Array.from(
       dialog.querySelectorAll<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept'),
