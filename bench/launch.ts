@@ -9,7 +9,9 @@
  * others queue (Pending), so the server starts no processes and the figures measure the launch
  * algorithms, not process start-up on this machine. A fresh server per measurement. Figures only.
  *
- *   npm run bench:launch -- [--sizes 10,100,500] [--latency 100] [--concurrency 32]
+ * Each figure is the median of `--repeat` measurements (default 3), the three algorithms taking turns.
+ *
+ *   npm run bench:launch -- [--sizes 10,100,500] [--latency 100] [--concurrency 32] [--repeat 3]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,11 +30,13 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '10,100,500' },
     latency: { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '32' },
+    repeat: { type: 'string', default: '3' },
   },
 });
 const SIZES = values.sizes.split(',').map(Number);
 const LATENCY = Number(values.latency);
 const CONCURRENCY = Number(values.concurrency);
+const REPEAT = Number(values.repeat);
 const IMAGE = 'images.canfar.net/skaha/terminal:1.1.2';
 
 const NOTEBOOK = JSON.stringify({
@@ -136,12 +140,16 @@ async function main(): Promise<void> {
     ['N', ...algorithms.map((a) => `${a} (s)`), 'official / ours', 'docs loop / ours'],
   ];
   for (const n of SIZES) {
-    const times: Record<string, number> = {};
-    for (const algorithm of algorithms) {
-      const { ms, launched } = await measure(algorithm, n);
-      if (launched !== n) console.log(`  note: ${algorithm} launched ${launched}/${n}`);
-      times[algorithm] = ms;
+    const samples: Record<string, number[]> = {};
+    for (let round = 0; round < REPEAT; round++) {
+      for (const algorithm of algorithms) {
+        const { ms, launched } = await measure(algorithm, n);
+        if (launched !== n) console.log(`  note: ${algorithm} launched ${launched}/${n}`);
+        (samples[algorithm] ??= []).push(ms);
+      }
     }
+    const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+    const times = Object.fromEntries(algorithms.map((a) => [a, median(samples[a])]));
     rows.push([
       String(n),
       ...algorithms.map((a) => (times[a] / 1000).toFixed(2)),

@@ -196,7 +196,12 @@ print(json.dumps(out))
       encoding: 'utf8',
     }),
   );
-  const ts = (fn: typeof chunk, items: number[], replica: number, total: number) => {
+  const ts = (
+    fn: (items: number[], replica: number, total: number) => Iterable<number>,
+    items: number[],
+    replica: number,
+    total: number,
+  ) => {
     try {
       return [...fn(items, replica, total)];
     } catch (error) {
