@@ -35,7 +35,9 @@ export function createLabTransport(settings: ServerConnection.ISettings): Transp
     try {
       response = await ServerConnection.makeRequest(
         request.url,
-        { method: request.method, headers, body: request.body, signal: request.signal },
+        // `no-cache` revalidates instead of the `no-store` default, whose cache-busting `&<time>` query
+        // parameter would be forwarded to Skaha.
+        { method: request.method, headers, body: request.body, signal: request.signal, cache: 'no-cache' },
         settings,
       );
     } catch (error) {
