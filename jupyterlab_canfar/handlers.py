@@ -10,18 +10,17 @@
 import json
 import re
 import ssl
-import socket
 from typing import Any, Dict, Optional
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import httputil, web
-from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.iostream import StreamClosedError
+from tornado.httpclient import HTTPRequest
 
 from ._version import __version__
 from .config import redact
 from .service import CanfarService, Target
+from .upstream import UpstreamTimeout, client_ssl_context, exchange
 
 try:  # jupyter_server >= 2 (and late 1.x): authorization on top of authentication
     from jupyter_server.auth.decorator import authorized
@@ -54,10 +53,6 @@ FORWARDED_RESPONSE_HEADERS = (
     "Content-Language",
     "Content-Disposition",
 )
-
-
-class _ClientGone(Exception):
-    """Raised from the streaming callback to abort the upstream request when the browser left."""
 
 
 class CanfarHandler(APIHandler):
@@ -136,67 +131,64 @@ class ProxyHandler(CanfarHandler):
             url += "?" + self.request.query
         await self._forward(target, url)
 
-    def _upstream_request(self, target: Target, url: str) -> HTTPRequest:
-        config = self.service.config
-        method = self.request.method
+    def _upstream_headers_and_tls(self, target: Target):
         headers = {"User-Agent": USER_AGENT}
         for name in FORWARDED_REQUEST_HEADERS:
             value = self.request.headers.get(name)
             if value is not None:
                 headers[name] = value
-        options: Dict[str, Any] = {}
         credential = target.credential
+        client_pem = None
         if credential.kind == "token" and credential.token:
             headers["Authorization"] = f"Bearer {credential.token}"
         elif credential.kind == "certificate" and credential.certificate:
-            # One PEM holds the proxy certificate chain and its key.
-            options["client_cert"] = credential.certificate
-            options["client_key"] = credential.certificate
-        if config.ca_certs:
-            options["ca_certs"] = config.ca_certs
-        return HTTPRequest(
-            url,
-            method=method,
-            headers=headers,
-            body=(self.request.body or b"") if method == "POST" else None,
-            connect_timeout=config.connect_timeout,
-            request_timeout=config.request_timeout,
-            follow_redirects=False,
-            validate_cert=True,
-            header_callback=self._on_upstream_header,
-            streaming_callback=self._on_upstream_chunk,
-            **options,
-        )
+            client_pem = credential.certificate
+        return headers, client_pem
 
     async def _forward(self, target: Target, url: str) -> None:
-        self._status_line: Optional[httputil.ResponseStartLine] = None
-        self._upstream_headers = httputil.HTTPHeaders()
+        config = self.service.config
         shown = redact(url.split("?", 1)[0])
+        headers, client_pem = self._upstream_headers_and_tls(target)
+        method = self.request.method
         try:
-            request = self._upstream_request(target, url)
-            response = await self.service.http.fetch(request, raise_error=False)
-        except _ClientGone:
-            self.log.info("canfar: the browser left; upstream request to %s abandoned", shown)
+            tls = (
+                client_ssl_context(ca_certs=config.ca_certs, client_pem=client_pem)
+                if url.startswith("https:")
+                else None
+            )
+            await exchange(
+                url,
+                method=method,
+                headers=headers,
+                body=(self.request.body or b"") if method == "POST" else None,
+                ssl_context=tls,
+                connect_timeout=config.connect_timeout,
+                request_timeout=config.request_timeout,
+                on_headers=self._send_headers,
+                on_chunk=self._send_chunk,
+                client_gone=lambda: self._client_gone,
+            )
+        except UpstreamTimeout as error:
+            self._fail(
+                504,
+                f"{shown} did not answer within the time allowed ({error}). The service may be busy: "
+                "try again, or raise c.CanfarConfig.request_timeout.",
+            )
             return
-        except HTTPClientError as error:
-            if error.code == 599 and "timeout" in str(error).lower():
-                self._fail(
-                    504,
-                    f"{shown} did not answer within the time allowed ({error}). The service may be busy: "
-                    "try again, or raise c.CanfarConfig.request_timeout.",
-                )
-            else:
-                self._fail(502, self._unreachable(target, shown, error))
-            return
-        except (OSError, ssl.SSLError, socket.gaierror, StreamClosedError) as error:
+        except Exception as error:  # noqa: BLE001 - every failure becomes a message for the user
+            if self._client_gone:
+                self.log.info("canfar: the browser left; the request to %s was abandoned", shown)
+                return
             self._fail(502, self._unreachable(target, shown, error))
             return
-        if not self._headers_sent:
-            # No header callback ran (should not happen); answer with what we have.
-            self._send_headers(response.code, response.reason, response.headers)
+        if self._client_gone:
+            return
         self.finish()
 
     def _unreachable(self, target: Target, shown: str, error: BaseException) -> str:
+        # tornado reports a connection the endpoint closed (a refused client certificate, in TLS 1.3)
+        # as "Stream is closed"; the reason, when known, is underneath.
+        error = getattr(error, "real_error", None) or error
         what = f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
         if isinstance(error, ssl.SSLError) or "SSL" in what or "certificate" in what.lower():
             client = target.credential
@@ -228,18 +220,8 @@ class ProxyHandler(CanfarHandler):
             return
         self.text_error(status, message)
 
-    def _on_upstream_header(self, line: str) -> None:
-        if line.startswith("HTTP/"):
-            self._status_line = httputil.parse_response_start_line(line.strip())
-            self._upstream_headers = httputil.HTTPHeaders()
-        elif line.strip():
-            self._upstream_headers.parse_line(line)
-        elif self._status_line is not None and self._status_line.code != 100:
-            self._send_headers(self._status_line.code, self._status_line.reason, self._upstream_headers)
-
-    def _send_headers(self, code: int, reason: Optional[str], headers: httputil.HTTPHeaders) -> None:
-        if self._headers_sent:
-            return
+    def _send_headers(self, code: int, reason: Optional[str], headers: httputil.HTTPHeaders):
+        """Status and the allowed headers of the endpoint's answer; the flush is awaited upstream."""
         self._own_content_type = True
         self.clear()
         self.set_status(code, reason or httputil.responses.get(code, "Unknown"))
@@ -249,20 +231,13 @@ class ProxyHandler(CanfarHandler):
             if value is not None:
                 self.set_header(name, value)
         self._headers_sent = True
-        self._flush()
+        return self.flush()
 
-    def _on_upstream_chunk(self, chunk: bytes) -> None:
-        if self._client_gone:
-            raise _ClientGone()
-        if not self._headers_sent:
-            return
+    def _send_chunk(self, chunk: bytes):
+        # Returning the flush makes tornado read the next piece from the endpoint only once this
+        # one has gone to the browser: memory stays bounded however large the log.
         self.write(chunk)
-        self._flush()
-
-    def _flush(self) -> None:
-        future = self.flush()
-        # A browser that left makes the flush fail; that is handled by on_connection_close.
-        future.add_done_callback(lambda f: f.exception())
+        return self.flush()
 
 
 class InfoHandler(CanfarHandler):

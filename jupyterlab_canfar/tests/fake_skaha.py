@@ -37,6 +37,8 @@ LEAKY_HEADERS = {
 BIG_LOG_ID = "bigl0g00"
 BIG_LOG_LINES = 200_000  # about 6 MB, sent in many chunks
 GATED_LOG_ID = "gatedl0g"  # sends a first line, then waits for FakeSkaha.gate before the rest
+HUGE_LOG_ID = "hugel0g0"  # 64 MiB; FakeSkaha.sent_bytes tells how much of it the proxy has taken
+HUGE_LOG_BYTES = 64 * 1024 * 1024
 HANGING_ID = "hangs000"  # GET /session/<it> answers only once FakeSkaha.gate is set
 
 
@@ -55,6 +57,7 @@ class FakeSkaha:
         self._lock = threading.Lock()
         self._counter = 0
         self.gate = threading.Event()
+        self.sent_bytes = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,6 +73,8 @@ class FakeSkaha:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        # A refused client certificate is an expected event in the tests, not a traceback to print.
+        self.server.handle_error = lambda request, address: None
         if ssl_context is not None:
             self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
         scheme = "https" if ssl_context is not None else "http"
@@ -111,6 +116,17 @@ class FakeSkaha:
                 h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 block = []
         h.wfile.write(b"0\r\n\r\n")
+
+    def _send_huge_log(self, h):
+        h.send_response(200)
+        h.send_header("Content-Type", "text/plain")
+        h.send_header("Content-Length", str(HUGE_LOG_BYTES))
+        h.end_headers()
+        block = (b"x" * 1023 + b"\n") * 64  # 64 KiB
+        self.sent_bytes = 0
+        while self.sent_bytes < HUGE_LOG_BYTES:
+            h.wfile.write(block)
+            self.sent_bytes += len(block)
 
     def _send_gated_log(self, h):
         h.send_response(200)
@@ -207,6 +223,8 @@ class FakeSkaha:
             elif method == "GET" and params.get("view") == ["logs"]:
                 if sid == BIG_LOG_ID:
                     self._send_big_log(h)
+                elif sid == HUGE_LOG_ID:
+                    self._send_huge_log(h)
                 elif sid == GATED_LOG_ID:
                     self._send_gated_log(h)
                 else:

@@ -3,13 +3,22 @@
 import http.client
 import json
 import socket
+import time
 import ssl
 from urllib.parse import urlencode
 
 import pytest
 
 from .conftest import Response, launch_jupyter
-from .fake_skaha import BIG_LOG_ID, BIG_LOG_LINES, GATED_LOG_ID, HANGING_ID, FakeSkaha
+from .fake_skaha import (
+    BIG_LOG_ID,
+    BIG_LOG_LINES,
+    GATED_LOG_ID,
+    HANGING_ID,
+    HUGE_LOG_BYTES,
+    HUGE_LOG_ID,
+    FakeSkaha,
+)
 
 API = "/canfar/api/skaha/v1"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -166,6 +175,32 @@ def test_the_body_reaches_the_browser_before_the_upstream_has_finished(bearer):
         rest += line
     jupyter.responses.append(Response(200, "", {k.lower(): v for k, v in response.getheaders()}, first + rest))
     conn.close()
+
+
+def test_a_browser_that_reads_slowly_holds_back_the_endpoint(bearer):
+    """Back-pressure: while the browser reads nothing, the server stops taking the log from the
+    endpoint (it does not buffer 64 MiB); once the browser reads again, all of it arrives."""
+    jupyter, skaha, _ = bearer
+    conn = http.client.HTTPConnection("127.0.0.1", jupyter.port, timeout=60)
+    conn.request("GET", f"{API}/session/{HUGE_LOG_ID}?view=logs", headers={"Authorization": f"token {jupyter.token}"})
+    response = conn.getresponse()
+    assert response.status == 200
+    # Wait until the endpoint's sending has stalled (socket buffers full), then look at the count.
+    last, steady_since = -1, time.monotonic()
+    while time.monotonic() - steady_since < 1.0:
+        if skaha.sent_bytes != last:
+            last, steady_since = skaha.sent_bytes, time.monotonic()
+        time.sleep(0.05)
+    assert skaha.sent_bytes < HUGE_LOG_BYTES / 2, f"the server took {skaha.sent_bytes} bytes the browser did not read"
+    received = 0
+    while True:
+        piece = response.read(1 << 20)
+        if not piece:
+            break
+        received += len(piece)
+    conn.close()
+    assert received == HUGE_LOG_BYTES
+    jupyter.responses.append(Response(200, "", {k.lower(): v for k, v in response.getheaders()}, b""))
 
 
 @pytest.mark.parametrize(
