@@ -17,6 +17,9 @@ interface Context {
 
 const TIMEIT_OPTION = /^-(?:[nrp]\s*\d+|[tcqo])\s*/;
 const INSTALLER = /^\s*(?:(?:\S*\/)?(?:python3?|py)\s+-m\s+)?(?:pip3?|conda|mamba|micromamba)\s+install\b/;
+// IPython's automagic runs `ls dir` as `%ls dir` in a notebook; nbconvert and plain Python see a syntax error.
+const AUTOMAGIC =
+  /^\s*(ls|cd|pwd|cat|mkdir|rmdir|rm|cp|mv|less|more|man|pip|conda|env|who|whos|history|alias|run|pinfo)\s+(?!(?:in|is|and|or|not|if|else|for|as)\b)[A-Za-z_./~][^=]*$/;
 const DROPPED_MAGICS = new Set(['load_ext autoreload', 'autoreload', 'aimport']);
 
 function diagnose(
@@ -279,6 +282,16 @@ function pythonCellBody(ctx: Context, source: string, lineOffset = 0): string[] 
         out.push(`# ${piece.code}  # moved to the top of the script by canfar`);
       } else {
         out.push(piece.code);
+        const automagic = AUTOMAGIC.exec(piece.code);
+        if (automagic) {
+          diagnose(
+            ctx,
+            'warning',
+            shift(piece.line),
+            'automagic',
+            `\`${piece.code.trim()}\` looks like IPython automagic (a magic without its %), which is a syntax error in a script: write %${automagic[1]} or !${automagic[1]}`,
+          );
+        }
         if (ctx.policy === 'translate' && /\bget_ipython\s*\(/.test(piece.code)) {
           diagnose(
             ctx,
@@ -407,4 +420,15 @@ export function convertPython(
     matplotlib: usesMatplotlib,
   });
   return { script: [...header, prelude.trimEnd(), ...body].join('\n') + '\n', diagnostics, parameters };
+}
+
+/** One cell's source converted under a policy, outside any notebook (used to compare with IPython itself). */
+export function convertPythonCell(
+  source: string,
+  policy: MagicsPolicy,
+  unknownMagics: 'error' | 'comment' = 'error',
+): { code: string; diagnostics: ConversionDiagnostic[] } {
+  const cell: Cell = { index: 0, type: 'code', source, tags: [] };
+  const ctx: Context = { policy, unknownMagics, cell, diagnostics: [], futureImports: [] };
+  return { code: pythonCellBody(ctx, source).join('\n'), diagnostics: ctx.diagnostics };
 }
