@@ -11,6 +11,9 @@ import {
 import { defaultStateDir, processAlive } from './local/state';
 import { createNodeTransport, type NodeTransport } from './transport';
 
+/** Sent as User-Agent by every client this module makes. */
+export const USER_AGENT = `canfar-lab/${version}`;
+
 /** The CANFAR production service (API v1 is appended). */
 export const CANFAR_URL = 'https://ws-uv.canfar.net/skaha';
 
@@ -157,7 +160,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     maxConnections: options.maxConnections,
     env,
   });
-  const client = new SkahaClient({ baseUrl, transport, userAgent: `canfar-lab/${version}` });
+  const client = new SkahaClient({ baseUrl, transport, userAgent: USER_AGENT });
   return { client, credentials, baseUrl, endpoint, transport, close: () => transport.close() };
 }
 

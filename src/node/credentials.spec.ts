@@ -148,7 +148,7 @@ authentication:
         source: '~/.canfar/config.yaml',
         reason: expect.stringContaining("active.authentication 'cadc' is not under authentication:"),
       },
-      { source: '~/.ssl/cadcproxy.pem', reason: 'not set' },
+      { source: '~/.ssl/cadcproxy.pem', reason: 'no such file' },
     ]);
     expect(error.message).toMatch(
       /^No usable CANFAR credentials\. Tried, in order:\n {2}- CANFAR_TOKEN: not set\n/,

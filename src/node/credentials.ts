@@ -80,7 +80,7 @@ export async function discoverCredentials(options: DiscoverOptions = {}): Promis
     try {
       const found = await find();
       if (found) return attempts.length ? { ...found, skipped: attempts } : found;
-      attempts.push({ source, reason: 'not set' });
+      attempts.push({ source, reason: source.startsWith('~') ? 'no such file' : 'not set' });
     } catch (error) {
       if (!(error instanceof Unusable)) throw error;
       attempts.push({ source, reason: error.message });

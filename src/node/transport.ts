@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { SkahaTransportError, type Transport, type TransportRequest, type TransportResponse } from '../skaha';
 
@@ -46,12 +46,16 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
   const retries = options.retries ?? 3;
   const maxRetryAfterMs = (options.maxRetryAfterSeconds ?? 10) * 1000;
   const connect: Agent.Options['connect'] = {};
-  if (options.certificatePath) {
-    const pem = readPem(options.certificatePath);
+  if (options.certificatePath || options.ca) {
+    const pem = options.certificatePath ? readPem(options.certificatePath) : undefined;
+    // Built once: parsing the key and the CA list for every new socket would cost milliseconds each.
     // The proxy-certificate convention: one file, used as both chain and key; TLS picks the blocks it needs.
-    Object.assign(connect, { cert: pem, key: pem });
+    const secureContext = createSecureContext({
+      ...(pem ? { cert: pem, key: pem } : {}),
+      ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}),
+    });
+    Object.assign(connect, { secureContext });
   }
-  if (options.ca) Object.assign(connect, { ca: [...rootCertificates, options.ca] });
   const agent = new Agent({
     connections: options.maxConnections ?? 32,
     keepAliveTimeout: 10_000,

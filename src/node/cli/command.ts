@@ -9,6 +9,8 @@ export interface CommandIO {
   globals: { url?: string; token?: string; certificate?: string; json: boolean };
   /** Aborted on Ctrl-C (SIGINT). */
   signal: AbortSignal;
+  /** For confirmations; absent (as in tests) means not interactive. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 export interface Command {

@@ -1,0 +1,37 @@
+import { parseCommandArgs, UsageError } from '../args';
+import type { Command, CommandIO } from '../command';
+import { withConnection } from '../context';
+import { json, line, table } from '../output';
+
+const usage = `Usage: canfar-lab events [OPTIONS] ID
+
+Show the cluster events of a session (scheduling, image pulls, failures), as a table.
+An image that cannot be pulled leaves a session Pending: its events say why.
+
+Options:
+  --json      the events as a JSON array
+`;
+
+async function run(io: CommandIO): Promise<number> {
+  const { positionals } = parseCommandArgs('events', io.argv, {});
+  if (positionals.length !== 1) throw new UsageError('events needs exactly one session ID', 'events');
+  return withConnection(io, async ({ client }) => {
+    const events = await client.events(positionals[0]);
+    if (io.globals.json) json(io.stdout, events);
+    else if (events.length === 0) line(io.stderr, 'No events.');
+    else {
+      io.stdout.write(
+        table(events, [
+          { header: 'TYPE', value: (e) => e.type },
+          { header: 'REASON', value: (e) => e.reason },
+          { header: 'FIRST', value: (e) => e.firstTime ?? '-' },
+          { header: 'LAST', value: (e) => e.lastTime ?? '-' },
+          { header: 'MESSAGE', value: (e) => e.message },
+        ]),
+      );
+    }
+    return 0;
+  });
+}
+
+export const events: Command = { summary: "show a session's events", usage, run };
