@@ -72,6 +72,20 @@ class CanfarHandler(APIHandler):
         self.update_api_activity()
         return super(APIHandler, self).finish(*args, **kwargs)
 
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Unexpected failures: a text message, never a traceback (it could show configuration)."""
+        error = (kwargs.get("exc_info") or (None, None, None))[1]
+        if isinstance(error, web.HTTPError):
+            message = error.log_message or error.reason or httputil.responses.get(status_code, "Error")
+        elif error is not None:
+            message = (
+                f"internal error in the CANFAR server half ({error.__class__.__name__}); "
+                "the Jupyter server log has the details"
+            )
+        else:
+            message = httputil.responses.get(status_code, "Error")
+        self.text_error(status_code, message)
+
     def text_error(self, status: int, message: str, reason: Optional[str] = None) -> None:
         """Errors are text/plain, like Skaha's own, so the browser client reads them the same way."""
         self._own_content_type = True

@@ -181,7 +181,13 @@ class LocalServerManager:
 
     async def _start(self) -> LocalServer:
         command = self._command() + LOCAL_ARGS + ["--state", self.state_dir]
-        os.makedirs(self.state_dir, exist_ok=True)
+        try:
+            os.makedirs(self.state_dir, exist_ok=True)
+        except OSError as error:
+            raise LocalServerError(
+                f"cannot create the local server's state directory {self.state_dir} ({error.strerror}): "
+                "set c.CanfarConfig.local_state_dir to a writable directory"
+            ) from error
         self.log.info("canfar: starting the local server: %s", " ".join(command))
         self._stderr_tail.clear()
         try:

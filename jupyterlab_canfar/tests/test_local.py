@@ -157,6 +157,16 @@ def test_a_start_failure_is_reported_with_its_reason(start_jupyter, tmp_path):
     assert "boom: address already in use" in response.text
 
 
+def test_an_unusable_state_directory_is_reported(start_jupyter, tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    jupyter = start_jupyter(canfar=_local(not_a_dir / "state"))
+    response = jupyter.request("GET", f"{API}/session")
+    assert response.status == 502
+    assert f"cannot create the local server's state directory {not_a_dir / 'state'}" in response.text
+    assert "local_state_dir" in response.text
+
+
 def test_a_missing_program_is_reported(start_jupyter, tmp_path):
     jupyter = start_jupyter(
         canfar={"endpoint": "local", "local_state_dir": str(tmp_path), "local_command": ["/nonexistent/canfar-lab"]}
