@@ -360,8 +360,15 @@ export class BatchMonitor {
       folder: tracked.folder,
       manifest,
       counts,
+      // Done once the platform agrees too (a replica's status file can say "finished" a moment before its
+      // session does), so that the poll that reports it done has also captured its log.
       done:
-        manifest.launch.state !== 'launching' && replicas.every((view) => TERMINAL_STATES.has(view.state)),
+        manifest.launch.state !== 'launching' &&
+        replicas.every(
+          (view) =>
+            TERMINAL_STATES.has(view.state) &&
+            (!view.sessionStatus || TERMINAL_STATES.has(sessionState(view.sessionStatus))),
+        ),
       replicas,
     };
   }

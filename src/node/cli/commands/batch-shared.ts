@@ -1,7 +1,13 @@
 // What the batch verbs (submit, batches, batch) share: finding batch folders, printing plan problems,
 // and following a batch until every replica has finished.
 import * as path from 'node:path';
-import { BatchMonitor, BatchPlanError, listBatchFolders, readManifest } from '../../../batch';
+import {
+  BatchMonitor,
+  BatchPlanError,
+  listBatchFolders,
+  readManifest,
+  TERMINAL_STATES,
+} from '../../../batch';
 import type { BatchView, ManifestWriter, ReplicaView } from '../../../batch';
 import type { SkahaClient } from '../../../skaha';
 import { NodeBatchStore } from '../../batch-store';
@@ -132,7 +138,10 @@ export async function followBatch(
           `\r\x1b[2K${view.batchId} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${summary(view)}`,
         );
       }
-      const stuck = view.replicas.every((r) => FAILED.has(r.state) || r.state === 'completed');
+      // An image that cannot be pulled keeps its replica Pending for days: that is an end as well.
+      const stuck =
+        view.counts.pullErrors > 0 &&
+        view.replicas.every((r) => r.state === 'pull-error' || TERMINAL_STATES.has(r.state));
       if (view.done || stuck) break;
       await sleep(options.intervalMs ?? 2000, io.signal);
     }
