@@ -133,7 +133,7 @@ async function measure(algorithm: Algorithm, n: number): Promise<{ ms: number; l
 
 async function main(): Promise<void> {
   console.log(
-    `Launching N replicas (queued behind one core) on the local server, ${LATENCY} ms added per request; ours at concurrency ${CONCURRENCY}.`,
+    `Launching N replicas (queued behind one core) on the local server, ${LATENCY} ms added per request; ours at concurrency ${CONCURRENCY}; median of ${REPEAT} runs.`,
   );
   const algorithms: Algorithm[] = ['ours', 'official', 'docs loop'];
   const rows: string[][] = [
