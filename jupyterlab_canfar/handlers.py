@@ -55,6 +55,33 @@ FORWARDED_RESPONSE_HEADERS = (
 )
 
 
+def unreachable_message(target: Target, shown: str, error: BaseException) -> str:
+    # tornado reports a connection the endpoint closed (a refused client certificate, in TLS 1.3)
+    # as "Stream is closed"; the reason, when known, is underneath.
+    error = getattr(error, "real_error", None) or error
+    what = f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
+    if isinstance(error, ssl.SSLError) or "SSL" in what or "certificate" in what.lower():
+        client = target.credential
+        which = (
+            f"the client certificate {client.certificate} (from {client.source}) is valid and "
+            "accepted by the endpoint"
+            if client.kind == "certificate"
+            else "the endpoint accepts TLS from this machine"
+        )
+        advice = (
+            "a TLS problem: check that the endpoint's certificate is trusted "
+            f"(c.CanfarConfig.ca_certs) and that {which}"
+        )
+    elif target.endpoint.kind == "local":
+        advice = "the local server may have stopped: reload to start it again"
+    else:
+        advice = (
+            "check the network and the endpoint (c.CanfarConfig.endpoint or CANFAR_URL, "
+            f"now {target.endpoint.source}), then try again"
+        )
+    return f"cannot reach the Skaha endpoint {shown} ({what}): {advice}."
+
+
 class CanfarHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
 
@@ -193,37 +220,11 @@ class ProxyHandler(CanfarHandler):
             if self._client_gone:
                 self.log.info("canfar: the browser left; the request to %s was abandoned", shown)
                 return
-            self._fail(502, self._unreachable(target, shown, error))
+            self._fail(502, unreachable_message(target, shown, error))
             return
         if self._client_gone:
             return
         self.finish()
-
-    def _unreachable(self, target: Target, shown: str, error: BaseException) -> str:
-        # tornado reports a connection the endpoint closed (a refused client certificate, in TLS 1.3)
-        # as "Stream is closed"; the reason, when known, is underneath.
-        error = getattr(error, "real_error", None) or error
-        what = f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
-        if isinstance(error, ssl.SSLError) or "SSL" in what or "certificate" in what.lower():
-            client = target.credential
-            which = (
-                f"the client certificate {client.certificate} (from {client.source}) is valid and "
-                "accepted by the endpoint"
-                if client.kind == "certificate"
-                else "the endpoint accepts TLS from this machine"
-            )
-            advice = (
-                "a TLS problem: check that the endpoint's certificate is trusted "
-                f"(c.CanfarConfig.ca_certs) and that {which}"
-            )
-        elif target.endpoint.kind == "local":
-            advice = "the local server may have stopped: reload to start it again"
-        else:
-            advice = (
-                "check the network and the endpoint (c.CanfarConfig.endpoint or CANFAR_URL, "
-                f"now {target.endpoint.source}), then try again"
-            )
-        return f"cannot reach the Skaha endpoint {shown} ({what}): {advice}."
 
     def _fail(self, status: int, message: str) -> None:
         self.log.warning("canfar: %s", message)
@@ -299,7 +300,7 @@ class InfoHandler(CanfarHandler):
         try:
             response = await self.service.http.fetch(request, raise_error=False)
         except Exception as error:  # noqa: BLE001 - every failure is reported, none is fatal
-            return f"cannot reach the Skaha endpoint {shown} ({error.__class__.__name__}: {error}): check the network and c.CanfarConfig.endpoint / CANFAR_URL"
+            return unreachable_message(target, shown, error)
         if response.code in (401, 403):
             body = (response.body or b"").decode("utf-8", "replace").strip()[:300]
             return (
