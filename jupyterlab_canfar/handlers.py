@@ -262,7 +262,8 @@ class InfoHandler(CanfarHandler):
         target = await self.service.resolve()
         info: Dict[str, Any] = {
             "endpoint": target.endpoint.kind,
-            "url": redact(target.url) if target.url else None,
+            # Always a string (the panel parses it as one): empty when not known yet.
+            "url": redact(target.url) if target.url else "",
             "user": target.user,
             "credential": target.credential.describe(),
             "ok": target.error is None,

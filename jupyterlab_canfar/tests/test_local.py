@@ -149,7 +149,7 @@ def test_a_start_failure_is_reported_with_its_reason(start_jupyter, tmp_path):
     jupyter = start_jupyter(canfar=_local(state), env={"FAKE_LOCAL_FAIL": "boom: address already in use"})
     info = jupyter.request("GET", "/canfar/api/info").json()
     assert info["ok"] is False
-    assert info["endpoint"] == "local"
+    assert (info["endpoint"], info["url"], info["credential"]["kind"]) == ("local", "", "none")
     assert "exited with code 3" in info["error"]
     assert "boom: address already in use" in info["error"]
     response = jupyter.request("GET", f"{API}/session")
