@@ -263,6 +263,68 @@ describe('canfar-lab against the local server', () => {
     expect((await cliJson<{ id: string }[]>('ps', '-a')).map((s) => s.id)).not.toContain(outcome.sessionId);
   });
 
+  it('delete on a terminal asks; only "y" deletes', async () => {
+    const [outcome] = await cliJson<{ sessionId: string }[]>(
+      'create',
+      'headless',
+      IMAGE,
+      '-n',
+      'asked',
+      '--',
+      'true',
+    );
+    const ask = async (answer: string) => {
+      const stdin = Object.assign(new PassThrough(), { isTTY: true });
+      const stdout = new PassThrough();
+      const stderr = Object.assign(new PassThrough(), { isTTY: true });
+      let out = '';
+      let err = '';
+      stdout.on('data', (c) => (out += c));
+      stderr.on('data', (c) => {
+        err += c;
+        if (String(c).includes('[y/N]')) stdin.write(`${answer}\n`);
+      });
+      const code = await main(['delete', outcome.sessionId], { stdin, stdout, stderr, env });
+      return { code, out, err };
+    };
+    const no = await ask('n');
+    expect(no.err).toContain(`Delete 1 session(s): ${outcome.sessionId} (asked,`);
+    expect(no.err).toContain('Nothing deleted.');
+    expect(no.code).toBe(1);
+    expect((await cliJson<{ id: string }[]>('ps', '-a')).map((s) => s.id)).toContain(outcome.sessionId);
+    const yes = await ask('y');
+    expect(yes.code).toBe(0);
+    expect(yes.out).toContain(`deleted ${outcome.sessionId}`);
+    expect((await cliJson<{ id: string }[]>('ps', '-a')).map((s) => s.id)).not.toContain(outcome.sessionId);
+  });
+
+  it('create -r on a terminal draws one progress line; elsewhere one plain line per replica', async () => {
+    const run = async (tty: boolean) => {
+      const stdout = new PassThrough();
+      const stderr = Object.assign(new PassThrough(), { isTTY: tty, columns: 80 });
+      let err = '';
+      stderr.on('data', (c) => (err += c));
+      stdout.resume();
+      const code = await main(
+        ['create', 'headless', IMAGE, '-n', `bar${tty ? 't' : 'p'}`, '-r', '3', '--', 'true'],
+        {
+          stdout,
+          stderr,
+          env,
+        },
+      );
+      return { code, err };
+    };
+    const plain = await run(false);
+    expect(plain.code).toBe(0);
+    expect(plain.err).toMatch(/^\[1\/3\] created barp-\d: [a-z0-9]{8}$/m);
+    expect(plain.err).not.toContain('\r');
+    const tty = await run(true);
+    expect(tty.code).toBe(0);
+    expect(tty.err).toMatch(/\r\x1b\[2K. creating bart \[#+-*\] 3\/3/);
+    expect(tty.err).not.toMatch(/^\[1\/3\]/m);
+  });
+
   it('stats and images, as tables and as JSON', async () => {
     expect(await cliJson('stats')).toMatchObject({ cores: { available: 4 } });
     const images = await cliJson<{ id: string }[]>('images', '-k', 'headless');
