@@ -321,7 +321,9 @@ describe('canfar-lab against the local server', () => {
     expect(plain.err).not.toContain('\r');
     const tty = await run(true);
     expect(tty.code).toBe(0);
-    expect(tty.err).toMatch(/\r\x1b\[2K. creating bart \[#+-*\] 3\/3/);
+    // Redrawn in place: carriage return + erase-line (ESC [2K) before each frame.
+    expect(tty.err).toContain('\r\u001b[2K');
+    expect(tty.err).toMatch(/creating bart \[#+-*\] 3\/3/);
     expect(tty.err).not.toMatch(/^\[1\/3\]/m);
   });
 
