@@ -1,0 +1,125 @@
+// Pieces of the batch module that need no server: ids, the manifest writer, log reading, the in-memory store.
+import { newBatchId, BATCH_ID_PATTERN, slugify } from './ids';
+import { imagePullError, summarizeFailure } from './logs';
+import { ManifestWriter, listBatchFolders, parseManifest } from './manifest';
+import { batchFolder, isSecretName } from './plan';
+import { joinPath, MemoryBatchStore } from './store';
+import type { BatchStore } from './store';
+import { MANIFEST_SCHEMA } from './types';
+import type { BatchManifest } from './types';
+
+test('batch ids sort by time and are valid in session names and paths', () => {
+  const a = newBatchId(new Date('2026-07-21T18:09:21Z'));
+  const b = newBatchId(new Date('2026-07-21T18:09:22Z'));
+  expect(a).toMatch(/^20260721-180921-[a-z0-9]{4}$/);
+  expect(a).toMatch(BATCH_ID_PATTERN);
+  expect([b, a].sort()).toEqual([a, b]);
+  expect(new Set(Array.from({ length: 200 }, () => newBatchId(new Date(0)))).size).toBeGreaterThan(190);
+  expect(slugify('My Analysis (v2).ipynb'.replace(/\.ipynb$/, ''))).toBe('my-analysis-v2');
+  expect(batchFolder('work/sweep.ipynb', a)).toBe(`work/.canfar/batches/${a}`);
+  expect(batchFolder('sweep.ipynb', a)).toBe(`.canfar/batches/${a}`);
+});
+
+test('secret-looking env names', () => {
+  for (const name of ['CANFAR_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'DB_PASSWORD', 'API_KEY', 'github_token'])
+    expect(isSecretName(name)).toBe(true);
+  for (const name of ['MODE', 'N_ITER', 'CANFAR_BATCH_ID']) expect(isSecretName(name)).toBe(false);
+});
+
+const manifest = (): BatchManifest =>
+  parseManifest(
+    JSON.stringify({
+      schema: MANIFEST_SCHEMA,
+      batchId: '20260721-180921-abcd',
+      name: 'x',
+      replicas: [{ replica: 1, name: 'x-1' }],
+    }),
+  );
+
+test('the manifest writer applies every update, never overlaps writes, and coalesces bursts', async () => {
+  const store = new MemoryBatchStore();
+  let writes = 0;
+  let inFlight = 0;
+  const slow: BatchStore = Object.assign(Object.create(store), {
+    async writeTextAtomic(path: string, content: string) {
+      inFlight += 1;
+      expect(inFlight).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      writes += 1;
+      await store.writeTextAtomic(path, content);
+      inFlight -= 1;
+    },
+  });
+  const writer = new ManifestWriter(slow, 'b', manifest());
+  const updates = Array.from({ length: 100 }, (_, i) =>
+    writer.update((m) => {
+      m.replicas[0].observed = { status: `s${i}` };
+    }),
+  );
+  await Promise.all(updates);
+  await writer.flush();
+  expect(JSON.parse(await store.readText('b/batch.json')).replicas[0].observed.status).toBe('s99');
+  expect(writes).toBeLessThanOrEqual(3);
+});
+
+test('a manifest of another kind is refused with the reason', () => {
+  expect(() => parseManifest('{"schema":"other"}', 'x/batch.json')).toThrow(
+    /x\/batch.json is not a batch manifest/,
+  );
+  expect(() => parseManifest('{', 'x/batch.json')).toThrow(/not valid JSON/);
+});
+
+test('the memory store never overwrites with writeTextExclusive and lists batch folders newest first', async () => {
+  const store = new MemoryBatchStore('/arc/home/u');
+  await store.writeTextExclusive('a/.canfar/batches/20260101-000000-aaaa/batch.json', '{}');
+  await store.writeTextExclusive('a/.canfar/batches/20260102-000000-bbbb/batch.json', '{}');
+  await store.mkdirp('a/.canfar/batches/not-a-batch');
+  await expect(
+    store.writeTextExclusive('a/.canfar/batches/20260101-000000-aaaa/batch.json', '{"x":1}'),
+  ).rejects.toMatchObject({ code: 'exists' });
+  expect(await store.readText('a/.canfar/batches/20260101-000000-aaaa/batch.json')).toBe('{}');
+  expect(await listBatchFolders(store, 'a')).toEqual([
+    'a/.canfar/batches/20260102-000000-bbbb',
+    'a/.canfar/batches/20260101-000000-aaaa',
+  ]);
+  expect(store.absolutePath('a/b')).toBe('/arc/home/u/a/b');
+  expect(joinPath('/x', 'y/../z', './w')).toBe('/x/z/w');
+});
+
+test('the failing cell and the error, read from a replica log', () => {
+  const log = [
+    'run.sh: batch b replica 3/3 on host, started 2026-07-21T18:09:21Z',
+    'canfar: cell 1/2 [cell 2 id=c2]',
+    'replica 3 starts',
+    'canfar: cell 2/2 [cell 4 id=c4]',
+    'Traceback (most recent call last):',
+    '  File "/arc/x/script.py", line 300, in <module>',
+    '    inverse = 1 / data[replica]',
+    'ZeroDivisionError: float division by zero',
+    'canfar: cell 4 id=c4 failed with ZeroDivisionError: float division by zero (raised at cell 4 id=c4, line 1 of the cell)',
+  ].join('\n');
+  expect(summarizeFailure(log)).toMatchObject({
+    cell: 4,
+    cellLabel: 'cell 4 id=c4',
+    error: 'ZeroDivisionError: float division by zero',
+  });
+  // Without the script's own summary line: the last progress line and the traceback.
+  expect(summarizeFailure(log.split('\n').slice(0, -1).join('\n'))).toMatchObject({
+    cell: 4,
+    error: 'ZeroDivisionError: float division by zero',
+  });
+  expect(summarizeFailure('nothing useful\n')).toEqual({ tail: ['nothing useful'] });
+});
+
+test('image pull errors in events', () => {
+  expect(imagePullError([{ reason: 'Scheduled', message: 'ok' }])).toBeUndefined();
+  expect(
+    imagePullError([
+      { reason: 'BackOff', message: 'Back-off pulling image' },
+      { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' },
+    ]),
+  ).toBe('ImagePullBackOff: Back-off pulling image "x"');
+  expect(imagePullError([{ reason: 'Failed', message: 'Failed to pull image "x": not found' }])).toMatch(
+    /^Failed: Failed to pull/,
+  );
+});
