@@ -7,3 +7,4 @@ export * from './credentials';
 export * from './connect';
 export * from '../batch';
 export * from './batch-store';
+export * from './kernel';

@@ -1,0 +1,177 @@
+// canfar`create -r 4 headless IMAGE -- python3 x.py`: the CLI's syntax in a notebook, calling the same
+// functions as the typed API. Arguments are parsed by the CLI's own parsers (src/node/cli).
+import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../cli/args';
+import { parseCreate } from '../cli/commands/create';
+import { SESSION_KINDS, SESSION_STATUSES } from '../../skaha';
+import type { ConversionPolicy } from '../../batch';
+import {
+  batch,
+  batches,
+  deleteBatch,
+  events,
+  launch,
+  logs,
+  sessions,
+  stats,
+  submit,
+  watch,
+  type BatchOptions,
+} from './commands';
+
+/**
+ * Splits a template into arguments like a shell would for simple lines: whitespace separates, '...' and
+ * "..." group, and an interpolated value is ONE argument piece whatever it contains (no splitting, no
+ * quote processing), so `logs ${id}` and `-e NAME=${value}` are safe with any value.
+ */
+export function templateArgs(strings: readonly string[], values: readonly unknown[]): string[] {
+  const args: string[] = [];
+  let current: string | undefined;
+  let quote: '"' | "'" | undefined;
+  const add = (text: string) => {
+    current = (current ?? '') + text;
+  };
+  strings.forEach((part, index) => {
+    for (const char of part) {
+      if (quote) {
+        if (char === quote) quote = undefined;
+        else add(char);
+      } else if (char === '"' || char === "'") {
+        quote = char;
+        add('');
+      } else if (/\s/.test(char)) {
+        if (current !== undefined) args.push(current);
+        current = undefined;
+      } else add(char);
+    }
+    if (index < values.length) add(String(values[index]));
+  });
+  if (quote) throw new UsageError(`unterminated ${quote} quote in ${JSON.stringify(strings.join('${…}'))}`);
+  if (current !== undefined) args.push(current);
+  return args;
+}
+
+const submitOptions = {
+  replicas: { type: 'string', short: 'r' },
+  name: { type: 'string' },
+  image: { type: 'string' },
+  cores: { type: 'string', short: 'c' },
+  ram: { type: 'string', short: 'm' },
+  gpus: { type: 'string', short: 'g' },
+  env: { type: 'string', short: 'e', multiple: true },
+  param: { type: 'string', multiple: true },
+  policy: { type: 'string' },
+  concurrency: { type: 'string' },
+  follow: { type: 'boolean' },
+} as const;
+
+const VERBS =
+  'ps, create, submit, batches [BATCH_ID], watch BATCH_ID, logs [-f] ID, events ID, stats, batch delete BATCH_ID';
+
+function one(verb: string, positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`${verb} takes exactly one ${what}`, verb);
+  return positionals[0];
+}
+
+/** Runs one CLI line (already split) with the notebook functions; resolves to what they return. */
+export async function runLine(argv: string[]): Promise<unknown> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'ps':
+    case 'sessions': {
+      const { values, positionals } = parseCommandArgs(verb, rest, {
+        kind: { type: 'string', short: 'k' },
+        status: { type: 'string', short: 's' },
+      });
+      if (positionals.length) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}`, verb);
+      return sessions({
+        ...(values.kind ? { kind: choiceOption('--kind', values.kind, SESSION_KINDS, verb) } : {}),
+        ...(values.status ? { status: choiceOption('--status', values.status, SESSION_STATUSES, verb) } : {}),
+      });
+    }
+    case 'create':
+    case 'launch': {
+      const { spec, replicas, dryRun } = parseCreate(rest);
+      if (dryRun) throw new UsageError('--dry-run is for the canfar-lab command line', 'create');
+      return launch({ ...spec, replicas });
+    }
+    case 'submit': {
+      const { values, positionals } = parseCommandArgs('submit', rest, submitOptions);
+      const notebook = one('submit', positionals, 'NOTEBOOK');
+      const replicas = integerOption('--replicas', values.replicas, 'submit', 1);
+      if (replicas === undefined) throw new UsageError('-r/--replicas N is required', 'submit');
+      const number = (name: string, value: unknown) => integerOption(name, value, 'submit');
+      const options: BatchOptions = {
+        replicas,
+        ...(typeof values.image === 'string' ? { image: values.image } : {}),
+        ...(typeof values.name === 'string' ? { name: values.name } : {}),
+        ...(values.cores !== undefined ? { cores: number('--cores', values.cores) } : {}),
+        ...(values.ram !== undefined ? { ram: number('--ram', values.ram) } : {}),
+        ...(values.gpus !== undefined ? { gpus: number('--gpus', values.gpus) } : {}),
+        env: keyValueOptions('--env', values.env, 'submit') ?? {},
+        params: keyValueOptions('--param', values.param, 'submit') ?? {},
+        ...(values.policy !== undefined
+          ? {
+              policy: choiceOption<ConversionPolicy>(
+                '--policy',
+                values.policy,
+                ['translate', 'ipython', 'comment'],
+                'submit',
+              ),
+            }
+          : {}),
+        ...(values.concurrency !== undefined
+          ? { concurrency: integerOption('--concurrency', values.concurrency, 'submit', 1) }
+          : {}),
+      };
+      const result = await submit(notebook, options);
+      return values.follow ? watch(result) : result;
+    }
+    case 'batches': {
+      const { positionals } = parseCommandArgs(verb, rest, {});
+      if (positionals.length > 1) throw new UsageError('batches takes at most one BATCH_ID', verb);
+      return positionals.length ? batch(positionals[0]) : batches();
+    }
+    case 'watch':
+      return watch(one(verb, parseCommandArgs(verb, rest, {}).positionals, 'BATCH_ID'));
+    case 'logs': {
+      const { values, positionals } = parseCommandArgs(verb, rest, {
+        follow: { type: 'boolean', short: 'f' },
+      });
+      const id = one(verb, positionals, 'session ID');
+      if (!values.follow) return logs(id).text();
+      // Following: the new text goes to the cell's output as it comes; nothing is returned to show twice.
+      for await (const chunk of logs(id, { follow: true })) process.stdout.write(chunk);
+      return undefined;
+    }
+    case 'events':
+      return events(one(verb, parseCommandArgs(verb, rest, {}).positionals, 'session ID'));
+    case 'stats':
+      parseCommandArgs(verb, rest, {});
+      return stats();
+    case 'batch': {
+      const { positionals } = parseCommandArgs(verb, rest, { force: { type: 'boolean', short: 'f' } });
+      if (positionals[0] !== 'delete' || positionals.length !== 2)
+        throw new UsageError('in a notebook, batch supports: batch delete BATCH_ID', verb);
+      return deleteBatch(positionals[1]);
+    }
+    default:
+      throw new UsageError(
+        verb === undefined
+          ? `an empty command; one of: ${VERBS}`
+          : `unknown command ${JSON.stringify(verb)}; one of: ${VERBS}`,
+      );
+  }
+}
+
+/**
+ * The tagged template: `` await canfar`ps` ``, `` await canfar`create -r 4 headless ${image} -- python3 x.py` ``,
+ * `` await canfar`submit sweep.ipynb -r 8 --follow` ``. Same arguments as `canfar-lab VERB`, same results as
+ * the functions (sessions(), launch(), submit(), watch(), ...).
+ */
+export function canfarTemplate(strings: TemplateStringsArray, ...values: unknown[]): Promise<unknown> {
+  try {
+    return runLine(templateArgs(strings, values));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
