@@ -1,5 +1,6 @@
 // What the batch verbs (submit, batches, batch) share: finding batch folders, printing plan problems,
 // and following a batch until every replica has finished.
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   BatchMonitor,
@@ -28,6 +29,8 @@ export async function findBatches(
   const dirs = new Set<string>([path.resolve(cwd)]);
   for (const place of places) {
     const full = path.resolve(place);
+    if (!existsSync(full))
+      throw new Error(`${place}: no such notebook or folder (give a notebook, a folder, or a batch id)`);
     dirs.add(place.endsWith('.ipynb') ? path.dirname(full) : full);
   }
   const folders: string[] = [];
@@ -119,7 +122,15 @@ export async function followBatch(
         const state = replica.state;
         if (seen.get(replica.replica) === state) continue;
         seen.set(replica.replica, state);
-        if (tty || io.globals.json) continue;
+        if (io.globals.json) continue;
+        if (tty) {
+          // Failures are named as they happen, above the progress line.
+          if (FAILED.has(state) && state !== 'cancelled') {
+            io.stderr.write('\r\x1b[2K');
+            line(io.stderr, describeFailure(replica));
+          }
+          continue;
+        }
         if (state === 'completed')
           line(
             io.stdout,
