@@ -37,6 +37,8 @@ export interface ConnectOptions {
   /** Extra trusted CA (PEM text), for servers with a private CA. */
   ca?: string;
   maxConnections?: number;
+  /** Cancels every request of this connection (e.g. on Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 export interface Connection {
@@ -156,6 +158,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     token: credentials.kind === 'token' ? credentials.token : undefined,
     certificatePath: credentials.kind === 'certificate' ? credentials.certificatePath : undefined,
     timeoutMs: options.timeoutMs,
+    signal: options.signal,
     ca: options.ca,
     maxConnections: options.maxConnections,
     env,

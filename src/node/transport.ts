@@ -19,6 +19,8 @@ export interface NodeTransportOptions {
   retries?: number;
   /** Longest Retry-After honoured, in seconds; a longer one returns the 503 to the caller. Default 10. */
   maxRetryAfterSeconds?: number;
+  /** Cancels every call made through this transport (e.g. on Ctrl-C), in addition to each request's own. */
+  signal?: AbortSignal;
   /** Environment read for `CANFAR_TIMEOUT`. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -69,7 +71,10 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
 
   const transport = (async (request: TransportRequest): Promise<TransportResponse> => {
     const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
+    const signals = [request.signal, options.signal, deadline].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : deadline;
     const headers = { ...baseHeaders, ...request.headers };
     const mayRetry = request.idempotent && request.method !== 'POST';
     for (let attempt = 0; ; attempt++) {

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -344,6 +347,33 @@ describe('canfar-lab against the local server', () => {
       status: 401,
       serviceMessage: 'Unauthorized',
     });
+  });
+
+  it('Ctrl-C while waiting for the service: the request is cancelled, exit 130', async () => {
+    const silent = createServer(() => undefined);
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const controller = new AbortController();
+      const stderr = new PassThrough();
+      let err = '';
+      stderr.on('data', (c) => (err += c));
+      setTimeout(() => controller.abort(new Error('interrupted')), 100);
+      const started = Date.now();
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/skaha`;
+      const code = await main(['--url', url, '--token', 't', 'ps'], {
+        stdout: new PassThrough(),
+        stderr,
+        env,
+        signal: controller.signal,
+      });
+      expect(code).toBe(130);
+      expect(err).toContain('canfar-lab ps: interrupted.');
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it('no credentials for a remote URL: exit 1 and the list of sources tried', async () => {

@@ -6,7 +6,7 @@ import type { CommandIO } from './command';
 import { json, line } from './output';
 
 /** Exit codes of every verb. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 /**
  * Connects with the global options (`--url`, `--token`, `--certificate`, then the environment and the
@@ -15,12 +15,16 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 export async function withConnection(
   io: CommandIO,
   body: (connection: Connection) => Promise<number>,
+  options: { cancelInFlight?: boolean } = {},
 ): Promise<number> {
   const connection = await connect({
     url: io.globals.url,
     token: io.globals.token,
     certificate: io.globals.certificate,
     env: io.env,
+    // Ctrl-C cancels the requests in flight, unless the verb stops cleanly by itself (create: a POST cut
+    // off midway leaves a session whose fate is unknown, so it only stops launching new ones).
+    ...(options.cancelInFlight === false ? {} : { signal: io.signal }),
   });
   for (const skipped of connection.credentials.skipped ?? []) {
     line(io.stderr, `note: skipped ${skipped.source}: ${skipped.reason}`);
@@ -33,7 +37,15 @@ export async function withConnection(
 }
 
 /** The exit code for an error, after printing it (as JSON on stderr under --json). */
-export function reportError(io: Pick<CommandIO, 'stderr' | 'globals'>, error: unknown, verb = ''): number {
+export function reportError(
+  io: Pick<CommandIO, 'stderr' | 'globals'> & { signal?: AbortSignal },
+  error: unknown,
+  verb = '',
+): number {
+  if (io.signal?.aborted) {
+    line(io.stderr, `canfar-lab${verb ? ` ${verb}` : ''}: interrupted.`);
+    return EXIT.interrupted;
+  }
   const code = exitCodeOf(error);
   if (io.globals.json) {
     json(io.stderr, { error: errorJson(error) });

@@ -80,40 +80,44 @@ export function parseCreate(argv: string[]): { spec: SessionSpec; replicas: numb
 
 async function run(io: CommandIO): Promise<number> {
   const { spec, replicas, dryRun } = parseCreate(io.argv);
-  return withConnection(io, async ({ client, baseUrl, credentials }) => {
-    if (dryRun) {
-      // The credential is added by the transport, not the client: show where it goes, never what it is.
-      const auth: Record<string, string> =
-        credentials.kind === 'token'
-          ? { Authorization: 'Bearer <redacted>' }
-          : { 'TLS client certificate': credentials.certificatePath ?? '' };
-      return dryRunRequests(io, baseUrl, spec, replicas, auth);
-    }
-    // The service's own limits, so that a bad value fails here and not at replica 37 of 100.
-    const [context, repositories] = await Promise.all([client.context(), client.repositories()]);
-    validateSessionSpec(spec, { context, repositories, replicas });
-    const progress =
-      replicas > 1 && !io.globals.json
-        ? new Progress(io.stderr, replicas, `creating ${spec.name}`)
-        : undefined;
-    let outcomes: ReplicaOutcome[];
-    try {
-      outcomes = await createReplicas(client, spec, replicas, {
-        signal: io.signal,
-        onOutcome: (o: ReplicaOutcome) => progress?.step(o.ok, describe(o)),
-      });
-    } finally {
-      progress?.end();
-    }
-    const failed = outcomes.filter((o) => !o.ok);
-    if (io.globals.json) json(io.stdout, outcomes);
-    else {
-      for (const o of outcomes) if (o.ok) line(io.stdout, `${o.sessionId}  ${o.name}`);
-      for (const o of failed) line(io.stderr, describe(o));
-      if (replicas > 1) line(io.stderr, `${replicas - failed.length} of ${replicas} replicas created.`);
-    }
-    return failed.length ? 1 : 0;
-  });
+  return withConnection(
+    io,
+    async ({ client, baseUrl, credentials }) => {
+      if (dryRun) {
+        // The credential is added by the transport, not the client: show where it goes, never what it is.
+        const auth: Record<string, string> =
+          credentials.kind === 'token'
+            ? { Authorization: 'Bearer <redacted>' }
+            : { 'TLS client certificate': credentials.certificatePath ?? '' };
+        return dryRunRequests(io, baseUrl, spec, replicas, auth);
+      }
+      // The service's own limits, so that a bad value fails here and not at replica 37 of 100.
+      const [context, repositories] = await Promise.all([client.context(), client.repositories()]);
+      validateSessionSpec(spec, { context, repositories, replicas });
+      const progress =
+        replicas > 1 && !io.globals.json
+          ? new Progress(io.stderr, replicas, `creating ${spec.name}`)
+          : undefined;
+      let outcomes: ReplicaOutcome[];
+      try {
+        outcomes = await createReplicas(client, spec, replicas, {
+          signal: io.signal,
+          onOutcome: (o: ReplicaOutcome) => progress?.step(o.ok, describe(o)),
+        });
+      } finally {
+        progress?.end();
+      }
+      const failed = outcomes.filter((o) => !o.ok);
+      if (io.globals.json) json(io.stdout, outcomes);
+      else {
+        for (const o of outcomes) if (o.ok) line(io.stdout, `${o.sessionId}  ${o.name}`);
+        for (const o of failed) line(io.stderr, describe(o));
+        if (replicas > 1) line(io.stderr, `${replicas - failed.length} of ${replicas} replicas created.`);
+      }
+      return failed.length ? 1 : 0;
+    },
+    { cancelInFlight: false },
+  );
 }
 
 function describe(o: ReplicaOutcome): string {
