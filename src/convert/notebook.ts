@@ -35,7 +35,7 @@ function text(value: unknown, where: string): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value) && value.every((part) => typeof part === 'string')) return value.join('');
   throw new NotebookFormatError(
-    `${where} must be a string or a list of strings, not ${JSON.stringify(value)}`,
+    `${where} source must be a string or a list of strings, not ${JSON.stringify(value)}`,
   );
 }
 

@@ -63,7 +63,6 @@ export function parameterAssignments(source: string): NotebookParameter[] {
     const [, name, annotation, value] = match;
     const defaultText = value.trim();
     if (defaultText === '') return;
-    found.delete(name);
     found.set(name, { name, type: parameterType(defaultText, annotation), default: defaultText });
   };
   for (const line of lines) {
