@@ -118,6 +118,23 @@ authentication:
     ]);
   });
 
+  it('a path written with ~ in the config or CANFAR_CERTIFICATE is read from HOME', async () => {
+    installProxy(pki.clientPemPath);
+    writeConfig(
+      'version: 1\nactive: { authentication: cadc }\nauthentication:\n  cadc: { mode: x509, path: ~/.ssl/cadcproxy.pem }\n',
+    );
+    const fromConfig = await discoverCredentials({ env: {}, home });
+    expect(fromConfig).toMatchObject({
+      source: '~/.canfar/config.yaml (context cadc)',
+      certificatePath: join(home, '.ssl', 'cadcproxy.pem'),
+    });
+    const fromEnv = await discoverCredentials({ env: { CANFAR_CERTIFICATE: '~/.ssl/cadcproxy.pem' }, home });
+    expect(fromEnv).toMatchObject({
+      source: 'CANFAR_CERTIFICATE',
+      certificatePath: join(home, '.ssl', 'cadcproxy.pem'),
+    });
+  });
+
   it('~/.ssl/cadcproxy.pem, the certificate every CANFAR session has', async () => {
     installProxy(pki.clientPemPath);
     const found = await discoverCredentials({ env: {}, home });

@@ -67,7 +67,7 @@ export async function discoverCredentials(options: DiscoverOptions = {}): Promis
       'CANFAR_CERTIFICATE',
       async () =>
         env.CANFAR_CERTIFICATE?.trim()
-          ? fromCertificate(env.CANFAR_CERTIFICATE.trim(), 'CANFAR_CERTIFICATE', now)
+          ? fromCertificate(expandHome(env.CANFAR_CERTIFICATE.trim(), home), 'CANFAR_CERTIFICATE', now)
           : undefined,
     ],
     ['~/.canfar/config.yaml', () => fromConfig(join(home, '.canfar', 'config.yaml'), home, now)],
@@ -105,6 +105,11 @@ export async function certificateCredentials(
     if (error instanceof Unusable) throw new CredentialsError([{ source, reason: error.message }]);
     throw error;
   }
+}
+
+/** `~/x` as a shell would read it; configs written by hand use it. */
+function expandHome(path: string, home: string): string {
+  return path.replace(/^~(?=\/|$)/, home);
 }
 
 function fromToken(value: string | undefined): Credentials | undefined {
@@ -210,7 +215,7 @@ async function fromConfig(path: string, home: string, now: Date): Promise<Creden
   const mode = entry.mode;
   if (mode === 'x509') {
     if (typeof entry.path !== 'string' || !entry.path) throw new Unusable(`context '${name}' has no path`);
-    const certPath = entry.path.replace(/^~(?=\/|$)/, home);
+    const certPath = expandHome(entry.path, home);
     const found = await fromCertificate(certPath, source, now);
     return found && { ...found, ...(url ? { url } : {}) };
   }
