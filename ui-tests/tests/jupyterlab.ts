@@ -5,10 +5,18 @@ import { expect, type Locator, type Page } from '@playwright/test';
 let workspaceCounter = 0;
 
 export class JupyterLabPage {
+  /** Uncaught exceptions and console errors of the page since this object was made. */
+  readonly errors: string[] = [];
+
   constructor(
     readonly page: Page,
     readonly baseUrl: string,
-  ) {}
+  ) {
+    page.on('pageerror', (error) => this.errors.push(`uncaught: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') this.errors.push(`console.error: ${message.text()}`);
+    });
+  }
 
   /** Opens JupyterLab in a fresh workspace (no layout restored from an earlier test) and waits for it. */
   async open(): Promise<void> {

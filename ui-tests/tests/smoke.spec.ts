@@ -10,6 +10,8 @@ test('JupyterLab opens and a Python notebook cell runs on the kernel', async ({ 
   await lab.newNotebook();
   const cell = await lab.runCell('print(6*7)');
   await expect(cell.locator('.jp-OutputArea-output')).toHaveText('42');
+  // A broken shared module or extension shows up here first (e.g. a second copy of a singleton).
+  expect(lab.errors).toEqual([]);
   await page.screenshot({ path: test.info().outputPath('notebook.png') });
 });
 
