@@ -179,7 +179,8 @@ def parse_args(argv):
     parser.add_argument(
         "--state-dir",
         default=None,
-        help="where settings, workspaces and runtime files go (default: a new temporary directory)",
+        help="where settings, workspaces and runtime files go (default: a new temporary directory "
+        "in --test mode, else $XDG_STATE_HOME/jupyterlab-canfar-lab, kept between runs)",
     )
     return parser.parse_known_args(argv)
 
@@ -198,7 +199,13 @@ def prepare(argv):
             stacklevel=1,
         )
 
-    state = os.path.abspath(options.state_dir or tempfile.mkdtemp(prefix="canfar-dev-lab-"))
+    if options.state_dir:
+        state = os.path.abspath(options.state_dir)
+    elif options.test:
+        state = tempfile.mkdtemp(prefix="canfar-dev-lab-")
+    else:
+        xdg_state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+        state = os.path.join(xdg_state, "jupyterlab-canfar-lab")
     root = os.path.abspath(options.root_dir or os.getcwd())
     dirs = {name: os.path.join(state, name) for name in ("app-settings", "user-settings", "workspaces", "labextensions")}
     for path in dirs.values():
