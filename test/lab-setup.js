@@ -14,3 +14,10 @@ if (typeof navigator !== 'undefined' && !navigator.clipboard) {
     },
   });
 }
+// jsdom's crypto lacks `subtle` (src/batch hashes the notebook with SHA-256): use Node's Web Crypto.
+if (!globalThis.crypto || !globalThis.crypto.subtle) {
+  Object.defineProperty(globalThis, 'crypto', {
+    configurable: true,
+    value: require('node:crypto').webcrypto,
+  });
+}

@@ -30,10 +30,10 @@ describe('groupSessions', () => {
     expect(summarize(batches[0])).toBe('1/7 Running · 1/7 Completed');
   });
 
-  it('uses manifests first: session ids, N, and Gone replicas with their exit codes', () => {
+  it('uses the batch records first: session ids, N, exit codes, and cleaned-up replicas', () => {
     const a = session({ name: 'sweep-1', status: 'Completed' });
     const b = session({ name: 'sweep-2', status: 'Running' });
-    // Same prefix, another run: must not be merged into the manifest's batch.
+    // Same prefix, another run: must not be merged into the recorded batch.
     const stranger = session({ name: 'sweep-1', status: 'Running' });
     const { batches } = groupSessions(
       [a, b, stranger],
@@ -41,20 +41,36 @@ describe('groupSessions', () => {
         {
           id: '20260721-180000-abcd',
           name: 'sweep',
-          replicas: 3,
-          sessionIds: { 1: a.id, 2: b.id, 3: 'gone0001' },
-          replicaStatus: {
-            1: { exitCode: 0 },
-            3: { exitCode: 2, start: '2026-07-21T18:00:00Z', end: '2026-07-21T18:05:00Z' },
-          },
+          total: 4,
+          replicas: [
+            { index: 1, name: 'sweep-1', sessionId: a.id, exitCode: 0 },
+            { index: 2, name: 'sweep-2', sessionId: b.id },
+            {
+              index: 3,
+              name: 'sweep-3',
+              sessionId: 'gone0001',
+              status: 'Failed',
+              exitCode: 2,
+              cleanedUp: true,
+              start: '2026-07-21T18:00:00Z',
+              end: '2026-07-21T18:05:00Z',
+            },
+            { index: 4, name: 'sweep-4', status: 'Cancelled', message: 'submission stopped' },
+          ],
         },
       ],
     );
-    const manifest = batches.find((g) => g.key === '20260721-180000-abcd')!;
-    expect(manifest.total).toBe(3);
-    expect(manifest.counts).toEqual({ Completed: 1, Running: 1, Gone: 1 });
-    expect(manifest.replicas[2]).toMatchObject({ name: 'sweep-3', status: 'Gone', exitCode: 2 });
-    expect(manifest.replicas[0].exitCode).toBe(0);
+    const recorded = batches.find((g) => g.key === '20260721-180000-abcd')!;
+    expect(recorded.total).toBe(4);
+    expect(recorded.counts).toEqual({ Completed: 1, Running: 1, Failed: 1, Cancelled: 1 });
+    expect(summarize(recorded)).toBe('1/4 Failed · 1/4 Running · 1/4 Completed · 1/4 Cancelled');
+    expect(recorded.replicas[2]).toMatchObject({
+      name: 'sweep-3',
+      status: 'Failed',
+      exitCode: 2,
+      cleanedUp: true,
+    });
+    expect(recorded.replicas[0].exitCode).toBe(0);
     const byName = batches.find((g) => g.key === 'name:sweep')!;
     expect(byName.replicas.map((r) => r.session?.id)).toEqual([stranger.id]);
   });

@@ -11,23 +11,40 @@
  */
 import type { Session, SessionStatus } from '../skaha';
 
-/** What the panel needs of a batch manifest; src/batch reads the real file. */
+/** What the panel needs of a batch: src/batch's monitor view (manifest, status files) reduced. */
 export interface BatchSummary {
   id: string;
   name: string;
-  replicas: number;
+  /** N (REPLICA_COUNT); a re-run of some replicas lists only those in `replicas`. */
+  total: number;
+  replicas: BatchReplicaSummary[];
   /** The batch folder, relative to the Jupyter server root. */
   folder?: string;
-  /** Replica index (1-based) -> session id, as recorded at submission. */
-  sessionIds?: Record<number, string>;
-  /** Replica index -> what the replica wrote to `status/replica-<i>.json`. */
-  replicaStatus?: Record<number, { exitCode?: number; start?: string; end?: string }>;
   createdAt?: string;
+  /** The script the replicas run, relative to the server root. */
   script?: string;
 }
 
-/** `Gone`: known from the manifest but no longer (or not yet) in the session list. */
-export type ReplicaStatus = SessionStatus | 'Gone';
+export interface BatchReplicaSummary {
+  index: number;
+  name: string;
+  sessionId?: string;
+  /** What the batch's records say (exit code included), which wins over the session's status. */
+  status?: ReplicaStatus;
+  exitCode?: number;
+  start?: string;
+  end?: string;
+  /** Why (launch failure, image pull error, failing cell). */
+  message?: string;
+  /** Finished, and the platform has deleted the session since. */
+  cleanedUp?: boolean;
+}
+
+/**
+ * `Gone`: no longer (or never) in the session list and nothing else known; `Cancelled`: never launched
+ * (the submission was stopped).
+ */
+export type ReplicaStatus = SessionStatus | 'Gone' | 'Cancelled';
 
 export interface ReplicaRow {
   /** 1-based replica index when known from the manifest or the name. */
@@ -38,6 +55,8 @@ export interface ReplicaRow {
   exitCode?: number;
   start?: Date;
   end?: Date;
+  message?: string;
+  cleanedUp?: boolean;
 }
 
 export interface BatchGroup {
@@ -67,6 +86,7 @@ export const STATUS_ORDER: ReplicaStatus[] = [
   'Terminating',
   'Completed',
   'Unknown',
+  'Cancelled',
   'Gone',
 ];
 
@@ -85,25 +105,23 @@ export function groupSessions(
   const claimed = new Set<string>();
   const batches: BatchGroup[] = [];
 
-  for (const manifest of manifests) {
-    const rows: ReplicaRow[] = [];
-    for (let i = 1; i <= manifest.replicas; i++) {
-      const name = manifest.replicas === 1 ? manifest.name : `${manifest.name}-${i}`;
-      const id = manifest.sessionIds?.[i];
-      const session = id !== undefined ? byId.get(id) : undefined;
+  for (const batch of manifests) {
+    const rows: ReplicaRow[] = batch.replicas.map((replica) => {
+      const session = replica.sessionId !== undefined ? byId.get(replica.sessionId) : undefined;
       if (session) claimed.add(session.id);
-      const facts = manifest.replicaStatus?.[i];
-      rows.push({
-        index: i,
-        name: session?.name ?? name,
+      return {
+        index: replica.index,
+        name: session?.name ?? replica.name,
         session,
-        status: session?.status ?? 'Gone',
-        exitCode: facts?.exitCode,
-        start: session?.startTime ?? parseDate(facts?.start),
-        end: parseDate(facts?.end),
-      });
-    }
-    batches.push(makeGroup(manifest.id, manifest.name, manifest.replicas, rows, manifest));
+        status: replica.status ?? session?.status ?? 'Gone',
+        exitCode: replica.exitCode,
+        start: session?.startTime ?? parseDate(replica.start),
+        end: parseDate(replica.end),
+        message: replica.message,
+        cleanedUp: replica.cleanedUp,
+      };
+    });
+    batches.push(makeGroup(batch.id, batch.name, batch.total, rows, batch));
   }
 
   const byPrefix = new Map<string, ReplicaRow[]>();

@@ -4,9 +4,17 @@
  */
 import { ILayoutRestorer } from '@jupyterlab/application';
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, MainAreaWidget, showDialog, WidgetTracker } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRunningSessionManagers } from '@jupyterlab/running';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { failedReplicas } from '../batch';
+import { BatchBridge } from './batch-bridge';
+import { ContentsBatchStore } from './contents-store';
+import type { BatchGroup } from './grouping';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { createLabClient, fetchInfo } from './api';
 import { sessionActions } from './actions';
@@ -16,8 +24,15 @@ import type { LogViewerContent } from './logviewer';
 import { CanfarModel, describeError } from './model';
 import { CanfarPanel } from './panel';
 import { CanfarRunningManager } from './running';
-import { submitPlugin } from './submit-plugin';
-import { CommandIDs, ICanfarModel, PLUGIN_ID, readSettings, TRANSLATION_DOMAIN } from './tokens';
+import { reportLaunch, submitPlugin } from './submit-plugin';
+import {
+  CommandIDs,
+  ICanfarBatches,
+  ICanfarModel,
+  PLUGIN_ID,
+  readSettings,
+  TRANSLATION_DOMAIN,
+} from './tokens';
 
 export * from './tokens';
 
@@ -44,10 +59,19 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
 
     const tracker = new WidgetTracker<MainAreaWidget<LogViewerContent>>({ namespace: 'canfar-logs' });
     const actions = sessionActions(model, trans, (command, args) => app.commands.execute(command, args));
+    const run = (command: string, group: BatchGroup, extra: ReadonlyPartialJSONObject = {}) =>
+      void app.commands.execute(command, { id: group.key, ...extra });
     const panel = new CanfarPanel({
       model,
       trans,
-      actions: { ...actions, submitNotebook: () => void app.commands.execute(CommandIDs.submitNotebook) },
+      actions: {
+        ...actions,
+        submitNotebook: () => void app.commands.execute(CommandIDs.submitNotebook),
+        // Batch actions are commands of the batches plugin; the panel offers them on recorded batches only.
+        rerun: async (group, onlyFailed) => run(CommandIDs.rerunBatch, group, { onlyFailed }),
+        openScript: (group) => run(CommandIDs.openBatchScript, group),
+        openFolder: (group) => run(CommandIDs.openBatchFolder, group),
+      },
     });
     app.shell.add(panel, 'left', { rank: 600, type: 'CANFAR' });
     restorer?.add(panel, 'canfar-panel');
@@ -74,7 +98,14 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
           app.shell.activateById(existing.id);
           return existing;
         }
-        const widget = createLogViewer({ model, trans, sessionId: id, name, tab });
+        const widget = createLogViewer({
+          model,
+          trans,
+          sessionId: id,
+          name,
+          tab,
+          capturedLog: (sessionId) => model.capturedLog(sessionId),
+        });
         void tracker.add(widget);
         app.shell.add(widget, 'main');
         return widget;
@@ -138,4 +169,90 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [mainPlugin, runningPlugin, submitPlugin];
+/** Batch folders through the contents API: submission, monitoring, re-runs, saved logs. */
+const batchesPlugin: JupyterFrontEndPlugin<BatchBridge> = {
+  id: 'jupyterlab-canfar:batches',
+  description:
+    'CANFAR batches: batch folders (.canfar/batches) read and written through the Jupyter contents API.',
+  autoStart: true,
+  provides: ICanfarBatches,
+  requires: [ICanfarModel],
+  optional: [IStateDB, IDefaultFileBrowser, ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    model: CanfarModel,
+    state: IStateDB | null,
+    browser: IDefaultFileBrowser | null,
+    translator: ITranslator | null,
+  ): BatchBridge => {
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+    const key = 'jupyterlab-canfar:batch-folders';
+    const known = async () => {
+      const value = state ? await state.fetch(key) : undefined;
+      return Array.isArray(value) ? value.filter((f): f is string => typeof f === 'string') : [];
+    };
+    const bridge = new BatchBridge({
+      client: createLabClient(app.serviceManager.serverSettings),
+      store: new ContentsBatchStore(app.serviceManager.contents, PageConfig.getOption('serverRoot')),
+      knownFolders: known,
+      remember: async (folder) => {
+        // The 50 latest batches submitted from this browser stay in the panel, wherever their notebook is.
+        if (state)
+          await state.save(key, [folder, ...(await known()).filter((f) => f !== folder)].slice(0, 50));
+      },
+      scanDirs: () => (browser ? [browser.model.path] : []),
+    });
+    model.setBatchSource({
+      batches: (sessions) => bridge.batches(sessions),
+      capturedLog: (id) => bridge.capturedLog(id),
+    });
+
+    const viewOf = (args: ReadonlyPartialJSONObject) => {
+      const view = bridge.view(String(args.id ?? ''));
+      if (!view)
+        throw new Error(trans.__('Batch %1 is not known: its folder could not be read.', String(args.id)));
+      return view;
+    };
+    app.commands.addCommand(CommandIDs.rerunBatch, {
+      label: (args) => (args.onlyFailed ? trans.__('Re-run Failed Replicas') : trans.__('Re-run Batch')),
+      execute: async (args) => {
+        const view = viewOf(args);
+        const onlyFailed = Boolean(args.onlyFailed);
+        const count = onlyFailed ? failedReplicas(view).length : view.manifest.replicaCount;
+        const answer = await showDialog({
+          title: onlyFailed ? trans.__('Re-run failed replicas?') : trans.__('Re-run batch?'),
+          body: trans._n(
+            'Launch %1 replica of %2 again, with the same script, image and resources?',
+            'Launch %1 replicas of %2 again, with the same script, image and resources?',
+            count,
+            view.name,
+          ),
+          buttons: [
+            Dialog.cancelButton({ label: trans.__('Cancel') }),
+            Dialog.okButton({ label: trans.__('Launch') }),
+          ],
+        });
+        if (!answer.button.accept) return;
+        await reportLaunch(app, model, trans, count, (progress) =>
+          bridge.rerun(view.batchId, onlyFailed, model.settings.maxConcurrentSubmissions, progress),
+        );
+      },
+    });
+    app.commands.addCommand(CommandIDs.openBatchScript, {
+      label: trans.__('Open Batch Script'),
+      execute: (args) => {
+        const view = viewOf(args);
+        return app.commands.execute('docmanager:open', {
+          path: `${view.folder}/${view.manifest.script.file}`,
+        });
+      },
+    });
+    app.commands.addCommand(CommandIDs.openBatchFolder, {
+      label: trans.__('Open Batch Folder'),
+      execute: (args) => app.commands.execute('filebrowser:go-to-path', { path: `/${viewOf(args).folder}` }),
+    });
+    return bridge;
+  },
+};
+
+export default [mainPlugin, batchesPlugin, runningPlugin, submitPlugin];

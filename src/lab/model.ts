@@ -37,14 +37,24 @@ export interface CanfarState {
   stats?: PlatformStats;
   /** Why there are no stats (the service answers 503 when its metrics are unavailable). */
   statsProblem?: string;
+  /** Why the batch folders could not be read (sessions are then grouped by name only). */
+  batchProblem?: string;
   updated?: Date;
+}
+
+export interface BatchSource {
+  batches: (sessions: Session[]) => Promise<BatchSummary[]>;
+  capturedLog?: (sessionId: string) => Promise<string | undefined>;
 }
 
 export interface CanfarModelOptions {
   service: SessionService;
   info: () => Promise<InfoResult>;
-  /** The batch manifests to join with the sessions; until src/batch provides them, none. */
-  batches?: () => Promise<BatchSummary[]>;
+  /**
+   * The batches to join with this poll's sessions (src/batch's monitor over the batch folders). It gets
+   * the sessions just listed, so that one poll makes one list call.
+   */
+  batches?: (sessions: Session[]) => Promise<BatchSummary[]>;
   settings?: ICanfarSettings;
   /** Upper bound of the backoff after failures, in ms. */
   maxInterval?: number;
@@ -130,6 +140,18 @@ export class CanfarModel implements IDisposable {
     if (!wasVisible && visible) void this._poll.refresh();
   }
 
+  /** Joins the batch folders (src/batch) to each poll from now on; polls at once if already started. */
+  setBatchSource(source: BatchSource): void {
+    this._batches = source.batches;
+    this._capturedLog = source.capturedLog;
+    if (this._state.phase !== 'loading') void this.refresh();
+  }
+
+  /** The log saved in a batch folder for a session the platform may have forgotten. */
+  async capturedLog(sessionId: string): Promise<string | undefined> {
+    return this._capturedLog ? this._capturedLog(sessionId) : undefined;
+  }
+
   updateSettings(settings: ICanfarSettings): void {
     const interval = settings.refreshInterval * 1000;
     const changed = interval !== this._settings.refreshInterval * 1000;
@@ -206,10 +228,8 @@ export class CanfarModel implements IDisposable {
         }
         this._setState({ ...this._state, info: result.info });
       }
-      const [sessions, batches] = await Promise.all([
-        this._service.list(),
-        this._batches ? this._batches().catch(() => [] as BatchSummary[]) : Promise.resolve([]),
-      ]);
+      const sessions = await this._service.list();
+      const batches = await this._readBatches(sessions);
       const stats = await this._maybeStats();
       this._setState({
         ...this._state,
@@ -218,6 +238,7 @@ export class CanfarModel implements IDisposable {
         problem: undefined,
         sessions,
         grouped: groupSessions(sessions, batches),
+        batchProblem: this._batchProblem,
         updated: new Date(this._now()),
       });
     } catch (error) {
@@ -225,6 +246,19 @@ export class CanfarModel implements IDisposable {
       this._setState({ ...this._state, phase: 'error', problem });
       // Rejecting makes the poll back off.
       throw error;
+    }
+  }
+
+  private async _readBatches(sessions: Session[]): Promise<BatchSummary[]> {
+    if (!this._batches) return [];
+    try {
+      const batches = await this._batches(sessions);
+      this._batchProblem = undefined;
+      return batches;
+    } catch (error) {
+      // The sessions are still worth showing, grouped by name; the problem is shown beside them.
+      this._batchProblem = describeError(error, this._state.info);
+      return [];
     }
   }
 
@@ -254,7 +288,9 @@ export class CanfarModel implements IDisposable {
 
   private _service: SessionService;
   private _info: () => Promise<InfoResult>;
-  private _batches?: () => Promise<BatchSummary[]>;
+  private _batches?: (sessions: Session[]) => Promise<BatchSummary[]>;
+  private _batchProblem?: string;
+  private _capturedLog?: (sessionId: string) => Promise<string | undefined>;
   private _settings: ICanfarSettings;
   private _statsInterval: number;
   private _now: () => number;

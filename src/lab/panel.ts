@@ -161,6 +161,18 @@ export class CanfarPanel extends Widget {
       );
       body.append(box);
     }
+    if (state.batchProblem) {
+      const box = el(
+        'div',
+        'jp-CanfarPanel-message jp-CanfarPanel-warning',
+        trans.__(
+          'Batch folders could not be read (sessions are grouped by name only): %1',
+          state.batchProblem,
+        ),
+      );
+      box.dataset.canfar = 'batch-problem';
+      body.append(box);
+    }
     if (state.phase === 'loading') {
       const box = el('div', 'jp-CanfarPanel-message', trans.__('Loading sessions…'));
       box.dataset.canfar = 'loading';
@@ -297,12 +309,19 @@ export class CanfarPanel extends Widget {
     tr.append(
       el('td', '', row.name),
       el('td', 'jp-CanfarPanel-id', row.session?.id ?? ''),
-      el('td', 'jp-CanfarPanel-status', statusLabel(trans, row.status)),
+      el(
+        'td',
+        'jp-CanfarPanel-status',
+        row.cleanedUp
+          ? trans.__('%1 (cleaned up)', statusLabel(trans, row.status))
+          : statusLabel(trans, row.status),
+      ),
       el('td', '', start ? start.toLocaleString() : ''),
       el('td', '', start && end ? formatDuration(end.getTime() - start.getTime()) : ''),
       el('td', '', formatResources(row.session)),
       el('td', '', row.exitCode !== undefined ? String(row.exitCode) : ''),
     );
+    if (row.message) tr.title = row.message;
     const actions = el('td', 'jp-CanfarPanel-actions');
     const session = row.session;
     if (session) actions.append(...this._sessionButtons(session));
@@ -373,7 +392,9 @@ export function statusLabel(trans: TranslationBundle, status: ReplicaStatus): st
     case 'Error':
       return trans.__('Error');
     case 'Gone':
-      return trans.__('Cleaned up');
+      return trans.__('Gone');
+    case 'Cancelled':
+      return trans.__('Not launched');
     default:
       return trans.__('Unknown');
   }

@@ -15,7 +15,8 @@ import type { CanfarModel } from './model';
 import { describeError } from './model';
 import { SubmitForm } from './submit';
 import type { NotebookParameterInfo, PreviewResult, SubmitContext, SubmitValue } from './submit';
-import { CommandIDs, ICanfarModel, TRANSLATION_DOMAIN } from './tokens';
+import { CommandIDs, ICanfarBatches, ICanfarModel, TRANSLATION_DOMAIN } from './tokens';
+import type { Session } from '../skaha';
 import type { ICanfarSettings } from './tokens';
 
 /** What the dialog needs from src/batch: a plan preview, and the submission itself. */
@@ -35,6 +36,8 @@ export interface SubmitRequest {
   platform: SubmitContext;
   user?: string;
   endpoint?: string;
+  /** The sessions of the last poll: a replica name already in use is refused. */
+  sessions?: Session[];
 }
 
 export interface SubmitOutcome {
@@ -47,24 +50,16 @@ export interface SubmitOutcome {
   failures: string[];
 }
 
-/** Set by the batch bridge module when src/batch is part of the build. */
-let backendFactory: ((app: JupyterFrontEnd, model: CanfarModel) => BatchBackend) | undefined;
-
-export function registerBatchBackend(
-  factory: (app: JupyterFrontEnd, model: CanfarModel) => BatchBackend,
-): void {
-  backendFactory = factory;
-}
-
 export const submitPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyterlab-canfar:submit',
   description: 'The "Submit notebook as headless batch…" command, its toolbar button and context menu entry.',
   autoStart: true,
   requires: [ICanfarModel],
-  optional: [ITranslator, INotebookTracker, IDefaultFileBrowser, ICommandPalette],
+  optional: [ICanfarBatches, ITranslator, INotebookTracker, IDefaultFileBrowser, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     model: CanfarModel,
+    backend: BatchBackend | null,
     translator: ITranslator | null,
     notebooks: INotebookTracker | null,
     browser: IDefaultFileBrowser | null,
@@ -82,7 +77,7 @@ export const submitPlugin: JupyterFrontEndPlugin<void> = {
           Notification.warning(trans.__('Open or select a notebook (.ipynb) to submit it as a batch.'));
           return;
         }
-        await submitNotebook(app, model, trans, notebooks, path);
+        await submitNotebook(app, model, backend, trans, notebooks, path);
       },
     });
     palette?.addItem({ command: CommandIDs.submitNotebook, category: 'CANFAR' });
@@ -109,6 +104,7 @@ function notebookPath(
 async function submitNotebook(
   app: JupyterFrontEnd,
   model: CanfarModel,
+  backend: BatchBackend | null,
   trans: TranslationBundle,
   notebooks: INotebookTracker | null,
   path: string,
@@ -139,7 +135,6 @@ async function submitNotebook(
     return;
   }
 
-  const backend = backendFactory?.(app, model);
   const platform = await loadPlatform(model, trans, path);
   if (backend) {
     try {
@@ -157,6 +152,7 @@ async function submitNotebook(
     platform,
     user: info?.user ?? undefined,
     endpoint: info?.url || info?.endpoint,
+    sessions: model.state.sessions,
   });
   const form = new SubmitForm({
     trans,
@@ -183,17 +179,26 @@ async function submitNotebook(
     );
     return;
   }
+  await reportLaunch(app, model, trans, value.replicas, (progress) =>
+    backend.submit(request(value), progress),
+  );
+}
+
+/** Progress and result of a launch as one notification: "Submitting N…", then "k/N started", failures named. */
+export async function reportLaunch(
+  app: JupyterFrontEnd,
+  model: CanfarModel,
+  trans: TranslationBundle,
+  replicas: number,
+  launch: (progress: (text: string) => void) => Promise<SubmitOutcome>,
+): Promise<SubmitOutcome | undefined> {
   const id = Notification.emit(
-    trans._n('Submitting %1 replica…', 'Submitting %1 replicas…', value.replicas, value.replicas),
+    trans._n('Submitting %1 replica…', 'Submitting %1 replicas…', replicas, replicas),
     'in-progress',
-    {
-      autoClose: false,
-    },
+    { autoClose: false },
   );
   try {
-    const outcome = await backend.submit(request(value), (text) =>
-      Notification.update({ id, message: text }),
-    );
+    const outcome = await launch((text) => Notification.update({ id, message: text }));
     const summary = trans.__('%1/%2 started for batch %3', outcome.launched, outcome.total, outcome.batchId);
     Notification.update({
       id,
@@ -205,19 +210,21 @@ async function submitNotebook(
         {
           label: trans.__('Open batch'),
           callback: () => {
-            void app.commands.execute('filebrowser:go-to-path', { path: outcome.folder });
+            void app.commands.execute('filebrowser:go-to-path', { path: `/${outcome.folder}` });
           },
         },
       ],
     });
     void model.refresh();
+    return outcome;
   } catch (error) {
     Notification.update({
       id,
-      message: trans.__('Submission failed: %1', describeError(error, info)),
+      message: trans.__('Submission failed: %1', describeError(error, model.state.info)),
       type: 'error',
       autoClose: false,
     });
+    return undefined;
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { Token } from '@lumino/coreutils';
 import type { CanfarModel } from './model';
+import type { BatchBridge } from './batch-bridge';
 
 /** The id of the main plugin; also the id of its settings schema (schema/plugin.json). */
 export const PLUGIN_ID = 'jupyterlab-canfar:plugin';
@@ -17,6 +18,9 @@ export const CommandIDs = {
   openPanel: 'canfar:open-panel',
   refresh: 'canfar:refresh',
   openLogs: 'canfar:open-logs',
+  rerunBatch: 'canfar:rerun-batch',
+  openBatchScript: 'canfar:open-batch-script',
+  openBatchFolder: 'canfar:open-batch-folder',
 } as const;
 
 /** The settings of schema/plugin.json, with their defaults applied. */
@@ -85,4 +89,10 @@ export function readSettings(composite: Partial<Record<keyof ICanfarSettings, un
 export const ICanfarModel = new Token<CanfarModel>(
   'jupyterlab-canfar:ICanfarModel',
   'The CANFAR sessions model: polled session list, batches, platform info and settings.',
+);
+
+/** The batches (src/batch through the contents API): plans, submissions, re-runs, saved logs. */
+export const ICanfarBatches = new Token<BatchBridge>(
+  'jupyterlab-canfar:ICanfarBatches',
+  'CANFAR batches: submit a notebook as N replicas, re-run, and read the batch folders.',
 );

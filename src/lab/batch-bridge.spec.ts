@@ -1,0 +1,171 @@
+/**
+ * The bridge from the dialog to src/batch, over a real SkahaClient whose transport answers like a tiny
+ * Skaha service held in memory, and src/batch's in-memory store.
+ */
+import { MemoryBatchStore } from '../batch';
+import { SkahaClient } from '../skaha';
+import type { Transport } from '../skaha';
+import { BatchBridge } from './batch-bridge';
+import { groupSessions } from './grouping';
+import type { SubmitRequest } from './submit-plugin';
+import { DEFAULT_SETTINGS } from './tokens';
+import { CONTEXT } from './testing.test';
+
+interface Stored {
+  id: string;
+  name: string;
+  env: string[];
+  args: string;
+  status: string;
+}
+
+function fakeSkaha() {
+  const sessions: Stored[] = [];
+  const json = (value: unknown) => ({
+    status: 200,
+    headers: { get: (name: string) => (name.toLowerCase() === 'content-type' ? 'application/json' : null) },
+    text: async () => JSON.stringify(value),
+  });
+  const transport: Transport = async (request) => {
+    const url = new URL(request.url);
+    const path = url.pathname.replace(/^.*\/v1/, '');
+    if (request.method === 'POST' && path === '/session') {
+      const form = new URLSearchParams(request.body ?? '');
+      const id = `a${String(sessions.length + 1).padStart(7, '0')}`;
+      sessions.push({
+        id,
+        name: form.get('name')!,
+        env: form.getAll('env'),
+        args: form.get('args') ?? '',
+        status: 'Running',
+      });
+      return { status: 200, headers: { get: () => 'text/plain' }, text: async () => `${id}\n` };
+    }
+    if (request.method === 'GET' && path === '/session') {
+      return json(
+        sessions.map((s) => ({
+          id: s.id,
+          name: s.name,
+          status: s.status,
+          type: 'headless',
+          image: 'images.canfar.net/skaha/astroml:latest',
+        })),
+      );
+    }
+    if (path === '/context') return json(CONTEXT);
+    if (path === '/repository') return json(['images.canfar.net']);
+    if (path === '/image')
+      return json([{ id: 'images.canfar.net/skaha/astroml:latest', types: ['headless'] }]);
+    return { status: 404, headers: { get: () => 'text/plain' }, text: async () => `no ${path}` };
+  };
+  return {
+    sessions,
+    client: new SkahaClient({ baseUrl: 'http://127.0.0.1:8888/canfar/api/skaha/v1', transport }),
+  };
+}
+
+const notebook = {
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: {
+    kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' },
+    language_info: { name: 'python' },
+  },
+  cells: [
+    {
+      cell_type: 'code',
+      id: 'p',
+      metadata: { tags: ['parameters'] },
+      source: 'alpha = 0.5\n',
+      outputs: [],
+      execution_count: null,
+    },
+    {
+      cell_type: 'code',
+      id: 'w',
+      metadata: {},
+      source: 'print(alpha)\n',
+      outputs: [],
+      execution_count: null,
+    },
+  ],
+};
+
+function request(overrides: Partial<SubmitRequest['value']> = {}): SubmitRequest {
+  return {
+    notebookPath: 'work/sweep.ipynb',
+    notebookText: JSON.stringify(notebook),
+    value: {
+      name: 'sweep',
+      image: 'images.canfar.net/skaha/astroml:latest',
+      replicas: 3,
+      env: { MODE: 'fast' },
+      params: { alpha: '0.9' },
+      policy: 'translate',
+      ...overrides,
+    },
+    settings: DEFAULT_SETTINGS,
+    platform: { notebookPath: 'work/sweep.ipynb', context: CONTEXT, repositories: ['images.canfar.net'] },
+    sessions: [],
+  };
+}
+
+describe('BatchBridge', () => {
+  it("previews src/batch's plan and maps its refusals onto the form's fields", async () => {
+    const { client } = fakeSkaha();
+    const bridge = new BatchBridge({ client, store: new MemoryBatchStore('/arc/home/jdoe') });
+    expect(bridge.parameters(notebook)).toEqual([{ name: 'alpha', type: 'float', default: '0.5' }]);
+    const ok = await bridge.preview(request());
+    expect(ok.plan?.names).toEqual(['sweep-1', 'sweep-2', 'sweep-3']);
+    expect(ok.plan?.absoluteFolder).toMatch(
+      /^\/arc\/home\/jdoe\/work\/\.canfar\/batches\/\d{8}-\d{6}-[a-z0-9]{4}$/,
+    );
+    const refused = await bridge.preview(request({ params: { beta: '1' }, cores: 3, ram: 8 }));
+    expect(refused.plan).toBeUndefined();
+    const fields = refused.problems?.map((p) => p.field);
+    expect(fields).toContain('param:beta');
+    expect(fields).toContain('cores');
+    expect(refused.problems?.find((p) => p.field === 'param:beta')?.message).toMatch(
+      /not a parameter of the notebook.*alpha/,
+    );
+  });
+
+  it('submits N replicas, writes the batch folder, and shows them as one recorded batch', async () => {
+    const { client, sessions } = fakeSkaha();
+    const store = new MemoryBatchStore('/arc/home/jdoe');
+    const remembered: string[] = [];
+    const bridge = new BatchBridge({
+      client,
+      store,
+      remember: async (folder) => void remembered.push(folder),
+    });
+    const progress: string[] = [];
+    const outcome = await bridge.submit(request(), (text) => progress.push(text));
+    expect(outcome).toMatchObject({ launched: 3, failed: 0, total: 3, failures: [] });
+    expect(sessions.map((s) => s.name).sort()).toEqual(['sweep-1', 'sweep-2', 'sweep-3']);
+    const first = sessions.find((s) => s.name === 'sweep-1')!;
+    expect(first.env).toEqual(
+      expect.arrayContaining(['REPLICA_ID=1', 'REPLICA_COUNT=3', 'MODE=fast', 'CANFAR_PARAM_alpha=0.9']),
+    );
+    expect(first.args).toBe(`/arc/home/jdoe/${outcome.folder}/run.sh`);
+    expect(await store.exists(`${outcome.folder}/batch.json`)).toBe(true);
+    expect(remembered).toEqual([outcome.folder]);
+    expect(progress[progress.length - 1]).toBe('3/3 started');
+
+    const listed = await client.list();
+    const summaries = await bridge.batches(listed);
+    const grouped = groupSessions(listed, summaries);
+    expect(grouped.batches).toHaveLength(1);
+    expect(grouped.batches[0]).toMatchObject({
+      key: outcome.batchId,
+      name: 'sweep',
+      total: 3,
+      counts: { Running: 3 },
+    });
+    expect(grouped.batches[0].replicas.map((r) => r.session?.name)).toEqual([
+      'sweep-1',
+      'sweep-2',
+      'sweep-3',
+    ]);
+  });
+});

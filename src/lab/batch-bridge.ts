@@ -1,0 +1,296 @@
+/**
+ * The panel's and the submit dialog's way to src/batch: plans and submissions through the contents API
+ * store, and the batch folders joined to each poll's session list by src/batch's monitor (which also
+ * saves each finished replica's platform log and events into its folder).
+ */
+import {
+  BatchMonitor,
+  BatchPlanError,
+  failedReplicas,
+  listBatchFolders,
+  logPath,
+  planBatch,
+  readManifest,
+  rerunInput,
+  submitBatch,
+} from '../batch';
+import type { BatchInput, BatchPlan, BatchStore, BatchView, PlatformInfo, ReplicaState } from '../batch';
+import { readParameters } from '../convert';
+import { replicaName } from '../skaha';
+import type { Session, SkahaClient } from '../skaha';
+import { dirname, joinPath } from '../batch';
+import type { BatchReplicaSummary, BatchSummary, ReplicaStatus } from './grouping';
+import type { BatchBackend, SubmitOutcome, SubmitRequest } from './submit-plugin';
+import type { NotebookParameterInfo, PlanPreview, PreviewResult } from './submit';
+
+export interface BatchBridgeOptions {
+  client: SkahaClient;
+  store: BatchStore;
+  /** Folders of batches this browser submitted (remembered across reloads by the plugin). */
+  knownFolders?: () => Promise<string[]>;
+  remember?: (folder: string) => Promise<void>;
+  /** Server-relative folders whose `.canfar/batches` are shown too (the file browser's current folder). */
+  scanDirs?: () => string[];
+  /** At most this many batches per scanned folder, newest first (each costs reads per poll). */
+  maxPerDir?: number;
+}
+
+export class BatchBridge implements BatchBackend {
+  constructor(private readonly options: BatchBridgeOptions) {
+    const { client, store } = options;
+    // The monitor lists sessions itself; hand it the list the panel's poll already made (one call per poll).
+    const shared = Object.create(client) as SkahaClient;
+    shared.list = async () => this._sessions.filter((s) => s.type === 'headless');
+    this._monitor = new BatchMonitor({ client: shared, store });
+  }
+
+  /** The batches joined with the sessions of this poll (for CanfarModel's `batches` source). */
+  async batches(sessions: Session[]): Promise<BatchSummary[]> {
+    this._sessions = sessions;
+    await this._discover();
+    const views = await this._monitor.poll();
+    for (const view of views) {
+      this._views.set(view.batchId, view);
+      // A settled batch whose logs are saved changes no more: stop reading its files every poll.
+      if (
+        view.done &&
+        view.replicas.every((r) => r.cleanedUp || r.sessionStatus === undefined || r.state === 'cancelled')
+      ) {
+        this._monitor.remove(view.batchId);
+      }
+    }
+    return [...this._views.values()].map(toSummary);
+  }
+
+  /** The batch a panel group stands for (its key is the batch id). */
+  view(batchId: string): BatchView | undefined {
+    return this._views.get(batchId);
+  }
+
+  /** The log run.sh saved for the replica that ran as this session, when its batch is known. */
+  async capturedLog(sessionId: string): Promise<string | undefined> {
+    for (const view of this._views.values()) {
+      const replica = view.replicas.find((r) => r.sessionId === sessionId);
+      if (!replica) continue;
+      for (const path of [
+        logPath(view.folder, replica.replica),
+        joinPath(view.folder, 'logs', `replica-${replica.replica}.platform.log`),
+      ]) {
+        try {
+          return await this.options.store.readText(path);
+        } catch {
+          // Try the platform's copy next.
+        }
+      }
+    }
+    return undefined;
+  }
+
+  parameters(notebook: unknown): NotebookParameterInfo[] {
+    return readParameters(notebook).map((p) => ({ name: p.name, type: p.type, default: p.default }));
+  }
+
+  async preview(request: SubmitRequest): Promise<PreviewResult> {
+    try {
+      const plan = await planBatch(toInput(request), platformOf(request), this.options.store);
+      return { plan: toPreview(plan) };
+    } catch (error) {
+      if (error instanceof BatchPlanError) return { problems: error.problems.map(toFieldProblem) };
+      throw error;
+    }
+  }
+
+  async submit(request: SubmitRequest, progress: (text: string) => void): Promise<SubmitOutcome> {
+    const plan = await planBatch(toInput(request), platformOf(request), this.options.store);
+    return this._launch(plan, request.settings.maxConcurrentSubmissions, progress);
+  }
+
+  /** Runs a batch again (all replicas, or only those that failed), with its own script. */
+  async rerun(
+    batchId: string,
+    onlyFailed: boolean,
+    concurrency: number,
+    progress: (text: string) => void,
+  ): Promise<SubmitOutcome> {
+    const view = this._views.get(batchId);
+    if (!view) throw new Error(`batch ${batchId} is not known to the panel (its folder could not be read)`);
+    const replicaIds = onlyFailed ? failedReplicas(view) : undefined;
+    if (onlyFailed && replicaIds?.length === 0)
+      throw new Error(`batch ${batchId} has no failed replica to run again`);
+    const input = await rerunInput(this.options.store, view.folder, replicaIds ? { replicaIds } : {});
+    const platform: PlatformInfo = {
+      context: await this.options.client.context(),
+      repositories: await this.options.client.repositories(),
+      sessions: this._sessions,
+    };
+    const plan = await planBatch(input, platform, this.options.store);
+    return this._launch(plan, concurrency, progress);
+  }
+
+  private async _launch(
+    plan: BatchPlan,
+    concurrency: number,
+    progress: (text: string) => void,
+  ): Promise<SubmitOutcome> {
+    const failures: string[] = [];
+    const result = await submitBatch(plan, {
+      client: this.options.client,
+      store: this.options.store,
+      concurrency,
+      onProgress: (p) => {
+        if (p.launch.state === 'failed') failures.push(`replica ${p.replica}: ${p.launch.message}`);
+        progress(`${p.launched}/${p.total} started${p.failed ? `, ${p.failed} failed` : ''}`);
+      },
+    });
+    await this.options.remember?.(result.folder);
+    this._known.add(result.folder);
+    await this._monitor.add(result.folder, result.manifest).catch(() => undefined);
+    return {
+      batchId: result.batchId,
+      folder: result.folder,
+      launched: result.launched,
+      failed: result.failed,
+      total: plan.replicaIds.length,
+      failures,
+    };
+  }
+
+  private async _discover(): Promise<void> {
+    const { store } = this.options;
+    if (!this._loadedKnown && this.options.knownFolders) {
+      this._loadedKnown = true;
+      for (const folder of await this.options.knownFolders().catch(() => [])) this._known.add(folder);
+    }
+    const folders = new Set(this._known);
+    const dirs = new Set([
+      ...(this.options.scanDirs?.() ?? []),
+      ...[...this._known].map((f) => dirname(dirname(dirname(f)))),
+    ]);
+    for (const dir of dirs) {
+      const found = await listBatchFolders(store, dir).catch(() => [] as string[]);
+      for (const folder of found.slice(0, this.options.maxPerDir ?? 20)) folders.add(folder);
+    }
+    for (const folder of folders) {
+      if (this._added.has(folder)) continue;
+      this._added.add(folder);
+      try {
+        const manifest = await readManifest(store, folder);
+        await this._monitor.add(folder, manifest);
+      } catch {
+        // Not a batch folder (or unreadable): ignored, the sessions still show grouped by name.
+      }
+    }
+  }
+
+  private _monitor: BatchMonitor;
+  private _sessions: Session[] = [];
+  private _views = new Map<string, BatchView>();
+  private _known = new Set<string>();
+  private _added = new Set<string>();
+  private _loadedKnown = false;
+}
+
+function toInput(request: SubmitRequest): BatchInput {
+  const { value } = request;
+  return {
+    notebookPath: request.notebookPath,
+    notebookText: request.notebookText,
+    replicas: value.replicas,
+    image: value.image,
+    name: value.name,
+    ...(value.cores !== undefined ? { cores: value.cores } : {}),
+    ...(value.ram !== undefined ? { ram: value.ram } : {}),
+    ...(value.gpus !== undefined ? { gpus: value.gpus } : {}),
+    env: value.env,
+    params: value.params,
+    policy: value.policy,
+    ...(request.user ? { user: request.user } : {}),
+    ...(request.endpoint ? { endpoint: request.endpoint } : {}),
+  };
+}
+
+function platformOf(request: SubmitRequest): PlatformInfo {
+  const { platform } = request;
+  return {
+    ...(platform.context ? { context: platform.context } : {}),
+    ...(platform.repositories ? { repositories: platform.repositories } : {}),
+    ...(platform.images ? { images: platform.images } : {}),
+    ...(request.sessions ? { sessions: request.sessions } : {}),
+  };
+}
+
+function toPreview(plan: BatchPlan): PlanPreview {
+  const { spec } = plan;
+  const resources =
+    spec.cores === undefined && spec.ram === undefined
+      ? 'flexible (1 core / 4 GB requested, up to 8 / 32)'
+      : `${spec.cores ?? '?'} cores, ${spec.ram ?? '?'} GB`;
+  return {
+    names: plan.replicaIds.map((id) => replicaName(plan.name, id, plan.replicaCount)),
+    folder: plan.folder,
+    absoluteFolder: plan.absoluteFolder,
+    resources: spec.gpus ? `${resources}, ${spec.gpus} GPU` : resources,
+    image: spec.image,
+    warnings: plan.warnings,
+  };
+}
+
+/** A planner problem on the form's field (`env FOO` -> env, `param x` -> param:x, others -> plan). */
+function toFieldProblem(problem: { field: string; value?: unknown; rule: string; hint?: string }): {
+  field: string;
+  message: string;
+} {
+  const [head, rest] = problem.field.split(' ', 2);
+  const field =
+    head === 'param' && rest
+      ? `param:${rest}`
+      : ['name', 'image', 'cores', 'ram', 'gpus', 'replicas', 'env'].includes(head)
+        ? head
+        : 'plan';
+  const value = problem.value === undefined ? '' : ` ${JSON.stringify(problem.value)}`;
+  const subject =
+    field === 'plan' || head === 'env' ? `${problem.field}${value}` : `${value.trim() || problem.field}`;
+  return { field, message: `${subject}: ${problem.rule}${problem.hint ? ` (${problem.hint})` : ''}` };
+}
+
+const STATUS: Record<ReplicaState, ReplicaStatus> = {
+  launching: 'Pending',
+  'launch-failed': 'Failed',
+  cancelled: 'Cancelled',
+  pending: 'Pending',
+  'pull-error': 'Pending',
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  lost: 'Failed',
+};
+
+function toSummary(view: BatchView): BatchSummary {
+  const replicas: BatchReplicaSummary[] = view.replicas.map((r) => ({
+    index: r.replica,
+    name: r.name,
+    ...(r.sessionId ? { sessionId: r.sessionId } : {}),
+    // While the platform says Terminating, say so rather than the monitor's "running".
+    status: r.sessionStatus === 'Terminating' ? 'Terminating' : STATUS[r.state],
+    ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+    ...(r.start ? { start: r.start } : {}),
+    ...(r.end ? { end: r.end } : {}),
+    ...(r.message || r.failure?.error
+      ? {
+          message: [r.message, r.failure?.error && `${r.failure.cellLabel ?? ''} ${r.failure.error}`.trim()]
+            .filter(Boolean)
+            .join('; '),
+        }
+      : {}),
+    cleanedUp: r.cleanedUp,
+  }));
+  return {
+    id: view.batchId,
+    name: view.name,
+    total: view.manifest.replicaCount,
+    replicas,
+    folder: view.folder,
+    createdAt: view.manifest.submittedAt,
+    script: joinPath(view.folder, view.manifest.script.file),
+  };
+}
