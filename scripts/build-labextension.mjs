@@ -60,7 +60,7 @@ for (const file of [builder, corePackage]) {
 const stage = join(root, 'node_modules/.cache/jupyterlab-canfar-labextension');
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
-for (const dir of ['lib', 'style', pkg.jupyterlab.schemaDir, 'node_modules']) {
+for (const dir of ['lib', 'style', pkg.jupyterlab.schemaDir]) {
   symlinkSync(join(root, dir), join(stage, dir), 'dir');
 }
 const staged = structuredClone(pkg);
