@@ -233,7 +233,7 @@ describe('local server: Skaha v1 contract', () => {
 
   test('bad requests get the service status and text, and nothing is started', async () => {
     const before = (await api.list()).length;
-    const logsBefore = readdirSync(join(t.server.stateDir, 'logs')).length;
+    const logsBefore = new Set(readdirSync(join(t.server.stateDir, 'logs')));
     const cases: [Record<string, string>, string][] = [
       [{ name: 'x' }, "Missing parameter 'image'"],
       [{ name: 'x', image: IMAGE, type: 'spaceship' }, 'Invalid session type: spaceship'],
@@ -263,7 +263,8 @@ describe('local server: Skaha v1 contract', () => {
     }
     await sleep(100);
     expect((await api.list()).length).toBe(before);
-    expect(readdirSync(join(t.server.stateDir, 'logs')).length).toBe(logsBefore);
+    // No new log file (files of sessions deleted earlier may still be going away).
+    expect(readdirSync(join(t.server.stateDir, 'logs')).filter((f) => !logsBefore.has(f))).toEqual([]);
   });
 
   test('the integer part of cores/ram is what the service validates ("1.5" cores is accepted)', async () => {
@@ -344,6 +345,56 @@ describe('local server: interactive sessions, queue and ttl', () => {
     } finally {
       await t.dispose();
     }
+  });
+
+  test('a process that ignores SIGTERM is Terminating after the DELETE answers, then SIGKILLed after the grace period', async () => {
+    const t = await startTestServer({ killGraceSeconds: 3 });
+    try {
+      const script = join(t.home, 'stubborn.sh');
+      writeFileSync(script, `trap '' TERM\necho ready\nwhile true; do sleep 0.05; done\n`);
+      const id = await t.api.create({ name: 'stubborn', image: IMAGE, cmd: 'sh', args: script });
+      await waitFor('ready', async () => ((await t.api.logs(id)).includes('ready') ? true : undefined));
+      expect((await t.api.call('DELETE', `/session/${id}`)).status).toBe(200);
+      expect((await t.api.session(id)).status).toBe('Terminating');
+      expect(await t.api.events(id)).toMatch(
+        /Normal\s+Killing\s+Stopping process group \d+ \(SIGTERM, SIGKILL after 3 s\)/,
+      );
+      await waitFor(
+        'removal after SIGKILL',
+        async () => ((await t.api.call('GET', `/session/${id}`)).status === 404 ? true : undefined),
+        10_000,
+      );
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  test('a command that handles SIGTERM gets to clean up on stop; background leftovers end with the main process', async () => {
+    const t = await startTestServer();
+    const leftoverPid = join(t.home, 'leftover.pid');
+    const polite = join(t.home, 'polite.sh');
+    const messy = join(t.home, 'messy.sh');
+    writeFileSync(
+      polite,
+      `trap 'echo cleaning up; exit 0' TERM\necho ready\nwhile true; do sleep 0.05; done\n`,
+    );
+    writeFileSync(messy, `sleep 300 &\necho $! > ${leftoverPid}\nexit 0\n`);
+    const messyId = await t.api.create({ name: 'messy', image: IMAGE, cmd: 'sh', args: messy });
+    expect((await t.api.waitStatus(messyId, ['Completed', 'Failed'])).status).toBe('Completed');
+    const leftover = Number(readFileSync(leftoverPid, 'utf8'));
+    await waitFor('the leftover to be killed', () => (alive(leftover) ? undefined : true));
+
+    const id = await t.api.create({ name: 'polite', image: IMAGE, cmd: 'sh', args: polite });
+    await waitFor('ready', async () => ((await t.api.logs(id)).includes('ready') ? true : undefined));
+    await t.server.close();
+    const record = JSON.parse(readFileSync(join(t.server.stateDir, 'sessions', `${id}.json`), 'utf8'));
+    expect(record.status).toBe('Failed');
+    expect(record.events.at(-1)).toMatchObject({ reason: 'Killed' });
+    // (sh may also report its own `sleep` child as "Terminated".)
+    expect(readFileSync(join(t.server.stateDir, 'logs', `${id}.log`), 'utf8')).toMatch(
+      /^ready\n(Terminated\n)?cleaning up\n$/,
+    );
+    await t.dispose();
   });
 
   test('finished sessions disappear after the ttl: GET 404, logs empty, events 404, files removed', async () => {

@@ -13,9 +13,14 @@ const SESSION_LIFETIME_MS = 14 * 24 * 3600 * 1000;
 /**
  * Every headless command runs under this small POSIX sh wrapper (the process group leader), which writes
  * the command's exit status to a file. The file outlives the server: a server that was killed and
- * restarted still learns how a session it did not see end finished.
+ * restarted still learns how a session it did not see end finished. The wrapper traps TERM/INT/HUP with a
+ * handler (not an ignore, which children would inherit) so that it outlives its command: a command that
+ * handles SIGTERM gets to finish its cleanup, and its exit status is still recorded.
  */
-const WRAPPER = 'f=$1; shift; "$@"; c=$?; echo "$c" > "$f.tmp" && mv "$f.tmp" "$f"; exit "$c"';
+const WRAPPER = `trap 'true' TERM INT HUP; f=$1; shift; "$@"; c=$?; echo "$c" > "$f.tmp" && mv "$f.tmp" "$f"; exit "$c"`;
+
+/** How long a DELETE waits for the process to end before answering (it answers 200 either way). */
+const DELETE_WAIT_MS = 2000;
 
 const ID_FIRST = 'abcdefghijklmnopqrstuvwxyz';
 const ID_REST = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -51,7 +56,7 @@ export class SessionManager {
   private readonly deleting = new Set<string>();
   /** Sessions being ended by the server stopping. */
   private readonly stopping = new Set<string>();
-  private readonly exitWaiters = new Map<string, () => void>();
+  private readonly exitWaiters = new Map<string, (() => void)[]>();
   private usedCores = 0;
   private usedRamGB = 0;
   private sweepTimer?: NodeJS.Timeout;
@@ -338,6 +343,8 @@ export class SessionManager {
     });
     child.once('exit', (code, signal) => {
       this.children.delete(record.id);
+      // As in a container, the session ends with its main process: whatever it left running goes too.
+      this.killGroup(child.pid!, 'SIGKILL');
       this.finish(record, { kind: 'exit', code, signal });
     });
     if (child.pid !== undefined) {
@@ -359,6 +366,7 @@ export class SessionManager {
       if (record.pid !== undefined && processAlive(record.pid, record.pidStart)) return;
       clearInterval(timer);
       this.watchers.delete(record.id);
+      if (record.pid !== undefined) this.killGroup(record.pid, 'SIGKILL');
       const code = this.readExitFile(record.id);
       if (code !== undefined) this.finish(record, { kind: 'exit', code, signal: null });
       else if (this.deleting.has(record.id) || this.stopping.has(record.id))
@@ -379,8 +387,9 @@ export class SessionManager {
     const killTimer = this.killTimers.get(record.id);
     if (killTimer) clearTimeout(killTimer);
     this.killTimers.delete(record.id);
-    this.exitWaiters.get(record.id)?.();
+    const waiters = this.exitWaiters.get(record.id) ?? [];
     this.exitWaiters.delete(record.id);
+    for (const wake of waiters) wake();
     if (this.deleting.has(record.id)) {
       this.deleting.delete(record.id);
       void this.remove(record.id);
@@ -512,6 +521,13 @@ export class SessionManager {
     }
   }
 
+  /** Resolves when the session's process has ended and the record is settled. */
+  private exited(id: string): Promise<void> {
+    return new Promise<void>((resolve) =>
+      this.exitWaiters.set(id, [...(this.exitWaiters.get(id) ?? []), resolve]),
+    );
+  }
+
   /** DELETE: always succeeds; a running process is ended (Terminating meanwhile), then the record goes. */
   async delete(id: string): Promise<void> {
     const record = this.records.get(id);
@@ -537,7 +553,13 @@ export class SessionManager {
       `Stopping process group ${record.pid} (SIGTERM, SIGKILL after ${this.options.killGraceMs / 1000} s)`,
     );
     await this.persist(record);
+    const gone = this.exited(id);
     this.terminate(record);
+    // Answer once the process is gone if that is quick (the usual case), so a list right after a DELETE
+    // no longer shows the session; a process that ignores SIGTERM stays visible as Terminating meanwhile.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, DELETE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   /** action=renew: extends the expiry of a running session; 400 otherwise, as the service does. */
@@ -579,7 +601,7 @@ export class SessionManager {
         (record.status === 'Running' || record.status === 'Terminating') && record.pid !== undefined;
       if (!active || !(this.children.has(record.id) || this.watchers.has(record.id))) continue;
       if (record.status === 'Running') this.stopping.add(record.id);
-      waits.push(new Promise<void>((resolve) => this.exitWaiters.set(record.id, resolve)));
+      waits.push(this.exited(record.id));
       this.terminate(record);
     }
     await Promise.all(waits);
