@@ -59,7 +59,7 @@ async function measure(n: number): Promise<string[]> {
   const child = spawn(
     process.execPath,
     [
-      join(__dirname, 'run.js'),
+      join(__dirname, 'run.mjs'),
       join(__dirname, '../src/node/local/cli-entry.ts'),
       '--json',
       '--port',
