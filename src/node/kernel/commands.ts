@@ -436,6 +436,15 @@ export class LogStream implements AsyncIterable<string>, PromiseLike<LogText> {
     }
     if (partial) yield partial;
   }
+
+  /**
+   * Prints the log to stdout line by line (in a kernel: the cell's output) until it ends, each line
+   * after `prefix`. tslab (1.0) rejects a top-level `for await`; `await logs(id, { follow: true }).print()`
+   * works in every kernel.
+   */
+  async print(prefix = ''): Promise<void> {
+    for await (const line of this.lines()) process.stdout.write(`${prefix}${line}\n`);
+  }
 }
 
 /** `canfar-lab logs`: see LogStream. */

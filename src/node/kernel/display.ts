@@ -163,19 +163,22 @@ export function liveDisplay(id = newDisplayId()): LiveDisplay {
 }
 
 /**
- * Shows a value richly (HTML table, JSON, text) in the current kernel, as a new output; in plain node,
- * prints its text to stdout. Needed in tslab, which prints cell results as text only: `display(await
- * sessions())`. Returns true when the kernel showed it as rich output.
+ * Shows a value richly (HTML table, JSON, text) as a new output of the current cell; in plain node,
+ * prints its text to stdout. tslab prints cell results as text only, so there `await display(await
+ * sessions())` is the way to a table. In Deno the cell's last value renders by itself, but Deno (2.9) can
+ * publish that execute_result after the kernel reports idle, which headless runners (nbconvert) then drop;
+ * an explicit display is sent while the cell runs. Resolves to nothing, so that the cell shows no
+ * `true`/`undefined` after the table.
  */
-export async function display(value: unknown): Promise<boolean> {
+export async function display(value: unknown): Promise<void> {
   const kernel = kernelKind();
   if (kernel === 'node') {
     process.stdout.write(`${mimeBundleOf(value)['text/plain']}\n`);
-    return false;
+    return;
   }
   if (kernel === 'ijavascript') {
     ijavascript()?.mime(mimeBundleOf(value));
-    return true;
+    return;
   }
-  return liveDisplay().show(value);
+  await liveDisplay().show(value);
 }

@@ -140,7 +140,7 @@ export async function runLine(argv: string[]): Promise<unknown> {
       const id = one(verb, positionals, 'session ID');
       if (!values.follow) return logs(id).text();
       // Following: the new text goes to the cell's output as it comes; nothing is returned to show twice.
-      for await (const chunk of logs(id, { follow: true })) process.stdout.write(chunk);
+      await logs(id, { follow: true }).print();
       return undefined;
     }
     case 'events':
