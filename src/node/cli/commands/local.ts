@@ -74,7 +74,8 @@ export const local: Command = {
       server = await startLocalServer({
         port,
         host: values.host as string | undefined,
-        token: (values.token as string | undefined) ?? undefined,
+        // --token may have been taken by the CLI as a global option: it means the same here.
+        token: (values.token as string | undefined) ?? io.globals.token,
         stateDir: values.state as string | undefined,
         ttlSeconds: ttl,
         cores,
