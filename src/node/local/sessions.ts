@@ -441,7 +441,12 @@ export class SessionManager {
   /** Ends sessions past their expiry time, as the platform's activeDeadlineSeconds does. */
   private sweepExpired(): void {
     const now = Date.now();
-    for (const record of this.records.values()) {
+    for (const record of [...this.records.values()]) {
+      // An interactive session past its expiry is gone on the platform (its job hit the deadline).
+      if (record.type !== 'headless' && record.expiryTime && Date.parse(record.expiryTime) < now) {
+        void this.remove(record.id);
+        continue;
+      }
       if (
         record.status === 'Running' &&
         record.type === 'headless' &&
