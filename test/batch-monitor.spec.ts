@@ -11,6 +11,7 @@ import {
   deleteBatch,
   failedReplicas,
   fetchPlatformInfo,
+  materializeBatch,
   MemoryBatchStore,
   planBatch,
   pollBatches,
@@ -219,4 +220,37 @@ test('a Pending replica whose events show an image pull error is reported with t
   expect(states.p0000000).toEqual(['pending', undefined]);
   expect(view.counts).toMatchObject({ pending: 2, pullErrors: 1 });
   expect(failedReplicas(view)).toEqual([2]);
+});
+
+test('a monitor elsewhere (the panel, another process) sees the launch as it happens and never undoes it', async () => {
+  const dir = join(work, 'observer');
+  mkdirSync(dir);
+  const text = notebook('print("observed")\n');
+  writeFileSync(join(dir, 'nb.ipynb'), text);
+  const store = new NodeBatchStore(dir);
+  const plan = await planBatch(
+    { notebookPath: 'nb.ipynb', notebookText: text, replicas: 3, image: IMAGE },
+    await fetchPlatformInfo(client),
+    store,
+  );
+  const writer = await materializeBatch(plan, store);
+  // The observer has its own view of the files, as a second process would.
+  const observer = new BatchMonitor({ client, store: new NodeBatchStore(dir) });
+  await observer.add(plan.folder);
+  const [before] = await observer.poll();
+  expect(before.replicas.map((r) => r.state)).toEqual(['launching', 'launching', 'launching']);
+  expect(before.done).toBe(false);
+
+  await submitBatch(plan, { client, store, writer });
+  let view: BatchView | undefined;
+  await waitFor('the observer to see the batch done', async () => {
+    [view] = await observer.poll();
+    await observer.flush();
+    return view.done || undefined;
+  });
+  expect(view!.counts).toMatchObject({ completed: 3, failed: 0 });
+  const manifest = JSON.parse(readFileSync(join(dir, plan.folder, 'batch.json'), 'utf8')) as BatchManifest;
+  // The submitter's launch records and the observer's observations, both kept.
+  expect(manifest.launch.state).toBe('launched');
+  expect(manifest.replicas.every((r) => r.launch?.state === 'launched' && r.observed?.status)).toBe(true);
 });

@@ -34,10 +34,32 @@ export function replicaRecord(manifest: BatchManifest, replica: number): Replica
   return manifest.replicas.find((record) => record.replica === replica);
 }
 
+/** Copies the launch records (written by the submitting process) from `source` into `target`. */
+function adoptLaunch(target: BatchManifest, source: BatchManifest): void {
+  target.launch = source.launch;
+  for (const record of target.replicas) {
+    const launch = source.replicas.find((r) => r.replica === record.replica)?.launch;
+    if (launch) record.launch = launch;
+  }
+}
+
+/** Copies what a monitor observed from `source` into `target`. */
+function mergeObserved(target: BatchManifest, source: BatchManifest): void {
+  for (const record of target.replicas) {
+    const observed = source.replicas.find((r) => r.replica === record.replica)?.observed;
+    if (observed) record.observed = { ...record.observed, ...observed };
+  }
+}
+
 /**
- * The one writer of a batch's manifest in this process. Updates are applied in memory at once and
- * written with `writeTextAtomic`; writes never overlap, and updates that arrive during a write are
- * coalesced into the next one, so 500 outcomes arriving together cost a few writes, not 500.
+ * A writer of a batch's manifest. Updates are applied in memory at once and written with
+ * `writeTextAtomic`; writes never overlap, and updates that arrive during a write are coalesced into the
+ * next one, so 500 outcomes arriving together cost a few writes, not 500.
+ *
+ * Role 'owner' (the submitting process) writes its whole manifest. Role 'observer' (a monitor, perhaps
+ * in another process or the browser, while the owner may still be launching) re-reads the stored file
+ * before each write and changes only the `observed` part of it, and `refresh()` takes the owner's launch
+ * records, so neither undoes the other's work.
  */
 export class ManifestWriter {
   private manifest: BatchManifest;
@@ -49,6 +71,7 @@ export class ManifestWriter {
     private readonly store: BatchStore,
     readonly folder: string,
     manifest: BatchManifest,
+    readonly role: 'owner' | 'observer' = 'owner',
   ) {
     this.manifest = structuredClone(manifest);
   }
@@ -64,11 +87,30 @@ export class ManifestWriter {
     return this.schedule();
   }
 
-  /** Resolves when everything updated so far is on storage; rejects if a write failed. */
+  /** Takes the launch records of the stored manifest (what the submitting process has written so far). */
+  async refresh(): Promise<void> {
+    adoptLaunch(this.manifest, await readManifest(this.store, this.folder));
+  }
+
+  /** Resolves when everything updated so far is on storage; rejects if the last write failed. */
   async flush(): Promise<void> {
     while (this.writing) await this.writing;
     if (this.dirty) await this.schedule();
     if (this.failure) throw this.failure;
+  }
+
+  private async text(): Promise<string> {
+    if (this.role === 'owner') return manifestText(this.manifest);
+    let stored: BatchManifest;
+    try {
+      stored = await readManifest(this.store, this.folder);
+    } catch (error) {
+      if (isNotFound(error)) return manifestText(this.manifest);
+      throw error;
+    }
+    adoptLaunch(this.manifest, stored);
+    mergeObserved(stored, this.manifest);
+    return manifestText(stored);
   }
 
   private schedule(): Promise<void> {
@@ -77,10 +119,8 @@ export class ManifestWriter {
         try {
           while (this.dirty) {
             this.dirty = false;
-            await this.store.writeTextAtomic(
-              joinPath(this.folder, MANIFEST_FILE),
-              manifestText(this.manifest),
-            );
+            this.failure = undefined;
+            await this.store.writeTextAtomic(joinPath(this.folder, MANIFEST_FILE), await this.text());
           }
         } catch (error) {
           this.failure = error;

@@ -153,7 +153,7 @@ export class BatchMonitor {
     const current = writer?.current ?? manifest ?? (await readManifest(this.init.store, folder));
     this.batches.set(current.batchId, {
       folder,
-      writer: writer ?? new ManifestWriter(this.init.store, folder, current),
+      writer: writer ?? new ManifestWriter(this.init.store, folder, current, 'observer'),
       finalStatus: new Map(),
       failures: new Map(),
     });
@@ -192,6 +192,14 @@ export class BatchMonitor {
     eventBudget: { left: number },
   ): Promise<BatchView> {
     const { store } = this.init;
+    // A batch still being launched (by this process or another): take the launch records written so far.
+    if (
+      tracked.writer.role === 'observer' &&
+      (tracked.writer.current.launch.state === 'launching' ||
+        tracked.writer.current.launch.state === 'planned')
+    ) {
+      await tracked.writer.refresh().catch(() => undefined);
+    }
     const manifest = tracked.writer.current;
     const now = this.options.now();
     const statusNames = new Set(await store.list(joinPath(tracked.folder, 'status')));
@@ -288,7 +296,10 @@ export class BatchMonitor {
             view.message = `session ${sessionId} is gone and left no exit status in status/replica-${record.replica}.json`;
           }
         } else {
-          view.state = manifest.launch.state === 'launching' ? 'launching' : 'lost';
+          view.state =
+            manifest.launch.state === 'launching' || manifest.launch.state === 'planned'
+              ? 'launching'
+              : 'lost';
           if (view.state === 'lost')
             view.message = 'no launch outcome was recorded and no session has this name';
         }
@@ -364,6 +375,7 @@ export class BatchMonitor {
       // session does), so that the poll that reports it done has also captured its log.
       done:
         manifest.launch.state !== 'launching' &&
+        manifest.launch.state !== 'planned' &&
         replicas.every(
           (view) =>
             TERMINAL_STATES.has(view.state) &&
