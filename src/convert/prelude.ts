@@ -281,8 +281,17 @@ def _canfar_runtime(progress, total):
         if 'matplotlib' in sys.modules:
             sys.modules['matplotlib'].use('Agg')
 
+    def report_ipython_failure():
+        # Under "ipython script.py" the excepthook is not called: IPython prints the traceback, records the
+        # exception in sys.last_value and exits 1. Name the cell then.
+        value = getattr(sys, 'last_value', None)
+        if value is not None and not isinstance(value, SystemExit):
+            err('%s failed with %s: %s' % (state['cell'] or 'the script before its first cell', type(value).__name__, value))
+
     sys.excepthook = excepthook
     atexit.register(save_figures)
+    if 'IPython' in sys.modules:
+        atexit.register(report_ipython_failure)
     runtime = type('CanfarRuntime', (), {})()
     for function in (begin, expect_error, system, getoutput, shell, cd, env, run, writefile, param, check_params, matplotlib, uses_matplotlib):
         setattr(runtime, function.__name__, function)
