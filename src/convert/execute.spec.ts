@@ -299,7 +299,9 @@ describe('policy ipython runs under IPython', () => {
       expect(failing.status).toBe(1);
       expect(failing.stdout).toContain('ZeroDivisionError');
       expect(failing.stdout).not.toContain('never');
-    expect(failing.stderr).toContain('canfar: cell 2 id=id1 failed with ZeroDivisionError: division by zero');
+      expect(failing.stderr).toContain(
+        'canfar: cell 2 id=id1 failed with ZeroDivisionError: division by zero',
+      );
     },
   );
 });
