@@ -8,3 +8,14 @@ export * from './connect';
 export * from '../batch';
 export * from './batch-store';
 export * from './kernel';
+export {
+  convertNotebook,
+  readParameters,
+  kernelLanguage,
+  formatDiagnostic,
+  type ConversionResult,
+  type ConversionDiagnostic,
+  type ConvertOptions,
+  type NotebookParameter,
+  type MagicsPolicy,
+} from '../convert';
