@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 
@@ -144,6 +145,17 @@ test('kill -9 of the server mid-run, restart: every record kept, running process
     existsSync(join(state, 'logs', `${finisher}.exit`)) ? true : undefined,
   );
   await waitFor('victim gone', () => (processAlive(record(state, victim).pid) ? undefined : true));
+
+  // A restart that cannot get its port must leave the sessions alone (no adoption, no kill, no Failed).
+  const blockerSocket = createServer();
+  await new Promise<void>((resolve) => blockerSocket.listen(0, '127.0.0.1', resolve));
+  const busy = run(['--port', String((blockerSocket.address() as AddressInfo).port), '--state', state]);
+  expect(await busy.exited).toBe(1);
+  expect(busy.stderr()).toContain('is already in use');
+  blockerSocket.close();
+  expect(record(state, survivor).status).toBe('Running');
+  expect(processAlive(record(state, survivor).pid)).toBe(true);
+  expect(record(state, victim).status).toBe('Running');
 
   const second = await startJson(state, ['--cores', '4', '--ram', '32']);
   const api2 = apiFor(second.info, state);

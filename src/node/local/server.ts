@@ -85,7 +85,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     hostname: host,
     log,
   });
-  await manager.load();
+  // Sessions are loaded (and previous processes adopted or settled) only once the port is ours: a
+  // server that fails to start must not touch the sessions of the state directory. Requests wait for it.
+  let markLoaded!: (value: Promise<void>) => void;
+  const loaded = new Promise<void>((resolve) => (markLoaded = resolve));
+  loaded.catch(() => undefined); // A failed load is reported by startLocalServer itself.
 
   let origin = '';
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -116,6 +120,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   };
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    await loaded;
     const url = new URL(req.url ?? '/', 'http://local');
     const pathname = url.pathname.replace(/\/+$/, '') || '/';
     if (injector?.applies(pathname)) {
@@ -327,7 +332,6 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       });
     });
   } catch (error) {
-    await manager.close();
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE')
       throw new Error(
@@ -338,6 +342,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const port = (server.address() as AddressInfo).port;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   origin = `${options.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
+  const loading = manager.load();
+  markLoaded(loading);
+  try {
+    await loading;
+  } catch (error) {
+    server.close();
+    server.closeAllConnections();
+    throw error;
+  }
   const baseUrl = `${origin}/skaha`;
   const serverInfo = { url: baseUrl, apiUrl: `${baseUrl}/v1`, pid: process.pid, tokenFile: layout.tokenFile };
   await writeFileAtomic(layout.serverFile, `${JSON.stringify(serverInfo)}\n`);
