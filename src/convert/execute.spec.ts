@@ -124,6 +124,10 @@ describe('exit status and the failing cell', () => {
     expect(run.stderr).toContain('File "<cell 1 id=id0>", line 2');
     expect(run.stderr).toContain('ValueError: expected failure');
     expect(run.stderr).toContain('tagged raises-exception, so the script continues');
+    const shell = runNotebook([{ source: '!exit 5', tags: ['raises-exception'] }, 'print("still running")']);
+    expect(shell.status).toBe(0);
+    expect(shell.stdout).toBe('still running\n');
+    expect(shell.stderr).toContain('shell command failed with exit status 5: exit 5');
   });
 
   test('--progress prints cell k/N to stderr', () => {

@@ -102,3 +102,20 @@ describe('JavaScript under node', () => {
     expect(awaited.stderr).toContain('canfar: cell 1 id=j0 failed');
   });
 });
+
+test('a Bash notebook runs under bash with set -e, and names the failing cell', () => {
+  const result = convertNotebook(nb({ name: 'bash', language: 'bash' }, ['echo one', 'false', 'echo never']));
+  const dir = mkdtempSync(join(tmpdir(), 'canfar-convert-sh-'));
+  try {
+    const file = join(dir, `script${result.extension}`);
+    writeFileSync(file, result.script);
+    const run = spawnSync(result.interpreter.command, [...result.interpreter.args, file], {
+      encoding: 'utf8',
+    });
+    expect(run.stdout).toBe('one\n');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('canfar: cell 2 id=j1 failed (exit status 1)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

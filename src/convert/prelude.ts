@@ -101,13 +101,18 @@ def _canfar_runtime(progress, total):
         detail = '' if raised is None else ' (raised at %s, line %d of the cell)' % raised
         err('%s failed with %s: %s%s' % (where, kind.__name__, value, detail))
 
+    class CommandFailed(SystemExit):
+        # A failed shell command ends the script with the command's status (SystemExit, so no traceback), but
+        # a cell tagged raises-exception still catches it.
+        pass
+
     def expect_error(k, label, source):
         begin(k, label)
         name = '<%s>' % label
         linecache.cache[name] = (len(source), None, source.splitlines(True), name)
         try:
             exec(compile(source, name, 'exec'), sys.modules['__main__'].__dict__)
-        except Exception:
+        except (Exception, CommandFailed):
             traceback.print_exc()
             err('%s raised the exception above; it is tagged raises-exception, so the script continues' % label)
 
@@ -150,7 +155,7 @@ def _canfar_runtime(progress, total):
         code = subprocess.call(command, shell=True)
         if code != 0:
             err('%s: shell command failed with exit status %d: %s' % (state['cell'], code, command))
-            raise SystemExit(code if 0 < code < 256 else 1)
+            raise CommandFailed(code if 0 < code < 256 else 1)
 
     class SList(list):
         # IPython's SList, the list of lines that x = !cmd gives: .s, .n, .l, .p
@@ -174,7 +179,7 @@ def _canfar_runtime(progress, total):
         code = subprocess.run([program], input=body.encode()).returncode
         if code != 0:
             err('%s: %%%%%s cell failed with exit status %d' % (state['cell'], program, code))
-            raise SystemExit(code if 0 < code < 256 else 1)
+            raise CommandFailed(code if 0 < code < 256 else 1)
 
     def cd(args, quiet=False):
         words = shlex.split(expand(args))
