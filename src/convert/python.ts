@@ -190,7 +190,6 @@ function translateLine(ctx: Context, piece: MagicLine): string[] {
 function translateCellMagic(ctx: Context, magic: CellMagic): string[] {
   const head = `%%${magic.name}${magic.args ? ' ' + magic.args : ''}`;
   const args = magic.args.trim();
-  const bodyLines = splitSourceLines(magic.body);
   const blank = Array.from({ length: magic.line - 1 }, () => '');
   switch (magic.name) {
     case 'bash':
@@ -202,8 +201,6 @@ function translateCellMagic(ctx: Context, magic: CellMagic): string[] {
         ];
       }
       return [...blank, `_canfar.shell(${pyRepr(magic.body)}, ${pyRepr(magic.name)})`];
-    case 'system':
-      return [...blank, ...bodyLines.map((line) => `_canfar.system(${pyRepr(line)})`)];
     case 'writefile':
       return [...blank, `_canfar.writefile(${pyRepr(magic.args)}, ${pyRepr(magic.body)})`];
     case 'time':
