@@ -83,6 +83,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     user,
     killGraceMs: nonNegative(options.killGraceSeconds ?? 5, 'killGraceSeconds') * 1000,
     hostname: host,
+    container: options.container,
     log,
   });
   // Sessions are loaded (and previous processes adopted or settled) only once the port is ours: a

@@ -34,7 +34,16 @@ export interface ManagerOptions {
   user: string;
   killGraceMs: number;
   hostname: string;
+  /** Run headless sessions in their image with this container CLI, instead of as plain processes. */
+  container?: ContainerRuntime;
   log: (line: string) => void;
+}
+
+export interface ContainerRuntime {
+  /** 'docker' or 'podman' (same command line for what is used here). */
+  runtime: 'docker' | 'podman';
+  /** The executable; default: the runtime's name, looked up on the PATH. */
+  command?: string;
 }
 
 type EndReason =
@@ -281,47 +290,60 @@ export class SessionManager {
       record,
       'Normal',
       'Scheduled',
-      `Successfully assigned ${record.id} to ${o.hostname} (local process mode)`,
+      `Successfully assigned ${record.id} to ${o.hostname} (local ${o.container ? o.container.runtime : 'process'} mode)`,
     );
-    this.addEvent(
-      record,
-      'Normal',
-      'ImageNotUsed',
-      `Image "${record.image}" is recorded only: the local server runs the command as a process on this machine`,
-    );
-    if (record.cmd === undefined || record.cmd === '') {
-      this.finish(record, {
-        kind: 'lost',
-        message:
-          "No cmd given: the session would run the image's entrypoint, and the local server does not run images. Send cmd (and args) to run a command",
-      });
-      return;
+    const container = o.container;
+    if (container) {
+      this.addEvent(
+        record,
+        'Normal',
+        'Pulling',
+        `Running image "${record.image}" with ${container.runtime} (pulled if missing)`,
+      );
+    } else {
+      this.addEvent(
+        record,
+        'Normal',
+        'ImageNotUsed',
+        `Image "${record.image}" is recorded only: the local server runs the command as a process on this machine`,
+      );
+      if (record.cmd === undefined || record.cmd === '') {
+        this.finish(record, {
+          kind: 'lost',
+          message:
+            "No cmd given: the session would run the image's entrypoint, and the local server does not run images in process mode. Send cmd (and args), or start it with a container runtime",
+        });
+        return;
+      }
     }
-    const env: Record<string, string> = {};
-    if (process.env.PATH) env.PATH = process.env.PATH;
-    Object.assign(env, record.env);
-    Object.assign(env, {
+    const sessionEnv: Record<string, string> = {
+      ...record.env,
       skaha_hostname: o.hostname,
       skaha_username: record.userid,
       skaha_sessionid: record.id,
       HOME: o.home,
       PWD: o.home,
       OMP_NUM_THREADS: String(record.fixed ? Math.max(1, Math.floor(record.cores)) : 1),
-    });
+    };
+    // In process mode the command gets the session environment plus the server's PATH; in container mode
+    // the container CLI runs with the server's environment (DOCKER_HOST, XDG_RUNTIME_DIR...) and hands
+    // the session environment to the container.
+    const env = container
+      ? { ...process.env }
+      : { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...sessionEnv };
+    const argv = container
+      ? containerArgv(container, record, sessionEnv, o.home)
+      : [record.cmd!, ...record.args];
     let fd: number | undefined;
     let child: ChildProcess;
     try {
       fd = openSync(this.logFile(record.id), 'a', 0o600);
-      child = spawn(
-        '/bin/sh',
-        ['-c', WRAPPER, 'canfar-local', this.exitFile(record.id), record.cmd, ...record.args],
-        {
-          cwd: o.home,
-          env,
-          detached: true,
-          stdio: ['ignore', fd, fd],
-        },
-      );
+      child = spawn('/bin/sh', ['-c', WRAPPER, 'canfar-local', this.exitFile(record.id), ...argv], {
+        cwd: o.home,
+        env,
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      });
     } catch (error) {
       this.finish(record, {
         kind: 'lost',
@@ -345,6 +367,7 @@ export class SessionManager {
       this.children.delete(record.id);
       // As in a container, the session ends with its main process: whatever it left running goes too.
       this.killGroup(child.pid!, 'SIGKILL');
+      this.removeContainer(record.id);
       this.finish(record, { kind: 'exit', code, signal });
     });
     if (child.pid !== undefined) {
@@ -354,7 +377,7 @@ export class SessionManager {
       const now = Date.now();
       record.startTime = isoSeconds(now);
       record.expiryTime = isoSeconds(now + SESSION_LIFETIME_MS);
-      const commandLine = [record.cmd, ...record.args].join(' ');
+      const commandLine = argv.join(' ');
       this.addEvent(record, 'Normal', 'Started', `Started process ${child.pid}: ${commandLine}`);
       void this.persist(record);
     }
@@ -367,6 +390,7 @@ export class SessionManager {
       clearInterval(timer);
       this.watchers.delete(record.id);
       if (record.pid !== undefined) this.killGroup(record.pid, 'SIGKILL');
+      this.removeContainer(record.id);
       const code = this.readExitFile(record.id);
       if (code !== undefined) this.finish(record, { kind: 'exit', code, signal: null });
       else if (this.deleting.has(record.id) || this.stopping.has(record.id))
@@ -507,6 +531,16 @@ export class SessionManager {
     }
   }
 
+  /** `docker rm -f canfar-<id>`, fire and forget: the container is gone or going either way. */
+  private removeContainer(id: string): void {
+    const container = this.options.container;
+    if (!container) return;
+    const child = spawn(container.command ?? container.runtime, ['rm', '-f', containerName(id)], {
+      stdio: 'ignore',
+    });
+    child.on('error', () => undefined);
+  }
+
   private killGroup(pid: number, signal: NodeJS.Signals): void {
     try {
       process.kill(-pid, signal);
@@ -521,7 +555,11 @@ export class SessionManager {
     const pid = record.pid;
     this.killGroup(pid, 'SIGTERM');
     if (!this.killTimers.has(record.id)) {
-      const timer = setTimeout(() => this.killGroup(pid, 'SIGKILL'), this.options.killGraceMs);
+      const timer = setTimeout(() => {
+        this.killGroup(pid, 'SIGKILL');
+        // Killing the container CLI does not stop the container: remove it as well.
+        this.removeContainer(record.id);
+      }, this.options.killGraceMs);
       this.killTimers.set(record.id, timer);
     }
   }
@@ -613,6 +651,40 @@ export class SessionManager {
     for (const timer of this.watchers.values()) clearInterval(timer);
     for (const timer of this.killTimers.values()) clearTimeout(timer);
   }
+}
+
+const containerName = (id: string): string => `canfar-${id}`;
+
+/**
+ * `docker run` for a headless session, mirroring the platform's pod: the home directory mounted at the
+ * same path and used as working directory, the caller's uid:gid, the session environment, the fixed
+ * resources as limits, `cmd` as the entrypoint (which also clears the image's CMD, as a pod's `command`
+ * does) and `args` after the image. `--init` reaps and forwards signals as the pod's runtime would.
+ */
+export function containerArgv(
+  container: ContainerRuntime,
+  record: SessionRecord,
+  env: Record<string, string>,
+  home: string,
+): string[] {
+  const argv = [
+    container.command ?? container.runtime,
+    'run',
+    '--rm',
+    '--init',
+    '--name',
+    containerName(record.id),
+  ];
+  argv.push('--label', `canfar-session=${record.id}`, '-v', `${home}:${home}`, '-w', home);
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  if (uid !== undefined && gid !== undefined) argv.push('--user', `${uid}:${gid}`);
+  for (const [key, value] of Object.entries(env)) argv.push('-e', `${key}=${value}`);
+  if (record.fixed)
+    argv.push('--cpus', String(record.cores), '--memory', `${Math.round(record.ramGiB * 1024)}m`);
+  if (record.cmd) argv.push('--entrypoint', record.cmd);
+  argv.push(record.image, ...record.args);
+  return argv;
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

@@ -62,6 +62,12 @@ export interface LocalServerOptions {
   maxInteractiveSessions?: number;
   /** Seconds between SIGTERM and SIGKILL when a session is deleted or the server stops; 5. */
   killGraceSeconds?: number;
+  /**
+   * Run headless sessions in their image with docker or podman (`docker run --rm --init ...`, home mounted
+   * at the same path) instead of as plain processes. `command` is the executable (default: the runtime's
+   * name on the PATH). Off by default: the image is then recorded only.
+   */
+  container?: { runtime: 'docker' | 'podman'; command?: string };
   /** Fault injection; off by default. See FaultOptions. */
   faults?: FaultOptions;
   /** HTTPS instead of HTTP (and optional client-certificate authentication). */

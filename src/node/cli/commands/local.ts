@@ -16,6 +16,7 @@ Options:
   --ttl S        seconds a finished session stays visible (default 3600, like CANFAR)
   --cores N      cores the queue hands out (default: this machine's)
   --ram GB       GB of RAM the queue hands out (default: this machine's)
+  --runtime R    run headless sessions in their image with R = docker or podman (default: as processes)
   --json         print one JSON line {"url","apiUrl","tokenFile","pid"} once listening
 Fault injection (tests): env CANFAR_LOCAL_FAULTS='{"unavailableRate":0.1,"seed":1}'.
 `;
@@ -50,6 +51,7 @@ export const local: Command = {
           ttl: { type: 'string' },
           cores: { type: 'string' },
           ram: { type: 'string' },
+          runtime: { type: 'string' },
           json: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -60,6 +62,9 @@ export const local: Command = {
       ttl = numberFlag(values.ttl as string | undefined, 'ttl', 0);
       cores = numberFlag(values.cores as string | undefined, 'cores', 1);
       ram = numberFlag(values.ram as string | undefined, 'ram', 1);
+      if (values.runtime !== undefined && values.runtime !== 'docker' && values.runtime !== 'podman') {
+        throw new UsageError(`--runtime must be docker or podman, got "${values.runtime}".`);
+      }
     } catch (error) {
       io.stderr.write(`canfar-lab local: ${(error as Error).message}\n\n${usage}`);
       return 2;
@@ -80,6 +85,7 @@ export const local: Command = {
         ttlSeconds: ttl,
         cores,
         ramGB: ram,
+        container: values.runtime ? { runtime: values.runtime as 'docker' | 'podman' } : undefined,
         log: json ? undefined : (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
       });
     } catch (error) {
