@@ -26,3 +26,6 @@ stage "python server half"
 
 stage "real-browser tests (labextension, JupyterLab app, Playwright + Chromium)"
 bash scripts/test-ui.sh
+
+stage "JavaScript kernels (tslab and Deno from npm, notebooks executed by nbconvert)"
+bash scripts/test-kernels.sh
