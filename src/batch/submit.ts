@@ -46,6 +46,11 @@ export interface SubmitOptions {
   retries?: number;
   /** First retry delay in ms (default: createReplicas' own, 1 s). */
   retryDelayMs?: number;
+  /**
+   * Extra launch passes for replicas that failed with a 500 (or an unknown fate) and that a listing
+   * showed were not created (default 1; 0 to report them failed at once).
+   */
+  relaunchPasses?: number;
   /** A writer from `materializeBatch` (when the caller wrote the folder itself). */
   writer?: ManifestWriter;
 }
@@ -147,16 +152,17 @@ async function sweepUncertain(
   plan: BatchPlan,
   outcomes: ReplicaOutcome[],
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<Set<number>> {
+  const absent = new Set<number>();
   const open = outcomes.filter(mayExist);
-  if (open.length === 0) return;
+  if (open.length === 0) return absent;
   const claimed = new Set(outcomes.flatMap((o) => (o.ok ? [o.sessionId] : [])));
   for (let attempt = 0; attempt < 4; attempt++) {
     let sessions: Session[];
     try {
       sessions = await client.list({ type: plan.spec.kind ?? 'headless' });
     } catch {
-      if (signal?.aborted) return;
+      if (signal?.aborted) return absent;
       await new Promise<void>((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
       continue;
     }
@@ -174,14 +180,16 @@ async function sweepUncertain(
           reconciled: true,
         };
       } else if (!outcome.ok) {
+        absent.add(outcome.replica);
         outcomes[outcome.replica - 1] = {
           ...outcome,
           message: `${outcome.message} (checked afterwards: no session named ${outcome.name} exists, so it was not created)`,
         };
       }
     }
-    return;
+    return absent;
   }
+  return absent;
 }
 
 /**
@@ -224,14 +232,43 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
   });
   let error: unknown;
   try {
-    const outcomes = await createReplicas(client, spec, total, {
+    const launchOptions = {
       concurrency: options.concurrency ?? 32,
       signal: options.signal,
-      onOutcome: (outcome) => record(outcome, false),
       ...(options.retries !== undefined ? { retries: options.retries } : {}),
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+    };
+    const outcomes = await createReplicas(client, spec, total, {
+      ...launchOptions,
+      onOutcome: (outcome) => record(outcome, false),
     });
-    await sweepUncertain(client, plan, outcomes, options.signal);
+    let absent = await sweepUncertain(client, plan, outcomes, options.signal);
+    // A 500 is not retried by createReplicas (it may not be transient), but once a listing has shown that
+    // the session was not created, launching that replica again cannot duplicate it: one more pass.
+    for (let pass = 0; pass < (options.relaunchPasses ?? 1) && !options.signal?.aborted; pass++) {
+      const again = outcomes.filter(
+        (o) => !o.ok && ((o.code === 'server-error' && (o.status ?? 0) >= 500) || absent.has(o.replica)),
+      );
+      if (again.length === 0) break;
+      const ids = again.map((o) => plan.replicaIds[o.replica - 1]);
+      const retryClient = subsetClient(options.client, plan.name, ids, plan.replicaCount);
+      const toPlan = (o: ReplicaOutcome): ReplicaOutcome => {
+        const first = again[o.replica - 1];
+        return { ...o, replica: first.replica, name: first.name, attempts: first.attempts + o.attempts };
+      };
+      const second = await createReplicas(retryClient, spec, ids.length, {
+        ...launchOptions,
+        onOutcome: (outcome) => record(toPlan(outcome), false),
+      });
+      const secondAbsent = await sweepUncertain(
+        retryClient,
+        { ...plan, replicaIds: ids },
+        second,
+        options.signal,
+      );
+      absent = new Set([...secondAbsent].map((k) => again[k - 1].replica));
+      for (const outcome of second) outcomes[again[outcome.replica - 1].replica - 1] = toPlan(outcome);
+    }
     for (const outcome of outcomes) record(outcome);
   } catch (caught) {
     error = caught;
