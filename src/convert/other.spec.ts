@@ -90,6 +90,22 @@ describe('JavaScript under node', () => {
     expect(run.status).toBe(0);
   });
 
+  test('a tslab notebook: the .mts script, types stripped (esbuild here; node >= 22.6 strips them itself), runs', () => {
+    const result = convertNotebook(
+      nb({ name: 'tslab', language: 'typescript' }, [
+        'interface Point { x: number; y: number }\nconst p: Point = { x: 1, y: 2 };',
+        'const total: number = await Promise.resolve(p.x + p.y);\nconsole.log("total", total as number);',
+      ]),
+    );
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const { code } = esbuild.transformSync(result.script, { loader: 'ts', format: 'esm' });
+    const file = join(dir, 'tslab.mjs');
+    writeFileSync(file, code);
+    const run = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('total 3\n');
+  });
+
   test('a throwing cell (sync or awaited) exits non-zero naming the cell', () => {
     const sync = runJs(['console.log("one");', 'null.boom;', 'console.log("never");']);
     expect(sync.status).toBe(1);

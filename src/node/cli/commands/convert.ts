@@ -17,7 +17,8 @@ Options:
                              ipython (get_ipython() calls, like nbconvert; run the script with ipython) or
                              comment (every magic commented out)
   --unknown-magics MODE      under translate, a magic with no translation is an error (default) or comment
-  --progress                 the script prints "cell k/N" to stderr before each code cell
+  --progress                 the script prints "cell k/N" to stderr before each code cell (without it, set
+                             CANFAR_PROGRESS=1 when running the script)
   --json                     the result as JSON on stdout: ok, language, extension, interpreter, diagnostics,
                              parameters (and the script itself when there is no --output)
 
