@@ -123,3 +123,27 @@ test('image pull errors in events', () => {
     /^Failed: Failed to pull/,
   );
 });
+
+test('a batch for CANFAR outside /arc is planned with a warning', async () => {
+  const { planBatch } = await import('./plan');
+  const text = JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', language: 'python' } },
+    cells: [
+      { cell_type: 'code', id: 'a', metadata: {}, source: 'print(1)\n', outputs: [], execution_count: null },
+    ],
+  });
+  const input = {
+    notebookPath: 'nb.ipynb',
+    notebookText: text,
+    replicas: 2,
+    image: 'images.canfar.net/skaha/astroml:latest',
+    endpoint: 'https://ws-uv.canfar.net/skaha/v1',
+  };
+  const outside = await planBatch(input, {}, new MemoryBatchStore('/home/me'));
+  expect(outside.warnings.join('\n')).toMatch(/not under \/arc/);
+  const inside = await planBatch(input, {}, new MemoryBatchStore('/arc/home/me'));
+  expect(inside.warnings.join('\n')).not.toMatch(/not under \/arc/);
+  expect(inside.spec.args).toEqual([`/arc/home/me/${inside.folder}/run.sh`]);
+});

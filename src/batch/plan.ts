@@ -251,6 +251,12 @@ export async function planBatch(
       hint: 'move the notebook to a folder whose path has no spaces',
     });
   }
+  // CANFAR's replicas mount /arc (home and projects) and nothing else of the submitting machine.
+  if (input.endpoint && /canfar\.net/.test(input.endpoint) && !/^\/arc\//.test(absoluteFolder)) {
+    warnings.push(
+      `the batch folder ${absoluteFolder} is not under /arc: CANFAR replicas will not find run.sh there (submit from a notebook stored under /arc)`,
+    );
+  }
   if (await store.exists(folder)) {
     problems.push({
       field: 'batch folder',
