@@ -34,7 +34,8 @@ export interface MagicLine {
   original: string[];
 }
 
-export type CellPiece = { code: string; line: number } | MagicLine;
+/** A line of Python; `statementStart` when it begins a logical line (not inside a string or brackets). */
+export type CellPiece = { code: string; line: number; statementStart: boolean } | MagicLine;
 
 export interface ScannedCell {
   cellMagic?: CellMagic;
@@ -91,7 +92,8 @@ export function scanCell(source: string): ScannedCell {
   let state: LexState = initialLexState();
   for (let i = 0; i < lines.length; i += 1) {
     const text = lines[i];
-    if (atLogicalLineStart(state)) {
+    const statementStart = atLogicalLineStart(state);
+    if (statementStart) {
       const magic = matchMagic(lines, i);
       if (magic) {
         pieces.push(magic);
@@ -100,7 +102,7 @@ export function scanCell(source: string): ScannedCell {
       }
     }
     state = lexLine(state, text);
-    pieces.push({ code: text, line: i + 1 });
+    pieces.push({ code: text, line: i + 1, statementStart });
   }
   return { pieces };
 }

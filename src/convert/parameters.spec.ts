@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readNotebook, readParameters } from '.';
 import { pyRepr } from './pyrepr';
+import { convertPythonCell } from './python';
 
 const notebook = (cells: { source: string; tags?: string[] }[], nbformat = 4) => ({
   nbformat,
@@ -93,4 +94,13 @@ test("pyRepr is Python's repr() for quotes, escapes, control and non-ASCII chara
     },
   );
   expect(python.stdout.trimEnd().split('\n')).toEqual(samples.map(pyRepr));
+});
+
+test('automagic (a magic without %) is warned about only where a statement starts', () => {
+  const source = ['ls data/', 's = """', '    run the analysis', '"""', 'ls = [1]', 'run analysis.py'].join('\n');
+  const { diagnostics } = convertPythonCell(source, 'translate');
+  expect(diagnostics.map((d) => [d.kind, d.line])).toEqual([
+    ['automagic', 1],
+    ['automagic', 6],
+  ]);
 });

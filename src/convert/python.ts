@@ -279,7 +279,7 @@ function pythonCellBody(ctx: Context, source: string, lineOffset = 0): string[] 
         out.push(`# ${piece.code}  # moved to the top of the script by canfar`);
       } else {
         out.push(piece.code);
-        const automagic = AUTOMAGIC.exec(piece.code);
+        const automagic = piece.statementStart ? AUTOMAGIC.exec(piece.code) : null;
         if (automagic) {
           diagnose(
             ctx,
