@@ -97,7 +97,9 @@ test("pyRepr is Python's repr() for quotes, escapes, control and non-ASCII chara
 });
 
 test('automagic (a magic without %) is warned about only where a statement starts', () => {
-  const source = ['ls data/', 's = """', '    run the analysis', '"""', 'ls = [1]', 'run analysis.py'].join('\n');
+  const source = ['ls data/', 's = """', '    run the analysis', '"""', 'ls = [1]', 'run analysis.py'].join(
+    '\n',
+  );
   const { diagnostics } = convertPythonCell(source, 'translate');
   expect(diagnostics.map((d) => [d.kind, d.line])).toEqual([
     ['automagic', 1],
