@@ -104,6 +104,8 @@ async function startJupyter(outputDir: string): Promise<{ server: JupyterServer;
         '--local-state',
         localStateDir,
         `--port=${port}`,
+        // For debugging only, e.g. CANFAR_UI_SERVER_ARGS='--ServerApp.log_level=DEBUG'.
+        ...(process.env.CANFAR_UI_SERVER_ARGS ?? '').split(' ').filter(Boolean),
       ],
       { cwd: rootDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } },
     );

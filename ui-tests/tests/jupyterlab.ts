@@ -63,6 +63,41 @@ export class JupyterLabPage {
     return cell;
   }
 
+  /**
+   * Saves the active document (Ctrl+S) and waits until its tab no longer shows unsaved changes. An
+   * untitled document asks for a name on its first save: `name` (with extension) answers, else the
+   * proposed name is kept.
+   */
+  async save(name?: string): Promise<void> {
+    const dirty = this.page.locator('.lm-TabBar-tab.lm-mod-current.jp-mod-dirty');
+    const rename = this.page.locator('.jp-Dialog', { hasText: 'Rename file' });
+    await this.page.keyboard.press('Control+s');
+    await expect.poll(async () => (await rename.isVisible()) || (await dirty.count()) === 0).toBe(true);
+    if (await rename.isVisible()) {
+      if (name) await rename.locator('input[type="text"], input:not([type])').first().fill(name);
+      await rename.locator('.jp-Dialog-footer button', { hasText: 'Rename and Save' }).click();
+    }
+    await expect(dirty).toHaveCount(0);
+  }
+
+  /** Runs a command the way a user finds it: the command palette, its label typed, Enter. */
+  async runCommandFromPalette(label: string): Promise<void> {
+    await this.page.keyboard.press('Control+Shift+C');
+    const palette = this.page.locator('#command-palette');
+    await expect(palette).toBeVisible();
+    await palette.locator('.lm-CommandPalette-input').fill(label);
+    await palette.locator('.lm-CommandPalette-item', { hasText: label }).first().click();
+  }
+
+  /** Clicks the button labelled `label` of the dialog on top and waits for that dialog to close. */
+  async acceptDialog(label: string | RegExp): Promise<void> {
+    const dialog = this.page.locator('.jp-Dialog').last();
+    await expect(dialog).toBeVisible();
+    const button = dialog.locator('.jp-Dialog-footer button', { hasText: label });
+    await expect(button).toBeEnabled();
+    await button.click();
+  }
+
   /** The CANFAR tab in the left side bar. */
   get canfarTab(): Locator {
     return this.page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jp-canfar-panel"]');

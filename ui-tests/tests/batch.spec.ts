@@ -1,0 +1,81 @@
+// A notebook goes to the local Skaha server as a headless batch of 3 replicas, through the UI only:
+// the panel follows it to 3/3 completed, a replica's log shows that replica's share of the work, the
+// batch folder holds one status file per replica, and deleting the batch empties the panel.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { expect, REPO, test } from './fixtures';
+
+test.skip(
+  !existsSync(join(REPO, 'src/lab/submit-plugin.ts')),
+  'the submit command (src/lab) is not written yet',
+);
+
+// Each replica takes its share of 12 items with chunk() (contiguous blocks, 1-based REPLICA_ID) and
+// sleeps so that "running" is visible in the panel before the replicas complete.
+const NOTEBOOK_CODE = [
+  'import os, time',
+  'chunk = lambda items, i, n: items[(i - 1) * len(items) // n : i * len(items) // n]',
+  "replica, count = int(os.environ.get('REPLICA_ID', 1)), int(os.environ.get('REPLICA_COUNT', 1))",
+  'mine = chunk(list(range(12)), replica, count)',
+  "print(f'replica {replica} of {count} squares {[x * x for x in mine]}')",
+  "time.sleep(float(os.environ.get('CANFAR_TEST_SLEEP', 0)))",
+];
+
+test('a notebook runs as 3 replicas on the local server and the panel follows it', async ({
+  lab,
+  page,
+  jupyter,
+}) => {
+  await lab.open();
+  await lab.newNotebook();
+  const cell = await lab.runCell(NOTEBOOK_CODE.join('\n'));
+  await expect(cell.locator('.jp-OutputArea-output')).toContainText('replica 1 of 1 squares [0, 1, 4');
+
+  await lab.runCommandFromPalette('Submit Notebook as Headless Batch');
+  // The notebook has unsaved changes: the command offers to save first.
+  await lab.acceptDialog('Save and submit');
+  const form = page.locator('.jp-Dialog .jp-CanfarSubmit-form');
+  await expect(form).toBeVisible();
+  await form.locator('[data-field="replicas"] input').fill('3');
+  await form.locator('[data-field="env"] textarea').fill('CANFAR_TEST_SLEEP=6');
+  await expect(form.locator('[data-canfar="plan"]')).toContainText('3');
+  await page.screenshot({ path: test.info().outputPath('submit-dialog.png') });
+  await lab.acceptDialog('Submit');
+
+  const panel = await lab.openCanfarPanel();
+  const batch = panel.locator('.jp-CanfarPanel-batch').first();
+  const summary = batch.locator('[data-canfar="summary"]');
+  await expect(summary).toContainText(/Running/i, { timeout: 60_000 });
+  await batch.locator('[data-canfar-action="toggle"]').click();
+  await page.screenshot({ path: test.info().outputPath('panel-running.png') });
+  await expect(summary).toHaveText(/^3\/3 Completed$/i, { timeout: 120_000 });
+
+  const rows = batch.locator('tr.jp-CanfarPanel-replica');
+  await expect(rows).toHaveCount(3);
+  for (let i = 0; i < 3; i++) {
+    const cells = rows.nth(i).locator('td');
+    await expect(cells.nth(6)).toHaveText('0'); // exit code
+    await expect(cells.nth(4)).toHaveText(/\d+ s/); // duration
+  }
+  await page.screenshot({ path: test.info().outputPath('panel-completed.png') });
+
+  // Replica 2 of 3 has items 4..7.
+  await rows.nth(1).locator('[data-canfar-action="logs"]').click();
+  await expect(page.locator('.jp-MainAreaWidget:visible').last()).toContainText(
+    'replica 2 of 3 squares [16, 25, 36, 49]',
+  );
+
+  const batches = join(jupyter.rootDir, '.canfar/batches');
+  const [batchId] = readdirSync(batches);
+  const statusDir = join(batches, batchId, 'status');
+  const statusFiles = readdirSync(statusDir).sort();
+  expect(statusFiles).toEqual(['replica-1.json', 'replica-2.json', 'replica-3.json']);
+  for (const file of statusFiles) {
+    expect(JSON.parse(readFileSync(join(statusDir, file), 'utf8'))).toMatchObject({ exitCode: 0 });
+  }
+
+  await batch.locator('[data-canfar-action="delete-batch"]').click();
+  await lab.acceptDialog(/Delete/);
+  await expect(panel.locator('.jp-CanfarPanel-batch')).toHaveCount(0, { timeout: 60_000 });
+});
