@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertNotebook, kernelInfo, kernelLanguage } from '.';
+import { convertNotebook, kernelInfo, kernelLanguage, readParameters } from '.';
 
 function nb(kernelspec: object | undefined, cells: string[], languageInfo?: object) {
   return {
@@ -134,4 +134,80 @@ test('a Bash notebook runs under bash with set -e, and names the failing cell', 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('JavaScript parameters from CANFAR_PARAM_<name>', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'canfar-convert-jsp-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'javascript', language: 'javascript' } },
+    cells: [
+      {
+        cell_type: 'code',
+        id: 'p',
+        metadata: { tags: ['parameters'] },
+        source:
+          'const n = 1; // count\nlet ratio = 0.5;\nconst on = false;\nconst label = "m31";\nconst bands = ["g"];\nconst opts = {\n  k: 1,\n};',
+        outputs: [],
+      },
+      {
+        cell_type: 'code',
+        id: 'i',
+        metadata: { tags: ['injected-parameters'] },
+        source: 'const n = 5;',
+        outputs: [],
+      },
+      {
+        cell_type: 'code',
+        id: 'u',
+        metadata: {},
+        source: 'console.log(JSON.stringify([n, ratio, on, label, bands, opts]));',
+        outputs: [],
+      },
+    ],
+  };
+  const result = convertNotebook(notebook);
+  const file = join(dir, `params${result.extension}`);
+  writeFileSync(file, result.script);
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [file], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+
+  test('readParameters and the result list them, injected values winning', () => {
+    expect(result.ok).toBe(true);
+    expect(readParameters(notebook)).toEqual(result.parameters);
+    expect(result.parameters).toEqual([
+      { name: 'n', type: 'int', default: '5' },
+      { name: 'ratio', type: 'float', default: '0.5' },
+      { name: 'on', type: 'bool', default: 'false' },
+      { name: 'label', type: 'str', default: '"m31"' },
+      { name: 'bands', type: 'list', default: '["g"]' },
+      { name: 'opts', type: 'dict', default: '{\n  k: 1,\n}' },
+    ]);
+  });
+
+  test('defaults, then overrides typed like the defaults', () => {
+    expect(run({}).stdout).toBe('[5,0.5,false,"m31",["g"],{"k":1}]\n');
+    const overridden = run({
+      CANFAR_PARAM_n: '7',
+      CANFAR_PARAM_ratio: '2',
+      CANFAR_PARAM_on: 'yes',
+      CANFAR_PARAM_label: '42',
+      CANFAR_PARAM_bands: '["r","i"]',
+      CANFAR_PARAM_opts: '{"k":2}',
+    });
+    expect(overridden.status).toBe(0);
+    expect(overridden.stdout).toBe('[7,2,true,"42",["r","i"],{"k":2}]\n');
+  });
+
+  test('a bad value exits 2 naming it; an unknown parameter is reported', () => {
+    const bad = run({ CANFAR_PARAM_n: 'seven' });
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('CANFAR_PARAM_n="seven" is not a valid number (the notebook default is 5)');
+    expect(run({ CANFAR_PARAM_typo: '1' }).stderr).toContain(
+      'CANFAR_PARAM_typo set but the notebook has no such parameter',
+    );
+  });
 });

@@ -4,8 +4,9 @@
  * the failing cell where the runtime allows, and refusing what cannot run as a file.
  */
 import type { Cell, Notebook } from './notebook';
-import type { ConversionDiagnostic, ConvertOptions, Interpreter } from './types';
+import type { ConversionDiagnostic, ConvertOptions, Interpreter, NotebookParameter } from './types';
 import { cellLabel, commentLines, dropReason, isCodeCell } from './common';
+import { JS_PARAM_RUNTIME, jsParameterCell, jsParametersOf } from './jsparams';
 
 export interface ScriptTarget {
   language: string;
@@ -16,6 +17,8 @@ export interface ScriptTarget {
   prelude(progress: boolean, total: number): string[];
   /** The line that opens code cell k of total (1-based), or none. */
   begin(k: number, label: string): string;
+  /** CANFAR_PARAM_<name> overrides are implemented (JavaScript and TypeScript). */
+  parameters?: boolean;
   /** Checks one cell's source; returns the lines to write (the source itself, or commented lines). */
   check?(cell: Cell, options: ConvertOptions, diagnostics: ConversionDiagnostic[]): string[] | undefined;
 }
@@ -45,7 +48,10 @@ function jsPrelude(usesRequire: boolean) {
     '      if (code !== 0) console.error(`canfar: ${cell} failed (exit status ${code})`);',
     '    });',
     '  }',
+    ...JS_PARAM_RUNTIME,
     '  return {',
+    '    param,',
+    '    checkParams,',
     '    begin(k, label) {',
     '      cell = label;',
     `      if (progress) console.error(\`canfar: cell \${k}/${total} [\${label}]\`);`,
@@ -127,6 +133,7 @@ export function targetFor(
         prelude: jsPrelude(false),
         begin,
         check: jsCheck(seen),
+        parameters: true,
       };
     }
     if (language === 'typescript') {
@@ -139,6 +146,7 @@ export function targetFor(
         prelude: jsPrelude(usesRequire),
         begin,
         check: jsCheck(seen),
+        parameters: true,
       };
     }
     return {
@@ -149,6 +157,7 @@ export function targetFor(
       prelude: jsPrelude(usesRequire),
       begin,
       check: jsCheck(seen),
+      parameters: true,
     };
   }
   if (language === 'r') {
@@ -208,8 +217,15 @@ export function convertWithTarget(
   notebook: Notebook,
   target: ScriptTarget,
   options: ConvertOptions,
-): { script: string; diagnostics: ConversionDiagnostic[] } {
+): { script: string; diagnostics: ConversionDiagnostic[]; parameters: NotebookParameter[] } {
   const diagnostics: ConversionDiagnostic[] = [];
+  const parameters = target.parameters ? jsParametersOf(notebook) : [];
+  const parameterCells = notebook.cells.filter(
+    (cell) =>
+      cell.type === 'code' && (cell.tags.includes('parameters') || cell.tags.includes('injected-parameters')),
+  );
+  const lastParameterCell = parameterCells[parameterCells.length - 1];
+  const declared = new Set<string>();
   const mark = target.comment;
   const kept = (cell: Cell) =>
     isCodeCell(cell) && cell.source.trim() !== '' && dropReason(cell) === undefined;
@@ -245,22 +261,34 @@ export function convertWithTarget(
         message: `tag raises-exception is honoured for Python only: an error in this cell stops the ${target.language} script`,
       });
     }
-    const checked = target.check?.(cell, options, diagnostics);
+    const source =
+      target.parameters && parameterCells.includes(cell)
+        ? { ...cell, source: jsParameterCell(cell, declared) }
+        : cell;
+    const checked = target.check?.(source, options, diagnostics);
     body.push(
       '',
       `${mark} %% [${label}]`,
       target.begin(k, label),
-      ...(checked ?? cell.source.replace(/\r?\n$/, '').split(/\r?\n/)),
+      ...(checked ?? source.source.replace(/\r?\n$/, '').split(/\r?\n/)),
     );
+    if (cell === lastParameterCell && parameters.length > 0) {
+      body.push(
+        '',
+        '// canfar: each parameter can be overridden with the environment variable CANFAR_PARAM_<name>',
+        ...parameters.map((p) => `${p.name} = __canfar.param(${jsString(p.name)}, ${p.name});`),
+        `__canfar.checkParams([${parameters.map((p) => jsString(p.name)).join(', ')}]);`,
+      );
+    }
   }
-  if (notebook.cells.some((cell) => cell.tags.includes('parameters'))) {
+  if (!target.parameters && notebook.cells.some((cell) => cell.tags.includes('parameters'))) {
     const cell = notebook.cells.find((c) => c.tags.includes('parameters')) as Cell;
     diagnostics.push({
       severity: 'warning',
       cell: cell.index,
       cellId: cell.id,
       kind: 'parameters-not-overridable',
-      message: `CANFAR_PARAM_<name> overrides are implemented for Python notebooks only: the ${target.language} script uses the values as written`,
+      message: `CANFAR_PARAM_<name> overrides are implemented for Python, JavaScript and TypeScript notebooks only: the ${target.language} script uses the values as written`,
     });
   }
   const where = options.notebookPath ? ` from ${options.notebookPath}` : '';
@@ -272,5 +300,5 @@ export function convertWithTarget(
     `${mark} Cells are marked \`${mark} %% [cell N id=ID]\`, N counting every cell of the notebook from 1.`,
   ];
   const script = [...header, ...target.prelude(options.progress ?? false, total), ...body].join('\n') + '\n';
-  return { script, diagnostics };
+  return { script, diagnostics, parameters };
 }

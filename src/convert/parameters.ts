@@ -6,6 +6,8 @@
 import { readNotebook, type Notebook } from './notebook';
 import { atLogicalLineStart, initialLexState, lexLine } from './pylex';
 import { splitSourceLines } from './common';
+import { jsParametersOf } from './jsparams';
+import { kernelLanguage } from './language';
 import type { NotebookParameter, ParameterType } from './types';
 
 const ASSIGNMENT = /^([A-Za-z_]\w*)\s*(?::\s*([^=]+?))?\s*=(?!=)\s*(.*)$/s;
@@ -92,7 +94,9 @@ export function parametersOf(notebook: Notebook): NotebookParameter[] {
   return [...merged.values()];
 }
 
-/** The parameters of a notebook (parsed JSON, nbformat 4 or 3). */
+/** The parameters of a notebook (parsed JSON, nbformat 4 or 3): Python, JavaScript or TypeScript; none otherwise. */
 export function readParameters(notebook: unknown): NotebookParameter[] {
-  return parametersOf(readNotebook(notebook));
+  const language = kernelLanguage(notebook);
+  if (language === 'javascript' || language === 'typescript') return jsParametersOf(readNotebook(notebook));
+  return language === 'python' ? parametersOf(readNotebook(notebook)) : [];
 }
