@@ -29,6 +29,9 @@ const kernelsDir =
   join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'jupyterlab-canfar', 'kernels');
 const bin = (name: string) => join(kernelsDir, 'node_modules', '.bin', name);
 const enabled = process.env.CANFAR_TEST_KERNELS === '1';
+// Optional: ijavascript needs libzmq3-dev to build; scripts/test-kernels.sh installs it only when present.
+const ijavascriptKernel = join(kernelsDir, 'node_modules', 'ijavascript', 'lib', 'kernel.js');
+const withIJavascript = existsSync(ijavascriptKernel);
 
 interface Output {
   output_type: string;
@@ -151,6 +154,11 @@ if (!enabled || missing.length > 0) {
         ['tslab', [bin('tslab'), 'kernel', '--config-path', '{connection_file}'], 'TypeScript'],
         ['jslab', [bin('tslab'), 'kernel', '--config-path', '{connection_file}', '--js'], 'JavaScript'],
         ['deno', [bin('deno'), 'jupyter', '--kernel', '--conn', '{connection_file}'], 'Deno'],
+        [
+          'javascript',
+          [process.execPath, ijavascriptKernel, '--hide-undefined', '{connection_file}', '--protocol=5.0'],
+          'JavaScript (ijavascript)',
+        ],
       ] as const) {
         mkdirSync(join(kernels, name), { recursive: true });
         writeFileSync(
@@ -158,7 +166,7 @@ if (!enabled || missing.length > 0) {
           JSON.stringify({
             argv,
             display_name: display,
-            language: name === 'jslab' ? 'javascript' : 'typescript',
+            language: name === 'jslab' || name === 'javascript' ? 'javascript' : 'typescript',
           }),
         );
       }
@@ -185,7 +193,8 @@ if (!enabled || missing.length > 0) {
         DENO_DIR: join(tmp, 'deno-cache'),
         NO_COLOR: '1',
       };
-      for (const notebook of ['deno.ipynb', 'tslab.ipynb']) {
+      const notebooks = ['deno.ipynb', 'tslab.ipynb', ...(withIJavascript ? ['ijavascript.ipynb'] : [])];
+      for (const notebook of notebooks) {
         await run(
           '/usr/bin/jupyter',
           [
@@ -339,5 +348,29 @@ if (!enabled || missing.length > 0) {
       expectExactlyOnce(work, submitted.batchId);
       expectNoInjectedMarkup(cells);
     });
+
+    (withIJavascript ? test : test.skip)(
+      `ijavascript: _toMime() bundles through $$.sendResult, watch() updates one table${withIJavascript ? '' : ' (skipped: ijavascript not installed, it needs libzmq3-dev)'}`,
+      () => {
+        const cells = executed['ijavascript.ipynb'];
+        expect(joinText(rich(cellWith(cells, 'kernelKind()'))[0].data?.['text/plain'])).toContain(
+          'ijavascript',
+        );
+        const stats = rich(cellWith(cells, 'canfar.stats()'))[0];
+        expect(html(stats)).toContain('<table data-canfar="stats"');
+        expect(json(stats)).toMatchObject({ cores: { available: 4 } });
+        const log = rich(cellWith(cells, '.print().then('))[0];
+        expect(html(log)).toContain('&lt;script&gt;alert(&quot;canfar&quot;)&lt;/script&gt; &amp; done');
+        const submitted = json(rich(cellWith(cells, "canfar.submit('replica-chunk.ipynb'"))[0]) as {
+          batchId: string;
+        };
+        const watchCell = cellWith(cells, 'canfar.watch(batch');
+        const tables = rich(watchCell).filter((o) => html(o).includes('data-canfar="batch"'));
+        expect(tables).toHaveLength(1);
+        expect(json(tables[0])).toMatchObject({ done: true, counts: { completed: 4, total: 4 } });
+        expectExactlyOnce(work, submitted.batchId);
+        expectNoInjectedMarkup(cells);
+      },
+    );
   });
 }

@@ -94,6 +94,9 @@ export function kernelKind(): KernelKind {
   return 'node';
 }
 
+/** How long a Deno display waits for the kernel to publish it (see liveDisplay). */
+const DENO_FLUSH_MS = 50;
+
 let displayCounter = 0;
 
 /** A display id unique in this process. */
@@ -130,6 +133,10 @@ export function liveDisplay(id = newDisplayId()): LiveDisplay {
           const jupyter = denoJupyter();
           if (!jupyter) return false;
           await jupyter.display(bundle, { raw: true, display_id: id, update });
+          // Deno's REPL hands outputs to its kernel thread through a queue, and the kernel can report the
+          // cell finished before the queue is drained: headless runners then drop the output. A short pause
+          // lets the queue drain while the cell still runs (a heuristic: Deno offers no flush).
+          await new Promise((resolve) => setTimeout(resolve, DENO_FLUSH_MS));
           break;
         }
         case 'tslab': {
