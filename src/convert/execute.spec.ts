@@ -306,6 +306,18 @@ describe('policy ipython runs under IPython', () => {
       expect(failing.stderr).toContain(
         'canfar: cell 2 id=id1 failed with ZeroDivisionError: division by zero',
       );
+      const tagged = runNotebook(
+        [
+          { source: 'x = !echo in-tagged-cell\nprint(x)\n1 / 0', tags: ['raises-exception'] },
+          'print("went on")',
+        ],
+        {
+          options: { policy: 'ipython' },
+          python: ['-m', 'IPython', '--no-banner', '--quick', '--colors=NoColor'],
+        },
+      );
+      expect(tagged.stdout).toContain("['in-tagged-cell']\nwent on\n");
+      expect(tagged.status).toBe(0);
     },
   );
 });

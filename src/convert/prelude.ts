@@ -111,7 +111,7 @@ def _canfar_runtime(progress, total):
         name = '<%s>' % label
         linecache.cache[name] = (len(source), None, source.splitlines(True), name)
         try:
-            exec(compile(source, name, 'exec'), sys.modules['__main__'].__dict__)
+            exec(compile(source, name, 'exec'), sys._getframe(1).f_globals)
         except (Exception, CommandFailed):
             traceback.print_exc()
             err('%s raised the exception above; it is tagged raises-exception, so the script continues' % label)
