@@ -2,7 +2,7 @@
 import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
-import type { Session } from '../skaha';
+import type { SessionRef } from './panel';
 import { confirmDelete } from './dialogs';
 import type { BatchGroup } from './grouping';
 import { describeError } from './model';
@@ -15,7 +15,7 @@ export function sessionActions(
   trans: TranslationBundle,
   execute: (command: string, args: ReadonlyPartialJSONObject) => Promise<unknown>,
 ) {
-  const deleteSession = async (session: Session, ask = true) => {
+  const deleteSession = async (session: SessionRef, ask = true) => {
     const ok =
       !ask ||
       (await confirmDelete(
@@ -65,7 +65,7 @@ export function sessionActions(
       );
     }
   };
-  const openLogs = (session: Session, tab: 'log' | 'events') =>
+  const openLogs = (session: SessionRef, tab: 'log' | 'events') =>
     void execute(CommandIDs.openLogs, { id: session.id, name: session.name, tab });
   return { deleteSession, deleteBatch, openLogs };
 }

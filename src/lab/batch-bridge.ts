@@ -76,10 +76,9 @@ export class BatchBridge implements BatchBackend {
         logPath(view.folder, replica.replica),
         joinPath(view.folder, 'logs', `replica-${replica.replica}.platform.log`),
       ]) {
-        try {
-          return await this.options.store.readText(path);
-        } catch {
-          // Try the platform's copy next.
+        // Checked first: a missing file would be a 404 in the browser console.
+        if (await this.options.store.exists(path).catch(() => false)) {
+          return this.options.store.readText(path);
         }
       }
     }

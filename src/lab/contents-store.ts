@@ -4,7 +4,7 @@
  */
 import type { Contents } from '@jupyterlab/services';
 import { ServerConnection } from '@jupyterlab/services';
-import { BatchStoreError, joinPath } from '../batch';
+import { basename, BatchStoreError, dirname, joinPath } from '../batch';
 import type { BatchStore } from '../batch';
 
 export class ContentsBatchStore implements BatchStore {
@@ -41,25 +41,19 @@ export class ContentsBatchStore implements BatchStore {
     await this._save(path, content);
   }
 
+  /**
+   * Existence is read from the parent's listing rather than by fetching the path: a 404 would be
+   * logged as an error in the browser console at every poll. Listings are cached for a moment.
+   */
   async exists(path: string): Promise<boolean> {
-    try {
-      await this.contents.get(clean(path), { content: false });
-      return true;
-    } catch (error) {
-      if (isNotFoundResponse(error)) return false;
-      throw storeError(error, path, 'check');
-    }
+    const target = clean(path);
+    if (target === '') return true;
+    const names = await this._children(dirname(target));
+    return names !== undefined && names.includes(basename(target));
   }
 
   async list(path: string): Promise<string[]> {
-    try {
-      const model = await this.contents.get(clean(path), { type: 'directory', content: true });
-      const items = Array.isArray(model.content) ? (model.content as Contents.IModel[]) : [];
-      return items.map((item) => item.name).sort();
-    } catch (error) {
-      if (isNotFoundResponse(error)) return [];
-      throw storeError(error, path, 'list');
-    }
+    return [...((await this._children(clean(path))) ?? [])].sort();
   }
 
   async mkdirp(path: string): Promise<void> {
@@ -73,6 +67,7 @@ export class ContentsBatchStore implements BatchStore {
         } catch (error) {
           throw storeError(error, current, 'create folder');
         }
+        this._created(current, true);
       }
     }
   }
@@ -82,13 +77,55 @@ export class ContentsBatchStore implements BatchStore {
   }
 
   private async _save(path: string, content: string): Promise<void> {
+    // Like a file system store, writing a file creates its folder (the contents API would answer 500).
+    await this.mkdirp(dirname(clean(path)));
     try {
       await this.contents.save(clean(path), { type: 'file', format: 'text', content });
     } catch (error) {
       throw storeError(error, path, 'write');
     }
+    this._created(clean(path), false);
   }
+
+  /** The names in a folder, or undefined when it does not exist (checked up from the root). */
+  private _children(dir: string): Promise<string[] | undefined> {
+    const cached = this._listings.get(dir);
+    if (cached && Date.now() - cached.at < LISTING_TTL_MS) return cached.names;
+    const names = (async () => {
+      if (dir !== '' && !(await this.exists(dir))) return undefined;
+      try {
+        const model = await this.contents.get(dir, { type: 'directory', content: true });
+        return Array.isArray(model.content)
+          ? (model.content as Contents.IModel[]).map((item) => item.name)
+          : [];
+      } catch (error) {
+        if (isNotFoundResponse(error)) return undefined;
+        throw storeError(error, dir, 'list');
+      }
+    })();
+    this._listings.set(dir, { at: Date.now(), names });
+    // A failed listing is not remembered.
+    names.catch(() => this._listings.delete(dir));
+    return names;
+  }
+
+  /** Records a file or folder just written in its parent's cached listing. */
+  private _created(path: string, folder: boolean): void {
+    const parent = this._listings.get(dirname(path));
+    const name = basename(path);
+    if (parent) {
+      parent.names = parent.names.then((names) =>
+        names === undefined || names.includes(name) ? names : [...names, name],
+      );
+    }
+    if (folder) this._listings.set(path, { at: Date.now(), names: Promise.resolve([]) });
+  }
+
+  private _listings = new Map<string, { at: number; names: Promise<string[] | undefined> }>();
 }
+
+/** How long a folder listing is trusted: about one poll's work, never across polls. */
+const LISTING_TTL_MS = 1500;
 
 function clean(path: string): string {
   return joinPath(path).replace(/^\/+/, '');

@@ -51,6 +51,8 @@ export interface ReplicaRow {
   index?: number;
   name: string;
   session?: Session;
+  /** The session the replica ran as, also when the platform no longer lists it. */
+  sessionId?: string;
   status: ReplicaStatus;
   exitCode?: number;
   start?: Date;
@@ -113,6 +115,7 @@ export function groupSessions(
         index: replica.index,
         name: session?.name ?? replica.name,
         session,
+        sessionId: replica.sessionId,
         status: replica.status ?? session?.status ?? 'Gone',
         exitCode: replica.exitCode,
         start: session?.startTime ?? parseDate(replica.start),
@@ -139,6 +142,7 @@ export function groupSessions(
       index: match ? Number(match[2]) : undefined,
       name: session.name,
       session,
+      sessionId: session.id,
       status: session.status,
       start: session.startTime,
     });

@@ -78,14 +78,14 @@ describe('CanfarPanel', () => {
     expect(batch?.querySelector('[data-canfar="summary"]')?.textContent).toBe(
       '1/3 Failed · 1/3 Running · 1/3 Completed',
     );
-    expect(batch?.querySelector('table')).toBeNull();
+    expect(batch?.querySelector('.jp-CanfarPanel-replicas')).toBeNull();
     batch?.querySelector<HTMLButtonElement>('[data-canfar-action="toggle"]')?.click();
-    const rows = panel.node.querySelectorAll<HTMLElement>('tr.jp-CanfarPanel-replica');
+    const rows = panel.node.querySelectorAll<HTMLElement>('.jp-CanfarPanel-replica');
     expect(Array.from(rows).map((r) => r.dataset.name)).toEqual(['sweep-1', 'sweep-2', 'sweep-3']);
     expect(rows[0].textContent).toContain('2 CPU · 8 GB');
     // Expansion survives the next poll.
     await model.refresh();
-    expect(panel.node.querySelectorAll('tr.jp-CanfarPanel-replica')).toHaveLength(3);
+    expect(panel.node.querySelectorAll('.jp-CanfarPanel-replica')).toHaveLength(3);
 
     const other = panel.node.querySelector<HTMLElement>('.jp-CanfarPanel-other');
     expect(other?.dataset.name).toBe('notebook1');
@@ -94,11 +94,54 @@ describe('CanfarPanel', () => {
     rows[1].querySelector<HTMLButtonElement>('[data-canfar-action="logs"]')?.click();
     rows[1].querySelector<HTMLButtonElement>('[data-canfar-action="events"]')?.click();
     panel.node
-      .querySelectorAll<HTMLElement>('tr.jp-CanfarPanel-replica')[2]
+      .querySelectorAll<HTMLElement>('.jp-CanfarPanel-replica')[2]
       .querySelector<HTMLButtonElement>('[data-canfar-action="delete"]')
       ?.click();
     batch?.querySelector<HTMLButtonElement>('[data-canfar-action="delete-batch"]')?.click();
     expect(calls).toEqual(['log:sweep-2', 'events:sweep-2', 'delete:sweep-3', 'delete-batch:sweep']);
+    model.dispose();
+  });
+
+  it('shows recorded batches with exit codes, why a replica failed, and the log of a cleaned-up one', async () => {
+    const { model, panel, service, calls } = setup();
+    const live = session({ name: 'fit-2', status: 'Running' });
+    service.sessions = [live];
+    model.setBatchSource({
+      batches: async () => [
+        {
+          id: '20260721-180000-abcd',
+          name: 'fit',
+          total: 2,
+          folder: 'work/.canfar/batches/20260721-180000-abcd',
+          replicas: [
+            {
+              index: 1,
+              name: 'fit-1',
+              sessionId: 'gone0001',
+              status: 'Failed',
+              exitCode: 1,
+              cleanedUp: true,
+              message: 'cell 4 ZeroDivisionError: division by zero',
+            },
+            { index: 2, name: 'fit-2', sessionId: live.id },
+          ],
+        },
+      ],
+    });
+    await model.refresh();
+    const batch = panel.node.querySelector<HTMLElement>('.jp-CanfarPanel-batch')!;
+    expect(batch.dataset.key).toBe('20260721-180000-abcd');
+    expect(batch.querySelector('[data-canfar="summary"]')?.textContent).toBe('1/2 Failed · 1/2 Running');
+    batch.querySelector<HTMLButtonElement>('[data-canfar-action="toggle"]')!.click();
+    const [gone, running] = Array.from(panel.node.querySelectorAll<HTMLElement>('.jp-CanfarPanel-replica'));
+    expect(gone.textContent).toContain('Failed (cleaned up)');
+    expect(gone.querySelector('[data-canfar="exit"]')?.textContent).toBe('exit 1');
+    expect(gone.textContent).toContain('cell 4 ZeroDivisionError: division by zero');
+    // Gone from the platform: its saved log can be shown, there is nothing left to delete.
+    expect(gone.querySelector('[data-canfar-action="delete"]')).toBeNull();
+    gone.querySelector<HTMLButtonElement>('[data-canfar-action="logs"]')!.click();
+    expect(calls).toEqual(['log:fit-1']);
+    expect(running.querySelector('[data-canfar-action="delete"]')).not.toBeNull();
     model.dispose();
   });
 

@@ -14,10 +14,16 @@ import type { BatchGroup, ReplicaRow, ReplicaStatus } from './grouping';
 import type { CanfarModel, CanfarState } from './model';
 
 /** What the panel's buttons do; the plugin provides them (dialogs, log viewer, src/batch). */
+/** A session by id and name: enough to show its (saved) log or delete it, even once the platform forgot it. */
+export interface SessionRef {
+  id: string;
+  name: string;
+}
+
 export interface PanelActions {
-  openLogs(session: Session, tab: 'log' | 'events'): void;
+  openLogs(session: SessionRef, tab: 'log' | 'events'): void;
   /** Asks for confirmation (per settings) and deletes. */
-  deleteSession(session: Session): Promise<void>;
+  deleteSession(session: SessionRef): Promise<void>;
   deleteBatch(group: BatchGroup): Promise<void>;
   /** Batch actions; absent until src/batch offers them (the buttons are then not shown). */
   rerun?(group: BatchGroup, onlyFailed: boolean): Promise<void>;
@@ -279,54 +285,55 @@ export class CanfarPanel extends Widget {
     row.append(actions);
     item.append(row);
     if (expanded) {
-      const table = el('table', 'jp-CanfarPanel-replicas');
-      const head = el('tr', '');
-      for (const title of [
-        trans.__('Replica'),
-        trans.__('Id'),
-        trans.__('Status'),
-        trans.__('Started'),
-        trans.__('Duration'),
-        trans.__('Resources'),
-        trans.__('Exit'),
-        '',
-      ]) {
-        head.append(el('th', '', title));
-      }
-      table.append(head);
-      for (const replica of group.replicas) table.append(this._replica(replica));
-      item.append(table);
+      const list = el('ul', 'jp-CanfarPanel-replicas');
+      for (const replica of group.replicas) list.append(this._replica(replica));
+      item.append(list);
     }
     return item;
   }
 
+  /**
+   * One replica on two lines, to fit a side panel: name, status, duration and exit code, then its
+   * session id, start time and resources; the row's tooltip says why it failed, when known.
+   */
   private _replica(row: ReplicaRow): HTMLElement {
     const trans = this._trans;
-    const tr = el('tr', `jp-CanfarPanel-replica jp-mod-${row.status.toLowerCase()}`);
-    tr.dataset.name = row.name;
+    const item = el('li', `jp-CanfarPanel-replica jp-mod-${row.status.toLowerCase()}`);
+    item.dataset.name = row.name;
     const start = row.start;
     const end = row.end ?? (row.status === 'Running' ? new Date(this._now()) : undefined);
-    tr.append(
-      el('td', '', row.name),
-      el('td', 'jp-CanfarPanel-id', row.session?.id ?? ''),
+    const main = el('div', 'jp-CanfarPanel-replicaMain');
+    main.append(
+      el('span', 'jp-CanfarPanel-replicaName', row.name),
       el(
-        'td',
+        'span',
         'jp-CanfarPanel-status',
         row.cleanedUp
           ? trans.__('%1 (cleaned up)', statusLabel(trans, row.status))
           : statusLabel(trans, row.status),
       ),
-      el('td', '', start ? start.toLocaleString() : ''),
-      el('td', '', start && end ? formatDuration(end.getTime() - start.getTime()) : ''),
-      el('td', '', formatResources(row.session)),
-      el('td', '', row.exitCode !== undefined ? String(row.exitCode) : ''),
     );
-    if (row.message) tr.title = row.message;
-    const actions = el('td', 'jp-CanfarPanel-actions');
-    const session = row.session;
-    if (session) actions.append(...this._sessionButtons(session));
-    tr.append(actions);
-    return tr;
+    if (start && end)
+      main.append(el('span', 'jp-CanfarPanel-duration', formatDuration(end.getTime() - start.getTime())));
+    if (row.exitCode !== undefined) {
+      const exit = el('span', 'jp-CanfarPanel-exit', trans.__('exit %1', row.exitCode));
+      exit.dataset.canfar = 'exit';
+      main.append(exit);
+    }
+    const actions = el('span', 'jp-CanfarPanel-actions');
+    const id = row.session?.id ?? row.sessionId;
+    if (id) actions.append(...this._sessionButtons({ id, name: row.name }, row.session !== undefined));
+    main.append(actions);
+    const details = el('div', 'jp-CanfarPanel-replicaDetails');
+    for (const part of [id, start ? formatStart(start, this._now()) : '', formatResources(row.session)]) {
+      if (part) details.append(el('span', '', part));
+    }
+    item.append(main, details);
+    if (row.message) {
+      item.title = row.message;
+      details.append(el('span', 'jp-CanfarPanel-why', row.message));
+    }
+    return item;
   }
 
   private _other(session: Session): HTMLElement {
@@ -346,28 +353,34 @@ export class CanfarPanel extends Widget {
       item.append(link);
     }
     const actions = el('span', 'jp-CanfarPanel-actions');
-    actions.append(...this._sessionButtons(session));
+    actions.append(...this._sessionButtons(session, true));
     item.append(actions);
     return item;
   }
 
-  private _sessionButtons(session: Session): HTMLElement[] {
+  /** Logs and events for any session the batch knows; Delete only while the platform lists it. */
+  private _sessionButtons(target: SessionRef, listed: boolean): HTMLElement[] {
     const trans = this._trans;
     const a = this._actions;
-    return [
-      button(trans.__('Logs'), trans.__('Show the log of %1', session.name), 'logs', () =>
-        a.openLogs(session, 'log'),
+    const buttons = [
+      button(trans.__('Logs'), trans.__('Show the log of %1', target.name), 'logs', () =>
+        a.openLogs(target, 'log'),
       ),
-      button(trans.__('Events'), trans.__('Show the events of %1', session.name), 'events', () =>
-        a.openLogs(session, 'events'),
-      ),
-      button(
-        trans.__('Delete'),
-        trans.__('Delete session %1', session.name),
-        'delete',
-        () => void a.deleteSession(session),
+      button(trans.__('Events'), trans.__('Show the events of %1', target.name), 'events', () =>
+        a.openLogs(target, 'events'),
       ),
     ];
+    if (listed) {
+      buttons.push(
+        button(
+          trans.__('Delete'),
+          trans.__('Delete session %1', target.name),
+          'delete',
+          () => void a.deleteSession(target),
+        ),
+      );
+    }
+    return buttons;
   }
 
   private _model: CanfarModel;
@@ -398,6 +411,14 @@ export function statusLabel(trans: TranslationBundle, status: ReplicaStatus): st
     default:
       return trans.__('Unknown');
   }
+}
+
+/** The time alone for today's starts, else date and time: the panel is narrow. */
+function formatStart(start: Date, now: number): string {
+  const sameDay = new Date(now).toDateString() === start.toDateString();
+  return sameDay
+    ? start.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    : start.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
 function fmt(value: number): string {

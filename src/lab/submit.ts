@@ -342,20 +342,23 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
       document.createTextNode(` ${trans.__('Flexible resources (the platform shares cores and memory)')}`),
     );
     form.append(flexLabel);
-    form.append(field('cores', trans.__('Cores (fixed)'), cores));
-    form.append(field('ram', trans.__('Memory (fixed)'), ram));
     const gpus = select('gpus', [0, ...(context?.gpus.options ?? [])], this._input.gpus);
-    form.append(field('gpus', trans.__('GPUs'), gpus));
-
     const replicas = input('replicas', this._input.replicas, 'number');
     replicas.min = '1';
     replicas.max = String(MAX_REPLICAS);
+    // One row for the numbers, so that the plan stays in view.
+    const row = document.createElement('div');
+    row.className = 'jp-CanfarSubmit-row';
+    row.append(
+      field('cores', trans.__('Cores (fixed)'), cores),
+      field('ram', trans.__('Memory (fixed)'), ram),
+      field('gpus', trans.__('GPUs'), gpus),
+      field('replicas', trans.__('Replicas (1 to %1)', MAX_REPLICAS), replicas),
+    );
+    form.append(row);
     form.append(
-      field(
-        'replicas',
-        trans.__('Replicas'),
-        replicas,
-        trans.__('1 to %1; each gets REPLICA_ID and REPLICA_COUNT.', MAX_REPLICAS),
+      note(
+        trans.__('Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT (N) to pick its share of the data.'),
       ),
     );
 
