@@ -30,6 +30,14 @@ export class JupyterLabPage {
     await expect(this.page.locator('#jp-main-dock-panel')).toBeVisible();
   }
 
+  /** Switches the theme from the Settings menu (Settings > Theme > `theme`) and waits until it applies. */
+  async setTheme(theme: string): Promise<void> {
+    await this.page.locator('.lm-MenuBar-itemLabel', { hasText: 'Settings' }).click();
+    await this.page.locator('.lm-Menu-itemLabel', { hasText: /^Theme$/ }).click();
+    await this.page.locator('.lm-Menu-itemLabel', { hasText: theme }).first().click();
+    await expect(this.page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
+  }
+
   /** The kernel status in the status bar, e.g. "Python 3 (ipykernel) | Idle". */
   get kernelStatus(): Locator {
     return this.page.locator('#jp-main-statusbar .jp-StatusBar-TextItem', { hasText: '|' }).first();
