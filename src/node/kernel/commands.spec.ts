@@ -97,6 +97,19 @@ test('logs: `await` gives the whole log; follow emits each new part once until t
   expect((await stats()).cores.available).toBe(4);
 });
 
+test('logs follow waits through the queue: a Pending session has no log yet, then its output comes', async () => {
+  const busy = script('busy.sh', 'sleep 1');
+  const blockers = await launch({ image: IMAGE, name: 'busy', replicas: 4, cmd: 'sh', args: [busy] });
+  const hello = script('queued.sh', 'echo "after the queue"');
+  const [queued] = await launch({ image: IMAGE, name: 'queued', cmd: 'sh', args: [hello] });
+  if (!queued.ok) throw new Error(queued.message);
+  expect((await server.api.session(queued.sessionId)).status).toBe('Pending');
+  const chunks: string[] = [];
+  for await (const chunk of logs(queued.sessionId, { follow: true, intervalMs: 50 })) chunks.push(chunk);
+  expect(chunks.join('')).toBe('after the queue\n');
+  for (const id of blockers.ids) await server.api.waitStatus(id, ['Completed']);
+});
+
 test('submit, watch, batches, batch, deleteBatch: a JavaScript notebook as 3 replicas', async () => {
   const notebook = join(dir, 'count.ipynb');
   writeFileSync(

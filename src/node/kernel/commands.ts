@@ -407,16 +407,20 @@ export class LogStream implements AsyncIterable<string>, PromiseLike<LogText> {
     let seen = '';
     for (;;) {
       let ended = !this.options.follow;
+      let queued = false;
       if (!ended) {
         // Status first, log second: once the session has ended, this read holds the log's last line.
         try {
-          ended = ENDED.has((await client.get(this.id)).status);
+          const status = (await client.get(this.id)).status;
+          ended = ENDED.has(status);
+          // A queued session has no pod, hence no log to ask for yet.
+          queued = status === 'Pending';
         } catch (error) {
           if (!(error instanceof SkahaError && error.code === 'not-found')) throw error;
           ended = true;
         }
       }
-      const text = await client.logs(this.id);
+      const text = queued ? seen : await client.logs(this.id);
       // A log that no longer starts with what was seen was replaced (a restarted pod): emit it whole.
       const fresh = text.startsWith(seen) ? text.slice(seen.length) : text;
       seen = text;
