@@ -95,3 +95,55 @@ test('3 launches of 24 replicas through injected faults: no duplicate, no missin
   expect(totals.retried).toBeGreaterThan(2);
   expect(totals.ok + totals.reconciled).toBeGreaterThan(60);
 }, 60_000);
+
+/** Asks again while the injected faults refuse or drop the request. */
+async function through<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 20) throw error;
+    }
+  }
+}
+
+test('ids over HTTP through faults: only the requested replicas, each with its id out of the full set', async () => {
+  const name = 'subset';
+  const n = 12;
+  const ids = [11, 4, 7, 1, 12];
+  const outcomes = await createReplicas(
+    client,
+    // Each replica prints the REPLICA_ID and REPLICA_COUNT it was given.
+    { name, image: IMAGE, cmd: 'printenv', args: ['REPLICA_ID', 'REPLICA_COUNT'] },
+    n,
+    { ids, concurrency: 3, retries: 6, retryDelayMs: 10, maxRetryDelayMs: 50 },
+  );
+  expect(outcomes.map((o) => [o.replica, o.name])).toEqual(ids.map((id) => [id, `${name}-${id}`]));
+  const sessions = (await allSessions()).filter((s) => s.name.startsWith(`${name}-`));
+  const held = sessions.map((s) => s.name);
+  // No session for a replica that was not requested, none twice.
+  expect(held.filter((h) => !outcomes.some((o) => o.name === h))).toEqual([]);
+  expect(held.length).toBe(new Set(held).size);
+  for (const outcome of outcomes) {
+    const held = sessions.filter((s) => s.name === outcome.name).map((s) => s.id);
+    if (outcome.ok) expect([outcome.name, held]).toEqual([outcome.name, [outcome.sessionId]]);
+    else if (outcome.code !== 'uncertain')
+      expect([outcome.name, outcome.code, held]).toEqual([outcome.name, outcome.code, []]);
+  }
+  const launched = outcomes.filter((o) => o.ok);
+  expect(launched.length).toBeGreaterThanOrEqual(3);
+  for (const outcome of launched) {
+    if (!outcome.ok) continue;
+    let session = await through(() => client.get(outcome.sessionId));
+    for (let wait = 0; session.status !== 'Completed' && wait < 100; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      session = await through(() => client.get(outcome.sessionId));
+    }
+    expect([outcome.name, session.status]).toEqual([outcome.name, 'Completed']);
+    const log = await through(() => client.logs(outcome.sessionId));
+    expect([outcome.name, log.trim().split(/\s+/)]).toEqual([
+      outcome.name,
+      [String(outcome.replica), String(n)],
+    ]);
+  }
+}, 60_000);

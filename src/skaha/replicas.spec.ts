@@ -139,20 +139,24 @@ function runProblems(
   outcomes: ReplicaOutcome[],
   sessions: FakeSession[],
   existingIds: Set<string>,
+  ids: number[] = Array.from({ length: n }, (_, i) => i + 1),
 ): string[] {
   const problems: string[] = [];
-  if (outcomes.length !== n) problems.push(`${outcomes.length} outcomes for ${n} replicas`);
+  if (outcomes.length !== ids.length) problems.push(`${outcomes.length} outcomes for ${ids.length} replicas`);
   const created = sessions.filter((s) => !existingIds.has(s.id));
   const byName = new Map<string, FakeSession[]>();
   for (const s of created) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
   // No duplicates: at most one session per replica name.
   for (const [name, list] of byName)
     if (list.length > 1) problems.push(`${name} created ${list.length} times`);
-  for (let i = 0; i < n; i++) {
+  // Only the requested replicas were created.
+  const wanted = new Set(ids.map((id) => (n === 1 ? 'sweep' : `sweep-${id}`)));
+  for (const name of byName.keys()) if (!wanted.has(name)) problems.push(`${name} was not requested`);
+  for (const [i, id] of ids.entries()) {
     const o = outcomes[i];
-    const name = n === 1 ? 'Sweep' : `Sweep-${i + 1}`;
-    if (!o || o.replica !== i + 1 || o.name !== name) {
-      problems.push(`outcome ${i} is ${JSON.stringify(o)}, expected replica ${i + 1} named ${name}`);
+    const name = n === 1 ? 'Sweep' : `Sweep-${id}`;
+    if (!o || o.replica !== id || o.name !== name) {
+      problems.push(`outcome ${i} is ${JSON.stringify(o)}, expected replica ${id} named ${name}`);
       continue;
     }
     const made = byName.get(name.toLowerCase())?.[0];
@@ -161,7 +165,7 @@ function runProblems(
       if (made?.id !== o.sessionId)
         problems.push(`${name}: reported ${o.sessionId}, the service has ${made?.id}`);
       const env = JSON.stringify(made?.env);
-      if (env !== JSON.stringify(['MODE=fast', `REPLICA_ID=${i + 1}`, `REPLICA_COUNT=${n}`]))
+      if (env !== JSON.stringify(['MODE=fast', `REPLICA_ID=${id}`, `REPLICA_COUNT=${n}`]))
         problems.push(`${name}: env ${env}`);
     } else if (o.code !== 'uncertain') {
       // No missing replica: a failure means nothing was created for it.
@@ -178,8 +182,9 @@ function checkRun(
   outcomes: ReplicaOutcome[],
   sessions: FakeSession[],
   existingIds: Set<string>,
+  ids?: number[],
 ): void {
-  expect(runProblems(n, outcomes, sessions, existingIds)).toEqual([]);
+  expect(runProblems(n, outcomes, sessions, existingIds, ids)).toEqual([]);
 }
 
 test('the happy path: n sessions, named <name>-<i>, bare name for n = 1, one outcome each', async () => {
@@ -366,4 +371,204 @@ test('300 seeded random runs with every fault: no duplicate, no missing replica,
   expect(totals.reconciled).toBeGreaterThan(50);
   expect(totals.failed).toBeGreaterThan(20);
   expect(totals.uncertain).toBeGreaterThan(0);
+});
+
+test('baseline: no listing before the launch, and a namesake in the baseline is never taken for a replica', async () => {
+  const old = { id: 'old00001', name: 'sweep-1', type: 'headless', env: [] };
+  const listed = {
+    id: old.id,
+    name: old.name,
+    type: 'headless' as const,
+    status: 'Running' as const,
+    image: 'i/x',
+    raw: {},
+  };
+  // Happy path: n POSTs and not one listing.
+  const quick = fakeSkaha({ postFault: () => 'ok', random: mulberry32(11) });
+  const fine = await createReplicas(quick.client, spec, 4, { baseline: [] });
+  checkRun(4, fine, quick.sessions, new Set());
+  expect(quick.counts()).toEqual({ posts: 4, lists: 0 });
+
+  // A POST whose fate is unknown and that created nothing: the check listing shows only the older
+  // namesake, which the baseline names, so the replica is retried and then reported failed, not "found".
+  const faults: Fault[] = ['timeout-nothing', 'timeout-nothing'];
+  const fake = fakeSkaha({
+    postFault: () => faults.shift() ?? 'ok',
+    random: mulberry32(12),
+    existing: [old],
+  });
+  const outcomes = await createReplicas(fake.client, spec, 2, {
+    baseline: [listed],
+    concurrency: 1,
+    sleep: noSleep,
+    retries: 1,
+  });
+  expect(outcomes[0]).toMatchObject({ ok: false, code: 'transport', attempts: 2 });
+  checkRun(2, outcomes, fake.sessions, new Set([old.id]));
+  // Only the reconciliation listings ran (one per unknown fate), none before the launch.
+  expect(fake.counts()).toEqual({ posts: 3, lists: 2 });
+
+  // existing: 'fail' judges names by the baseline too.
+  const strict = fakeSkaha({ postFault: () => 'ok', random: mulberry32(13), existing: [old] });
+  const refused = await createReplicas(strict.client, spec, 2, { baseline: [listed], existing: 'fail' });
+  expect(refused.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['name-taken', 'ok']);
+  expect(strict.counts()).toEqual({ posts: 1, lists: 0 });
+});
+
+test('baseline: a lost POST is still reconciled, and a service that cannot list no longer blocks the launch', async () => {
+  const faults: Fault[] = ['create-then-drop', 'ok'];
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(14) });
+  const outcomes = await createReplicas(fake.client, spec, 2, {
+    baseline: [],
+    concurrency: 1,
+    sleep: noSleep,
+  });
+  expect(outcomes[0]).toMatchObject({ ok: true, reconciled: true, sessionId: fake.sessions[0].id });
+  checkRun(2, outcomes, fake.sessions, new Set());
+  expect(fake.counts()).toEqual({ posts: 2, lists: 1 });
+
+  // Without a baseline every replica would be 'unavailable' here (see 'nothing is launched when ...').
+  const unlisted = fakeSkaha({ postFault: () => 'ok', listFails: () => true, random: mulberry32(20) });
+  const launched = await createReplicas(unlisted.client, spec, 3, { baseline: [] });
+  checkRun(3, launched, unlisted.sessions, new Set());
+  expect(unlisted.counts()).toEqual({ posts: 3, lists: 0 });
+});
+
+test('ids: only the requested replicas, with their full-set names and env, one outcome each in the order given', async () => {
+  const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(15) });
+  const seen: number[] = [];
+  const outcomes = await createReplicas(fake.client, spec, 6, {
+    ids: [5, 2, 6],
+    onOutcome: (o) => seen.push(o.replica),
+  });
+  expect(outcomes.map((o) => [o.replica, o.name, o.ok])).toEqual([
+    [5, 'Sweep-5', true],
+    [2, 'Sweep-2', true],
+    [6, 'Sweep-6', true],
+  ]);
+  expect(fake.sessions.map((s) => [s.name, s.env]).sort()).toEqual([
+    ['sweep-2', ['MODE=fast', 'REPLICA_ID=2', 'REPLICA_COUNT=6']],
+    ['sweep-5', ['MODE=fast', 'REPLICA_ID=5', 'REPLICA_COUNT=6']],
+    ['sweep-6', ['MODE=fast', 'REPLICA_ID=6', 'REPLICA_COUNT=6']],
+  ]);
+  expect(seen.sort()).toEqual([2, 5, 6]);
+  checkRun(6, outcomes, fake.sessions, new Set(), [5, 2, 6]);
+  expect(fake.counts()).toEqual({ posts: 3, lists: 1 });
+
+  // n = 1 keeps the bare name.
+  const single = fakeSkaha({ postFault: () => 'ok', random: mulberry32(16) });
+  const [one] = await createReplicas(single.client, spec, 1, { ids: [1] });
+  expect(one).toMatchObject({ replica: 1, name: 'Sweep', ok: true });
+});
+
+test('ids: faults are reconciled per replica id; aborting cancels the rest under their own ids', async () => {
+  const faults: Fault[] = ['create-then-drop', '500-nothing'];
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(17) });
+  const outcomes = await createReplicas(fake.client, spec, 9, {
+    ids: [7, 3],
+    concurrency: 1,
+    sleep: noSleep,
+  });
+  expect(outcomes[0]).toEqual({
+    replica: 7,
+    name: 'Sweep-7',
+    ok: true,
+    sessionId: fake.sessions[0].id,
+    attempts: 1,
+    reconciled: true,
+  });
+  expect(outcomes[1]).toMatchObject({ replica: 3, name: 'Sweep-3', ok: false, status: 500, attempts: 1 });
+  checkRun(9, outcomes, fake.sessions, new Set(), [7, 3]);
+
+  const controller = new AbortController();
+  const aborted = fakeSkaha({ postFault: () => 'ok', random: mulberry32(18) });
+  const partial = await createReplicas(aborted.client, spec, 10, {
+    ids: [10, 8, 6, 4],
+    concurrency: 1,
+    signal: controller.signal,
+    onOutcome: (o) => {
+      if (o.replica === 8) controller.abort();
+    },
+  });
+  expect(partial.map((o) => [o.replica, o.ok ? 'ok' : o.code])).toEqual([
+    [10, 'ok'],
+    [8, 'ok'],
+    [6, 'cancelled'],
+    [4, 'cancelled'],
+  ]);
+  expect(partial[2]).toMatchObject({ name: 'Sweep-6', attempts: 0 });
+});
+
+test('ids: out of range, fractional or repeated ids are refused before anything is sent; none launches nothing', async () => {
+  const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(19) });
+  await expect(createReplicas(fake.client, spec, 4, { ids: [0, 2, 5] })).rejects.toThrow(
+    'ids 0, 5 out of range: each replica id must be a whole number in 1..4',
+  );
+  await expect(createReplicas(fake.client, spec, 4, { ids: [1.5] })).rejects.toMatchObject({
+    code: 'invalid-input',
+    message: 'ids 1.5 out of range: each replica id must be a whole number in 1..4',
+  });
+  await expect(createReplicas(fake.client, spec, 4, { ids: [3, 1, 3] })).rejects.toThrow(
+    'ids 3 requested more than once: a replica is launched at most once per call',
+  );
+  expect(await createReplicas(fake.client, spec, 4, { ids: [] })).toEqual([]);
+  expect(fake.counts()).toEqual({ posts: 0, lists: 0 });
+});
+
+test('200 seeded random runs with ids and a baseline: no duplicate, no missing replica, nothing unrequested', async () => {
+  const faults: Fault[] = [
+    'create-then-drop',
+    'refused',
+    'timeout-nothing',
+    '503',
+    '500-after-create',
+    '502-after-create',
+    '500-nothing',
+  ];
+  const totals = { ok: 0, reconciled: 0, failed: 0 };
+  for (let seed = 1; seed <= 200; seed++) {
+    const random = mulberry32(1000 + seed);
+    const faultRate = random() * 0.6;
+    const n = 1 + Math.floor(random() * 40);
+    // A random subset of the ids, in random order.
+    const ids = Array.from({ length: n }, (_, i) => i + 1)
+      .filter(() => random() < 0.5)
+      .sort(() => random() - 0.5);
+    if (ids.length === 0) ids.push(n);
+    // An older namesake of a requested replica, in the baseline (the caller's fresh listing).
+    const existing =
+      random() < 0.5
+        ? [{ id: 'old00001', name: n === 1 ? 'sweep' : `sweep-${ids[0]}`, type: 'headless', env: [] }]
+        : [];
+    const baseline = existing.map((s) => ({
+      ...s,
+      type: 'headless' as const,
+      status: 'Running' as const,
+      image: 'i/x',
+      raw: {},
+    }));
+    const fake = fakeSkaha({
+      random,
+      existing,
+      postFault: () => (random() < faultRate ? faults[Math.floor(random() * faults.length)] : 'ok'),
+      listFails: () => random() < 0.03,
+    });
+    const outcomes = await createReplicas(fake.client, spec, n, {
+      ids,
+      ...(random() < 0.5 ? { baseline } : {}),
+      concurrency: 1 + Math.floor(random() * 8),
+      retries: Math.floor(random() * 4),
+      sleep: noSleep,
+    });
+    const problems = runProblems(n, outcomes, fake.sessions, new Set(existing.map((s) => s.id)), ids);
+    if (problems.length > 0)
+      throw new Error(`seed ${seed}, n=${n}, ids=${ids.join(',')}:\n${problems.join('\n')}`);
+    for (const o of outcomes) {
+      if (o.ok) totals[o.reconciled ? 'reconciled' : 'ok'] += 1;
+      else if (o.code !== 'uncertain') totals.failed += 1;
+    }
+  }
+  expect(totals.ok).toBeGreaterThan(500);
+  expect(totals.reconciled).toBeGreaterThan(20);
+  expect(totals.failed).toBeGreaterThan(10);
 });

@@ -7,6 +7,10 @@
  * a timeout, a 5xx that may have come after the work was done) is reconciled by listing the sessions and
  * looking for the replica's name before any retry, and once more before giving up.
  *
+ * Two options serve callers that already know more: `baseline` (a listing the caller made moments ago, which
+ * saves the pre-launch listing: one round trip) and `ids` (launch only some REPLICA_IDs of the n, e.g. the
+ * failed replicas of an earlier launch, with exactly the names and env they would have had in the full set).
+ *
  * The residual risk, stated plainly: if the service is still creating a session when the listing runs (a POST
  * that timed out while the service was busy), the listing cannot see it; the retry backoff (at least
  * `retryDelayMs`, growing) runs before the listing to make that unlikely.
@@ -47,6 +51,24 @@ export interface CreateReplicasOptions {
    * Either way they are never mistaken for a replica this call created.
    */
   existing?: 'allow' | 'fail';
+  /**
+   * Sessions known to exist before this launch, from a listing the caller already made (any type filter that
+   * includes the spec's kind). When given, createReplicas does not list sessions before launching.
+   *
+   * The caller vouches that it is fresh: every session that exists when the launch starts must be in it.
+   * A session created after that listing under one of the replica names (by another launch of the same
+   * name) would not be known as older, and reconciliation could take it for a replica of this launch. Pass
+   * it only when the listing is recent and the names are this launch's own (e.g. checked unused while
+   * planning, moments ago); otherwise leave it out and let createReplicas list.
+   */
+  baseline?: Session[];
+  /**
+   * Launch only these REPLICA_IDs out of `n` (each an integer in 1..n, no repeats), with the names and env
+   * they have in the full set of n (`<name>-<id>`, REPLICA_ID=<id>, REPLICA_COUNT=<n>). The result has one
+   * outcome per requested id, in the order given, and each outcome's `replica` is its id. An empty list
+   * launches nothing and sends nothing. Default: 1..n.
+   */
+  ids?: number[];
   /** Validate cores/ram/gpus against these options before launching. */
   context?: SkahaContext;
   /** Validate the image's registry against these hosts before launching. */
@@ -152,9 +174,30 @@ class Reconciler {
   }
 }
 
+/** The replica ids to launch: `ids` checked against n, or 1..n. */
+function requestedIds(n: number, ids: number[] | undefined): number[] {
+  if (ids === undefined) return Array.from({ length: n }, (_, i) => i + 1);
+  if (!Array.isArray(ids))
+    throw new SkahaError('invalid-input', `ids must be an array of replica ids, not ${JSON.stringify(ids)}`);
+  const bad = ids.filter((id) => !Number.isInteger(id) || id < 1 || id > n);
+  if (bad.length > 0)
+    throw new SkahaError(
+      'invalid-input',
+      `ids ${bad.map((id) => JSON.stringify(id)).join(', ')} out of range: each replica id must be a whole number in 1..${n}`,
+    );
+  const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (repeated.length > 0)
+    throw new SkahaError(
+      'invalid-input',
+      `ids ${[...new Set(repeated)].join(', ')} requested more than once: a replica is launched at most once per call`,
+    );
+  return [...ids];
+}
+
 /**
- * Launch `n` replicas of `spec`. Resolves to one outcome per replica, in replica order; rejects only for
- * invalid input (SkahaError 'invalid-input', before anything is sent).
+ * Launch `n` replicas of `spec` (or only the REPLICA_IDs in `options.ids`). Resolves to one outcome per
+ * replica, in replica order (the order of `ids` when given); rejects only for invalid input (SkahaError
+ * 'invalid-input', before anything is sent).
  */
 export async function createReplicas(
   client: SkahaClient,
@@ -163,6 +206,7 @@ export async function createReplicas(
   options: CreateReplicasOptions = {},
 ): Promise<ReplicaOutcome[]> {
   validateSessionSpec(spec, { replicas: n, context: options.context, repositories: options.repositories });
+  const ids = requestedIds(n, options.ids);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
   const retries = Math.max(0, Math.floor(options.retries ?? 3));
   const baseDelay = options.retryDelayMs ?? 1000;
@@ -171,9 +215,12 @@ export async function createReplicas(
   const random = options.random ?? Math.random;
   const signal = options.signal;
 
-  const outcomes: ReplicaOutcome[] = new Array(n);
+  // Where each replica's outcome goes in the result.
+  const slot = new Map(ids.map((id, index) => [id, index]));
+  const outcomes: ReplicaOutcome[] = new Array(ids.length);
+  if (ids.length === 0) return outcomes;
   const settle = (outcome: ReplicaOutcome) => {
-    outcomes[outcome.replica - 1] = outcome;
+    outcomes[slot.get(outcome.replica)!] = outcome;
     if (options.onOutcome) {
       try {
         options.onOutcome(outcome);
@@ -183,21 +230,25 @@ export async function createReplicas(
       }
     }
   };
-  const names = Array.from({ length: n }, (_, i) => replicaName(spec.name, i + 1, n));
+  const nameOf = (replica: number) => replicaName(spec.name, replica, n);
 
   // Sessions that exist before the launch: never taken for a replica of this launch.
   let before: Session[];
-  try {
-    before = await client.list({ type: spec.kind ?? 'headless' });
-  } catch (error) {
-    // Without this listing a lost POST could not be told from an older namesake: launch nothing.
-    const why = error instanceof Error ? error.message : String(error);
-    for (let i = 1; i <= n; i++) {
-      const failure = failureOf(error, i, names[i - 1], 0);
-      failure.message = `not launched: listing existing sessions failed first (${why})`;
-      settle(failure);
+  if (options.baseline) {
+    before = options.baseline;
+  } else {
+    try {
+      before = await client.list({ type: spec.kind ?? 'headless' });
+    } catch (error) {
+      // Without this listing a lost POST could not be told from an older namesake: launch nothing.
+      const why = error instanceof Error ? error.message : String(error);
+      for (const id of ids) {
+        const failure = failureOf(error, id, nameOf(id), 0);
+        failure.message = `not launched: listing existing sessions failed first (${why})`;
+        settle(failure);
+      }
+      return outcomes;
     }
-    return outcomes;
   }
   const baseline = new Set(before.map((s) => s.id));
   const taken = new Set(before.map((s) => s.name.toLowerCase()));
@@ -205,7 +256,7 @@ export async function createReplicas(
 
   const cancelled = (replica: number, attempts: number, detail = ''): Failure => ({
     replica,
-    name: names[replica - 1],
+    name: nameOf(replica),
     ok: false,
     code: 'cancelled',
     message: `not launched: cancelled${detail}`,
@@ -213,7 +264,7 @@ export async function createReplicas(
   });
 
   async function launch(replica: number): Promise<ReplicaOutcome> {
-    const name = names[replica - 1];
+    const name = nameOf(replica);
     if (options.existing === 'fail' && taken.has(name.toLowerCase())) {
       return {
         replica,
@@ -274,10 +325,10 @@ export async function createReplicas(
     }
   }
 
-  let next = 1;
+  let next = 0;
   async function worker(): Promise<void> {
-    while (next <= n) {
-      const replica = next++;
+    while (next < ids.length) {
+      const replica = ids[next++];
       if (signal?.aborted) {
         settle(cancelled(replica, 0));
         continue;
@@ -285,6 +336,6 @@ export async function createReplicas(
       settle(await launch(replica));
     }
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
   return outcomes;
 }
