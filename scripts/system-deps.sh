@@ -3,7 +3,7 @@
 # notebooks used as conversion fixtures), once: packages already present are not reinstalled.
 set -euo pipefail
 packages=(
-  python3-jupyter-server python3-jupyterlab-server python3-ipykernel python3-nbconvert python3-nbformat
+  python3-jupyter-server python3-jupyterlab-server python3-ipykernel python3-nbconvert python3-nbformat python3-matplotlib
   jupyter-nbconvert python3-pytest python3-yaml chromium fonts-liberation python-nbsphinx-doc python-notebook-doc
 )
 missing=()
