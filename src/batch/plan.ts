@@ -378,6 +378,9 @@ export async function planBatch(
       parameters: conversion.parameters,
     },
     warnings,
+    ...(platform.sessions && platform.sessionsListedAt
+      ? { sessionListing: { sessions: platform.sessions, requestedAt: platform.sessionsListedAt } }
+      : {}),
   };
 }
 

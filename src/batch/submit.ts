@@ -1,5 +1,5 @@
-import { createReplicas, replicaName } from '../skaha';
-import type { ReplicaOutcome, Session, SessionSpec, SkahaClient } from '../skaha';
+import { createReplicas } from '../skaha';
+import type { CreateReplicasOptions, ReplicaOutcome, Session, SessionKind, SkahaClient } from '../skaha';
 import { ManifestWriter } from './manifest';
 import type { BatchStore } from './store';
 import { joinPath } from './store';
@@ -53,6 +53,18 @@ export interface SubmitOptions {
   relaunchPasses?: number;
   /** A writer from `materializeBatch` (when the caller wrote the folder itself). */
   writer?: ManifestWriter;
+  /**
+   * How old (ms, from when it was requested) the plan's session listing may be for the launch to use it as
+   * createReplicas' baseline instead of listing again (default 60 000; 0: always list again).
+   *
+   * Why a minute: the baseline only has to name the sessions that could be mistaken for a replica, i.e.
+   * those carrying a replica name, and planning refused to go on if any existed. What the listing cannot
+   * show is a namesake created after it (the same name launched elsewhere in between). Submitting straight
+   * after planning (the CLI, the kernel commands) takes well under a second; a minute bounds that window
+   * while still covering a slow notebook read or store, and a plan left waiting longer (a dialog left open)
+   * gets a fresh listing.
+   */
+  baselineMaxAgeMs?: number;
 }
 
 export interface SubmitResult {
@@ -86,54 +98,6 @@ export function launchRecord(outcome: ReplicaOutcome, at = new Date()): ReplicaL
   };
 }
 
-/**
- * A client that lets createReplicas (which launches replicas 1..m) launch an arbitrary subset of a batch's
- * replica ids, e.g. only the failed ones of a re-run: replica k of the loop becomes replica ids[k-1] of
- * the batch, with the batch's own names, REPLICA_ID and REPLICA_COUNT; listed sessions are renamed back
- * so that reconciliation by name still finds them.
- */
-function subsetClient(client: SkahaClient, name: string, ids: number[], count: number): SkahaClient {
-  const virtualByReal = new Map(
-    ids.map((id, k) => [replicaName(name, id, count), replicaName(name, k + 1, ids.length)]),
-  );
-  const proxy = Object.create(client) as SkahaClient;
-  // Methods run against the real client (whose fields may be private to it).
-  for (const method of [
-    'get',
-    'logs',
-    'events',
-    'eventsText',
-    'delete',
-    'renew',
-    'stats',
-    'context',
-    'images',
-    'repositories',
-  ] as const) {
-    const original = client[method] as (...args: unknown[]) => unknown;
-    (proxy as unknown as Record<string, unknown>)[method] = original.bind(client);
-  }
-  proxy.create = (spec: SessionSpec) => {
-    const k = Number(spec.env?.REPLICA_ID);
-    const id = ids[k - 1];
-    if (!Number.isInteger(id)) return client.create(spec);
-    return client.create({
-      ...spec,
-      name: replicaName(name, id, count),
-      env: { ...spec.env, REPLICA_ID: String(id), REPLICA_COUNT: String(count) },
-    });
-  };
-  proxy.list = async (filter?: Parameters<SkahaClient['list']>[0]) => {
-    const sessions: Session[] = await client.list(filter);
-    return sessions.map((session) => {
-      const virtual = virtualByReal.get(session.name);
-      // Sessions that are not ours get a name no replica of the loop can have.
-      return { ...session, name: virtual ?? `${session.name}.other` };
-    });
-  };
-  return proxy;
-}
-
 /** A failed POST that may nevertheless have created the session (timeout, dropped connection, 5xx). */
 function mayExist(outcome: ReplicaOutcome): boolean {
   return (
@@ -145,33 +109,34 @@ function mayExist(outcome: ReplicaOutcome): boolean {
 /**
  * createReplicas reconciles as it goes; when even its listing failed, a replica is left "uncertain".
  * One more look (a few tries) settles those: the plan made sure no other session carries our names, so
- * a session with the replica's name is the replica's. Outcomes are fixed in place.
+ * a session with the replica's name is the replica's. Outcomes are fixed in place; returns the replica
+ * ids a listing showed were not created.
  */
 async function sweepUncertain(
   client: SkahaClient,
-  plan: BatchPlan,
+  kind: SessionKind,
   outcomes: ReplicaOutcome[],
   signal?: AbortSignal,
 ): Promise<Set<number>> {
   const absent = new Set<number>();
-  const open = outcomes.filter(mayExist);
+  const open = outcomes.flatMap((outcome, index) => (mayExist(outcome) ? [{ outcome, index }] : []));
   if (open.length === 0) return absent;
   const claimed = new Set(outcomes.flatMap((o) => (o.ok ? [o.sessionId] : [])));
   for (let attempt = 0; attempt < 4; attempt++) {
     let sessions: Session[];
     try {
-      sessions = await client.list({ type: plan.spec.kind ?? 'headless' });
+      sessions = await client.list({ type: kind });
     } catch {
       if (signal?.aborted) return absent;
       await new Promise<void>((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
       continue;
     }
-    for (const outcome of open) {
+    for (const { outcome, index } of open) {
       const name = outcome.name.toLowerCase();
       const found = sessions.find((s) => s.name.toLowerCase() === name && !claimed.has(s.id));
       if (found) {
         claimed.add(found.id);
-        outcomes[outcome.replica - 1] = {
+        outcomes[index] = {
           replica: outcome.replica,
           name: outcome.name,
           ok: true,
@@ -181,7 +146,7 @@ async function sweepUncertain(
         };
       } else if (!outcome.ok) {
         absent.add(outcome.replica);
-        outcomes[outcome.replica - 1] = {
+        outcomes[index] = {
           ...outcome,
           message: `${outcome.message} (checked afterwards: no session named ${outcome.name} exists, so it was not created)`,
         };
@@ -190,6 +155,18 @@ async function sweepUncertain(
     return absent;
   }
   return absent;
+}
+
+/**
+ * The plan's session listing, as createReplicas' baseline, if it is recent enough to vouch for: requested
+ * at most `maxAgeMs` ago (and not in the future: a clock that jumped back proves nothing), and of the
+ * kind being launched (planning lists headless sessions).
+ */
+function recentListing(plan: BatchPlan, maxAgeMs: number): Session[] | undefined {
+  const listing = plan.sessionListing;
+  if (!listing || (plan.spec.kind ?? 'headless') !== 'headless') return undefined;
+  const age = Date.now() - listing.requestedAt.getTime();
+  return age >= 0 && age <= maxAgeMs ? listing.sessions : undefined;
 }
 
 /**
@@ -202,17 +179,16 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
   const writer = options.writer ?? (await materializeBatch(plan, options.store));
   const counts = { launched: 0, failed: 0, cancelled: 0 };
   const total = plan.replicaIds.length;
-  const all = plan.replicaIds.length === plan.replicaCount && plan.replicaIds.every((id, i) => id === i + 1);
-  const client = all
-    ? options.client
-    : subsetClient(options.client, plan.name, plan.replicaIds, plan.replicaCount);
-  const spec: SessionSpec = plan.spec;
+  const client = options.client;
+  const spec = plan.spec;
+  const kind = spec.kind ?? 'headless';
   const recorded = new Set<number>();
 
+  // Outcomes carry the batch's own replica ids (createReplicas launches `ids` out of replicaCount).
   const record = (outcome: ReplicaOutcome, final = true) => {
     // A failure whose fate is unknown waits for the sweep below before it is written down.
     if (!final && mayExist(outcome)) return;
-    const replica = plan.replicaIds[outcome.replica - 1] ?? outcome.replica;
+    const replica = outcome.replica;
     if (recorded.has(replica)) return;
     recorded.add(replica);
     const launch = launchRecord(outcome);
@@ -232,42 +208,42 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
   });
   let error: unknown;
   try {
-    const launchOptions = {
+    const launchOptions: CreateReplicasOptions = {
       concurrency: options.concurrency ?? 32,
       signal: options.signal,
       ...(options.retries !== undefined ? { retries: options.retries } : {}),
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
     };
-    const outcomes = await createReplicas(client, spec, total, {
+    const baseline = recentListing(plan, options.baselineMaxAgeMs ?? 60_000);
+    const outcomes = await createReplicas(client, spec, plan.replicaCount, {
       ...launchOptions,
+      ids: plan.replicaIds,
+      ...(baseline ? { baseline } : {}),
       onOutcome: (outcome) => record(outcome, false),
     });
-    let absent = await sweepUncertain(client, plan, outcomes, options.signal);
+    let absent = await sweepUncertain(client, kind, outcomes, options.signal);
     // A 500 is not retried by createReplicas (it may not be transient), but once a listing has shown that
-    // the session was not created, launching that replica again cannot duplicate it: one more pass.
+    // the session was not created, launching that replica again cannot duplicate it: one more pass. It
+    // lists sessions afresh (no baseline): the first pass's sessions exist by now.
+    const indexOf = new Map(plan.replicaIds.map((id, index) => [id, index]));
     for (let pass = 0; pass < (options.relaunchPasses ?? 1) && !options.signal?.aborted; pass++) {
       const again = outcomes.filter(
         (o) => !o.ok && ((o.code === 'server-error' && (o.status ?? 0) >= 500) || absent.has(o.replica)),
       );
       if (again.length === 0) break;
-      const ids = again.map((o) => plan.replicaIds[o.replica - 1]);
-      const retryClient = subsetClient(options.client, plan.name, ids, plan.replicaCount);
-      const toPlan = (o: ReplicaOutcome): ReplicaOutcome => {
-        const first = again[o.replica - 1];
-        return { ...o, replica: first.replica, name: first.name, attempts: first.attempts + o.attempts };
-      };
-      const second = await createReplicas(retryClient, spec, ids.length, {
-        ...launchOptions,
-        onOutcome: (outcome) => record(toPlan(outcome), false),
+      const earlier = new Map(again.map((o) => [o.replica, o.attempts]));
+      // Attempts count both passes.
+      const summed = (o: ReplicaOutcome): ReplicaOutcome => ({
+        ...o,
+        attempts: (earlier.get(o.replica) ?? 0) + o.attempts,
       });
-      const secondAbsent = await sweepUncertain(
-        retryClient,
-        { ...plan, replicaIds: ids },
-        second,
-        options.signal,
-      );
-      absent = new Set([...secondAbsent].map((k) => again[k - 1].replica));
-      for (const outcome of second) outcomes[again[outcome.replica - 1].replica - 1] = toPlan(outcome);
+      const second = await createReplicas(client, spec, plan.replicaCount, {
+        ...launchOptions,
+        ids: again.map((o) => o.replica),
+        onOutcome: (outcome) => record(summed(outcome), false),
+      });
+      absent = await sweepUncertain(client, kind, second, options.signal);
+      for (const outcome of second) outcomes[indexOf.get(outcome.replica)!] = summed(outcome);
     }
     for (const outcome of outcomes) record(outcome);
   } catch (caught) {
@@ -280,7 +256,7 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
     const message =
       error instanceof Error ? `not launched: ${error.message}` : 'not launched: submission was stopped';
     record({
-      replica: plan.replicaIds.indexOf(replica) + 1,
+      replica,
       name: '',
       ok: false,
       code: 'cancelled',

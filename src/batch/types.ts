@@ -49,6 +49,12 @@ export interface PlatformInfo {
   images?: SkahaImage[];
   /** The caller's sessions: a replica name already in use would confuse reconciliation and monitoring. */
   sessions?: Session[];
+  /**
+   * When the request for `sessions` was sent (set by `fetchPlatformInfo`). Only a listing with this time can
+   * stand in for the launch's own listing (see `SubmitOptions.baselineMaxAgeMs`); leave it out for a cached
+   * or hand-made list.
+   */
+  sessionsListedAt?: Date;
 }
 
 /** One reason a batch cannot be planned: which field, which value, which rule, what to do. */
@@ -84,6 +90,12 @@ export interface BatchPlan {
   manifest: BatchManifest;
   conversion: Pick<ConversionResult, 'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters'>;
   warnings: string[];
+  /**
+   * The headless sessions listed while planning (none of them carries a replica name: planning refuses
+   * that), and when that listing was requested. submitBatch passes it to createReplicas as the launch's
+   * baseline while it is recent, saving a round trip.
+   */
+  sessionListing?: { sessions: Session[]; requestedAt: Date };
 }
 
 /** The launch outcome of one replica, as recorded in `batch.json`. */
