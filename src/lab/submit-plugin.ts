@@ -8,13 +8,15 @@ import { Dialog, ICommandPalette, Notification, showDialog } from '@jupyterlab/a
 import { PathExt } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import type { ReadonlyPartialJSONValue } from '@lumino/coreutils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { canfarIcon } from './icons';
 import type { CanfarModel } from './model';
 import { describeError } from './model';
 import { SubmitForm } from './submit';
-import type { NotebookParameterInfo, PreviewResult, SubmitContext, SubmitValue } from './submit';
+import type { NotebookParameterInfo, PreviewResult, SubmitContext, SubmitInput, SubmitValue } from './submit';
 import { CommandIDs, ICanfarBatches, ICanfarModel, TRANSLATION_DOMAIN } from './tokens';
 import type { Session } from '../skaha';
 import type { ICanfarSettings } from './tokens';
@@ -55,7 +57,7 @@ export const submitPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The "Submit notebook as headless batch…" command, its toolbar button and context menu entry.',
   autoStart: true,
   requires: [ICanfarModel],
-  optional: [ICanfarBatches, ITranslator, INotebookTracker, IDefaultFileBrowser, ICommandPalette],
+  optional: [ICanfarBatches, ITranslator, INotebookTracker, IDefaultFileBrowser, ICommandPalette, IStateDB],
   activate: (
     app: JupyterFrontEnd,
     model: CanfarModel,
@@ -64,6 +66,7 @@ export const submitPlugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker | null,
     browser: IDefaultFileBrowser | null,
     palette: ICommandPalette | null,
+    state: IStateDB | null,
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     app.commands.addCommand(CommandIDs.submitNotebook, {
@@ -77,7 +80,7 @@ export const submitPlugin: JupyterFrontEndPlugin<void> = {
           Notification.warning(trans.__('Open or select a notebook (.ipynb) to submit it as a batch.'));
           return;
         }
-        await submitNotebook(app, model, backend, trans, notebooks, path);
+        await submitNotebook(app, model, backend, trans, notebooks, path, state);
       },
     });
     palette?.addItem({ command: CommandIDs.submitNotebook, category: 'CANFAR' });
@@ -108,6 +111,7 @@ async function submitNotebook(
   trans: TranslationBundle,
   notebooks: INotebookTracker | null,
   path: string,
+  state: IStateDB | null,
 ): Promise<void> {
   const open = notebooks?.find((panel) => panel.context.path === path);
   if (open?.context.model.dirty) {
@@ -154,10 +158,13 @@ async function submitNotebook(
     endpoint: info?.url || info?.endpoint,
     sessions: model.state.sessions,
   });
+  const memoryKey = `jupyterlab-canfar:last-submission:${path}`;
+  const remembered = state ? await state.fetch(memoryKey).catch(() => undefined) : undefined;
   const form = new SubmitForm({
     trans,
     settings: model.settings,
     info: platform,
+    initial: remembered && typeof remembered === 'object' ? (remembered as Partial<SubmitInput>) : undefined,
     preview: backend ? (value) => backend.preview(request(value)) : undefined,
   });
   const result = await showDialog({
@@ -171,6 +178,9 @@ async function submitNotebook(
   });
   const value = result.button.accept ? result.value : undefined;
   if (!value) return;
+  // Remembered for the next submission of this notebook; env is left out (it may hold secrets).
+  const { env: _env, ...remember } = form.input;
+  await state?.save(memoryKey, remember as unknown as ReadonlyPartialJSONValue).catch(() => undefined);
   if (!backend) {
     Notification.error(
       trans.__(

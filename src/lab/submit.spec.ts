@@ -130,6 +130,20 @@ describe('SubmitForm', () => {
     expect(answer.value).toMatchObject({ name: 'sweep', replicas: 3, env: { TOKEN: 'ab' }, params: {} });
   });
 
+  it("starts from this notebook's last submission, keeping only parameters it still declares", () => {
+    const form = new SubmitForm({
+      trans,
+      settings: DEFAULT_SETTINGS,
+      info,
+      initial: { name: 'again', replicas: '16', flexible: false, cores: 4, params: { alpha: '2', gone: 'x' } },
+    });
+    Widget.attach(form, document.body);
+    expect(form.node.querySelector<HTMLInputElement>('[name="name"]')?.value).toBe('again');
+    expect(form.node.querySelector<HTMLInputElement>('[name="replicas"]')?.value).toBe('16');
+    expect(form.node.querySelector<HTMLSelectElement>('[name="cores"]')?.value).toBe('4');
+    expect(form.getValue()).toMatchObject({ name: 'again', replicas: 16, cores: 4, params: { alpha: '2' } });
+  });
+
   it('prefills parameters and sends only the changed ones', () => {
     const form = new SubmitForm({ trans, settings: DEFAULT_SETTINGS, info });
     Widget.attach(form, document.body);

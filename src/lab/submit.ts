@@ -216,6 +216,8 @@ export interface SubmitFormOptions {
   trans: TranslationBundle;
   settings: ICanfarSettings;
   info: SubmitContext;
+  /** The last submission of this notebook, over the settings' defaults (never its env: it may hold secrets). */
+  initial?: Partial<Omit<SubmitInput, 'env'>>;
   /** Asks src/batch for the plan of a valid input; absent: the preview is computed here, roughly. */
   preview?: (value: SubmitValue) => Promise<PreviewResult>;
   /** Milliseconds to wait after the last keystroke before asking for a preview. */
@@ -249,6 +251,13 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
       policy: settings.conversionPolicy,
     };
     this._defaults = { ...params };
+    const initial = options.initial ?? {};
+    for (const key of ['name', 'image', 'flexible', 'cores', 'ram', 'gpus', 'replicas', 'policy'] as const) {
+      if (initial[key] !== undefined) (this._input as unknown as Record<string, unknown>)[key] = initial[key];
+    }
+    // Only parameters the notebook still declares.
+    for (const [key, value] of Object.entries(initial.params ?? {}))
+      if (key in params) this._input.params[key] = value;
     this._build(trans, info);
     this._validate();
   }
