@@ -135,7 +135,13 @@ describe('SubmitForm', () => {
       trans,
       settings: DEFAULT_SETTINGS,
       info,
-      initial: { name: 'again', replicas: '16', flexible: false, cores: 4, params: { alpha: '2', gone: 'x' } },
+      initial: {
+        name: 'again',
+        replicas: '16',
+        flexible: false,
+        cores: 4,
+        params: { alpha: '2', gone: 'x' },
+      },
     });
     Widget.attach(form, document.body);
     expect(form.node.querySelector<HTMLInputElement>('[name="name"]')?.value).toBe('again');
