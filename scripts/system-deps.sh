@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   python3-jupyter-server python3-jupyterlab-server python3-ipykernel python3-nbconvert python3-nbformat python3-matplotlib
-  jupyter-nbconvert python3-pytest python3-yaml openssl chromium fonts-liberation python-nbsphinx-doc python-notebook-doc
+  jupyter-nbconvert python3-pytest python3-yaml openssl libzmq3-dev chromium fonts-liberation python-nbsphinx-doc python-notebook-doc
 )
 missing=()
 for p in "${packages[@]}"; do
