@@ -499,7 +499,7 @@ test('ids: faults are reconciled per replica id; aborting cancels the rest under
   expect(partial[2]).toMatchObject({ name: 'Sweep-6', attempts: 0 });
 });
 
-test('ids: out of range, fractional or repeated ids are refused before anything is sent; none launches nothing', async () => {
+test('ids: out of range, fractional or repeated ids (and a baseline that is not a list) are refused before anything is sent; none launches nothing', async () => {
   const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(19) });
   await expect(createReplicas(fake.client, spec, 4, { ids: [0, 2, 5] })).rejects.toThrow(
     'ids 0, 5 out of range: each replica id must be a whole number in 1..4',
@@ -512,6 +512,9 @@ test('ids: out of range, fractional or repeated ids are refused before anything 
     'ids 3 requested more than once: a replica is launched at most once per call',
   );
   expect(await createReplicas(fake.client, spec, 4, { ids: [] })).toEqual([]);
+  await expect(
+    createReplicas(fake.client, spec, 4, { baseline: { sessions: [] } as unknown as [] }),
+  ).rejects.toThrow('baseline must be the sessions listed before the launch (an array), not {"sessions":[]}');
   expect(fake.counts()).toEqual({ posts: 0, lists: 0 });
 });
 

@@ -207,6 +207,11 @@ export async function createReplicas(
 ): Promise<ReplicaOutcome[]> {
   validateSessionSpec(spec, { replicas: n, context: options.context, repositories: options.repositories });
   const ids = requestedIds(n, options.ids);
+  if (options.baseline !== undefined && !Array.isArray(options.baseline))
+    throw new SkahaError(
+      'invalid-input',
+      `baseline must be the sessions listed before the launch (an array), not ${JSON.stringify(options.baseline)}`,
+    );
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
   const retries = Math.max(0, Math.floor(options.retries ?? 3));
   const baseDelay = options.retryDelayMs ?? 1000;
