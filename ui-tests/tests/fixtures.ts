@@ -4,7 +4,7 @@
 // and so is the local Skaha server it may have started.
 import { test as base, expect } from '@playwright/test';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +27,8 @@ export interface JupyterServer {
   /** Everything the server printed. */
   logFile: string;
   pid: number;
+  /** The temporary directory holding rootDir, stateDir and localStateDir. */
+  baseDir: string;
 }
 
 function freePort(): Promise<number> {
@@ -113,7 +115,10 @@ async function startJupyter(outputDir: string): Promise<{ server: JupyterServer;
     child.stderr?.pipe(log);
     try {
       await waitForServer(url, child, logFile);
-      return { server: { url, rootDir, stateDir, localStateDir, logFile, pid: child.pid! }, child };
+      return {
+        server: { url, rootDir, stateDir, localStateDir, logFile, pid: child.pid!, baseDir: base },
+        child,
+      };
     } catch (error) {
       lastError = error;
       child.kill('SIGKILL');
@@ -159,6 +164,10 @@ export const test = base.extend<{ jupyter: JupyterServer; lab: JupyterLabPage }>
       await stopJupyter(server, child);
       if (testInfo.status !== testInfo.expectedStatus) {
         await testInfo.attach('jupyter-server.log', { path: server.logFile, contentType: 'text/plain' });
+        // Kept for a post-mortem: the notebooks, batch folders and local server state of the failure.
+        await testInfo.attach('server-directories', { body: server.baseDir, contentType: 'text/plain' });
+      } else {
+        rmSync(server.baseDir, { recursive: true, force: true });
       }
     }
   },
