@@ -168,4 +168,23 @@ describe('BatchBridge', () => {
       'sweep-3',
     ]);
   });
+
+  it('re-runs only the failed replica, with its own REPLICA_ID and the parent REPLICA_COUNT', async () => {
+    const { client, sessions } = fakeSkaha();
+    const store = new MemoryBatchStore('/arc/home/jdoe');
+    const bridge = new BatchBridge({ client, store });
+    const first = await bridge.submit(request(), () => undefined);
+    sessions.find((s) => s.name === 'sweep-2')!.status = 'Failed';
+    for (const s of sessions) if (s.name !== 'sweep-2') s.status = 'Completed';
+    await bridge.batches(await client.list());
+    const again = await bridge.rerun(first.batchId, true, 4, () => undefined);
+    expect(again).toMatchObject({ launched: 1, total: 1, failed: 0 });
+    const rerun = sessions[sessions.length - 1];
+    expect(rerun.name).toMatch(/^sweep-r[a-z0-9]{1,3}-2$/);
+    expect(rerun.env).toEqual(expect.arrayContaining(['REPLICA_ID=2', 'REPLICA_COUNT=3']));
+    const summaries = await bridge.batches(await client.list());
+    const summary = summaries.find((b) => b.id === again.batchId)!;
+    expect(summary.total).toBe(1);
+    expect(summary.replicas.map((r) => r.index)).toEqual([2]);
+  });
 });

@@ -116,7 +116,12 @@ export class BatchBridge implements BatchBackend {
     const replicaIds = onlyFailed ? failedReplicas(view) : undefined;
     if (onlyFailed && replicaIds?.length === 0)
       throw new Error(`batch ${batchId} has no failed replica to run again`);
-    const input = await rerunInput(this.options.store, view.folder, replicaIds ? { replicaIds } : {});
+    // A name of its own (the parent's sessions may still be listed under theirs), recognisably related.
+    const name = `${view.name.slice(0, 50)}-r${Date.now().toString(36).slice(-3)}`;
+    const input = await rerunInput(this.options.store, view.folder, {
+      name,
+      ...(replicaIds ? { replicaIds } : {}),
+    });
     const platform: PlatformInfo = {
       context: await this.options.client.context(),
       repositories: await this.options.client.repositories(),
@@ -286,7 +291,8 @@ function toSummary(view: BatchView): BatchSummary {
   return {
     id: view.batchId,
     name: view.name,
-    total: view.manifest.replicaCount,
+    // k/N counts this batch's replicas: a re-run of 2 failed replicas of 50 is a batch of 2.
+    total: view.replicas.length,
     replicas,
     folder: view.folder,
     createdAt: view.manifest.submittedAt,

@@ -15,7 +15,7 @@ import type { Session, SessionStatus } from '../skaha';
 export interface BatchSummary {
   id: string;
   name: string;
-  /** N (REPLICA_COUNT); a re-run of some replicas lists only those in `replicas`. */
+  /** N: the replicas of this batch (a re-run of some replicas has those only; REPLICA_COUNT may be larger). */
   total: number;
   replicas: BatchReplicaSummary[];
   /** The batch folder, relative to the Jupyter server root. */
