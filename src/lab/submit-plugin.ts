@@ -15,7 +15,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { canfarIcon } from './icons';
 import type { CanfarModel } from './model';
 import { describeError } from './model';
-import { SubmitForm } from './submit';
+import { currentSessionImage, SubmitForm } from './submit';
 import type { NotebookParameterInfo, PreviewResult, SubmitContext, SubmitInput, SubmitValue } from './submit';
 import { CommandIDs, ICanfarBatches, ICanfarModel, TRANSLATION_DOMAIN } from './tokens';
 import type { Session } from '../skaha';
@@ -255,6 +255,7 @@ async function loadPlatform(
     .map((r) => describeError(r.reason, model.state.info));
   return {
     notebookPath,
+    currentImage: currentSessionImage(model.state.sessions, window.location.pathname),
     context: context.status === 'fulfilled' ? context.value : undefined,
     images: images.status === 'fulfilled' ? images.value : undefined,
     repositories: repositories.status === 'fulfilled' ? repositories.value : undefined,

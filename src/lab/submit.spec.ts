@@ -1,10 +1,10 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
-import { defaultName, SubmitForm, validateSubmitInput } from './submit';
+import { currentSessionImage, defaultName, SubmitForm, validateSubmitInput } from './submit';
 import type { SubmitContext, SubmitInput } from './submit';
 import { DEFAULT_SETTINGS } from './tokens';
-import { CONTEXT } from './testing.test';
+import { CONTEXT, session } from './testing.test';
 
 const trans = nullTranslator.load('jupyterlab_canfar');
 const info: SubmitContext = {
@@ -75,6 +75,22 @@ describe('validateSubmitInput', () => {
     expect(validateSubmitInput({ ...base, name: 'a'.repeat(60), replicas: '100' }, info).errors.name).toMatch(
       /too long/,
     );
+  });
+
+  it("finds the image of the CANFAR session JupyterLab runs in from the page's path", () => {
+    const sessions = [
+      session({
+        id: 'k3x9q2ma',
+        name: 'lab',
+        type: 'notebook',
+        image: 'images.canfar.net/skaha/astroml-notebook:24.07',
+      }),
+      session({ id: 'zzzzzzzz', name: 'job', image: 'images.canfar.net/skaha/terminal:1.1.2' }),
+    ];
+    expect(currentSessionImage(sessions, '/session/notebook/k3x9q2ma/lab/tree/arc')).toBe(
+      'images.canfar.net/skaha/astroml-notebook:24.07',
+    );
+    expect(currentSessionImage(sessions, '/lab/tree')).toBeUndefined();
   });
 
   it('derives a valid default name from the notebook path', () => {

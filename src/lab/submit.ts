@@ -7,7 +7,7 @@
 import type { Dialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
-import type { SkahaContext, SkahaImage } from '../skaha';
+import type { Session, SkahaContext, SkahaImage } from '../skaha';
 import type { ICanfarSettings } from './tokens';
 
 export const MAX_REPLICAS = 512;
@@ -197,6 +197,14 @@ export function validateSubmitInput(
       policy: input.policy,
     },
   };
+}
+
+/**
+ * The image of the session this JupyterLab runs in, on CANFAR: its URL path holds the session id
+ * (`/session/notebook/<id>/lab`), and the session list has its image. Undefined elsewhere.
+ */
+export function currentSessionImage(sessions: readonly Session[], path: string): string | undefined {
+  return sessions.find((session) => session.type !== 'headless' && path.includes(`/${session.id}/`))?.image;
 }
 
 /** A session name from a notebook path: `analysis/My Sweep.ipynb` -> `my-sweep`. */
@@ -491,7 +499,7 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
     const preview = this._options.preview;
     if (!preview) {
       this._plannerErrors = [];
-      this._renderPlan(localPreview(value, this._options.info.notebookPath));
+      this._renderPlan(localPreview(value, this._options.info.notebookPath, this._options.trans));
       return;
     }
     const token = ++this._previewToken;
@@ -569,7 +577,15 @@ let idCounter = 0;
 const FIELD_NAMES = new Set(['name', 'image', 'cores', 'ram', 'gpus', 'replicas', 'env', 'policy']);
 
 /** The plan as far as the form can tell without src/batch: names, resources, where the folder goes. */
-export function localPreview(value: SubmitValue, notebookPath: string): PlanPreview {
+export function localPreview(
+  value: SubmitValue,
+  notebookPath: string,
+  trans?: TranslationBundle,
+): PlanPreview {
+  const __ = (text: string, ...args: (string | number)[]) =>
+    trans
+      ? trans.__(text, ...args)
+      : args.reduce<string>((s, a, i) => s.replace(`%${i + 1}`, String(a)), text);
   const names =
     value.replicas === 1
       ? [value.name]
@@ -577,12 +593,12 @@ export function localPreview(value: SubmitValue, notebookPath: string): PlanPrev
   const dir = notebookPath.includes('/') ? notebookPath.slice(0, notebookPath.lastIndexOf('/')) : '';
   const resources =
     value.cores === undefined
-      ? 'flexible (1 core / 4 GB requested, up to 8 / 32)'
-      : `${value.cores} cores, ${value.ram} GB`;
+      ? __('flexible (1 core / 4 GB requested, up to 8 / 32)')
+      : __('%1 cores, %2 GB', value.cores, value.ram ?? '');
   return {
     names,
     folder: `${dir ? `${dir}/` : ''}.canfar/batches/<batch-id>/`,
-    resources: value.gpus ? `${resources}, ${value.gpus} GPU` : resources,
+    resources: value.gpus ? __('%1, %2 GPU', resources, value.gpus) : resources,
     image: value.image,
     warnings: [],
   };
