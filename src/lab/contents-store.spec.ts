@@ -1,0 +1,81 @@
+/**
+ * ContentsBatchStore against an in-memory stand-in for Jupyter's contents API that answers like
+ * jupyter_server does (404 for a missing path, 500 when a file's folder is missing, 400 for hidden
+ * paths unless allowed). The real server is exercised by the browser tests.
+ */
+import { ServerConnection } from '@jupyterlab/services';
+import type { Contents } from '@jupyterlab/services';
+import { ContentsBatchStore } from './contents-store';
+
+function fakeContents(options: { allowHidden?: boolean } = {}) {
+  const files = new Map<string, string>();
+  const folders = new Set<string>(['']);
+  const requests: string[] = [];
+  const fail = (status: number, message: string) =>
+    new ServerConnection.ResponseError(new Response(message, { status }), message);
+  const parent = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+  const manager = {
+    async get(path: string, opts?: Contents.IFetchOptions) {
+      requests.push(`GET ${path}${opts?.content === false ? ' (no content)' : ''}`);
+      if (folders.has(path)) {
+        const names = [...files.keys(), ...folders]
+          .filter((p) => p !== '' && parent(p) === path)
+          .map((p) => ({ name: p.slice(p.lastIndexOf('/') + 1) }));
+        return { type: 'directory', content: names };
+      }
+      if (files.has(path)) return { type: 'file', content: files.get(path) };
+      throw fail(404, `No such file or directory: ${path}`);
+    },
+    async save(path: string, model: Partial<Contents.IModel>) {
+      requests.push(`PUT ${path}`);
+      if (!options.allowHidden && path.split('/').some((s) => s.startsWith('.'))) {
+        throw fail(400, `Cannot create file or directory '/${path}'`);
+      }
+      if (!folders.has(parent(path))) throw fail(500, `Unexpected error while saving file: ${path}`);
+      if (model.type === 'directory') folders.add(path);
+      else files.set(path, String(model.content));
+      return { path };
+    },
+  };
+  return { manager: manager as unknown as Contents.IManager, files, folders, requests };
+}
+
+describe('ContentsBatchStore', () => {
+  it("writes a batch's files, creating their folders, and never overwrites", async () => {
+    const { manager, files, requests } = fakeContents({ allowHidden: true });
+    const store = new ContentsBatchStore(manager, '/arc/home/jdoe');
+    await store.writeTextExclusive('work/.canfar/batches/b1/batch.json', '{}');
+    await store.writeTextExclusive('work/.canfar/batches/b1/run.sh', 'echo');
+    expect(files.get('work/.canfar/batches/b1/run.sh')).toBe('echo');
+    await expect(
+      store.writeTextExclusive('work/.canfar/batches/b1/batch.json', '{"x":1}'),
+    ).rejects.toMatchObject({
+      code: 'exists',
+    });
+    await store.writeTextAtomic('work/.canfar/batches/b1/batch.json', '{"x":2}');
+    expect(await store.readText('work/.canfar/batches/b1/batch.json')).toBe('{"x":2}');
+    expect(await store.list('work/.canfar/batches/b1')).toEqual(['batch.json', 'run.sh']);
+    expect(store.absolutePath('work/.canfar/batches/b1/run.sh')).toBe(
+      '/arc/home/jdoe/work/.canfar/batches/b1/run.sh',
+    );
+    // Existence comes from folder listings: nothing was fetched that could answer 404.
+    expect(requests.filter((r) => r.startsWith('GET') && r.includes('(no content)'))).toEqual([]);
+  });
+
+  it('answers "missing" without asking for the missing path itself', async () => {
+    const { manager, requests } = fakeContents();
+    const store = new ContentsBatchStore(manager, '/root');
+    expect(await store.exists('work/.canfar/batches/b2')).toBe(false);
+    expect(await store.list('work/.canfar/batches')).toEqual([]);
+    await expect(store.readText('nothing.txt')).rejects.toMatchObject({ code: 'not-found' });
+    expect(requests.filter((r) => r.includes('.canfar'))).toEqual([]);
+  });
+
+  it('says how to allow hidden folders when Jupyter refuses .canfar', async () => {
+    const { manager } = fakeContents({ allowHidden: false });
+    const store = new ContentsBatchStore(manager, '/root');
+    await expect(store.writeTextExclusive('.canfar/batches/b3/batch.json', '{}')).rejects.toThrow(
+      /Could not create folder \.canfar through the Jupyter contents API: Cannot create file or directory '\/\.canfar'\. Jupyter refuses hidden files and folders by default: start it with --ContentsManager\.allow_hidden=True/,
+    );
+  });
+});
