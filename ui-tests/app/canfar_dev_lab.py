@@ -12,16 +12,16 @@ import sys
 import tempfile
 import warnings
 
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyterlab_server import LabServerApp
+from tornado import web, websocket
+from tornado.ioloop import IOLoop
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 BUILD = os.path.join(HERE, "build")
 LABEXTENSION = os.path.join(REPO, "jupyterlab_canfar", "labextension")
 EXTENSION_NAME = "jupyterlab-canfar"
-
-from jupyter_server.base.handlers import APIHandler, JupyterHandler  # noqa: E402
-from jupyterlab_server import LabServerApp  # noqa: E402
-from tornado import web, websocket  # noqa: E402
-from tornado.ioloop import IOLoop  # noqa: E402
 
 # Settings every run starts from: no request to the Jupyter news feed or the release check (the
 # machines running the tests have no Internet, and the toast would cover screenshots).
