@@ -174,11 +174,11 @@ async function main(): Promise<void> {
   for (const row of rows) console.log(row.map((cell, i) => cell.padStart(widths[i])).join('  '));
   console.log(
     OWN_LISTING
-      ? 'A ratio above 1 means ours is faster. Ours lists sessions once before launching (--own-listing: its own reconciliation baseline),'
-      : 'A ratio above 1 means ours is faster. Ours launches on the session listing made while planning (under a minute old, as with\n`canfar-lab submit`) as its reconciliation baseline, so it sends no listing of its own; it also',
+      ? 'A ratio above 1 means ours is faster. Ours (--own-listing) lists sessions once before launching, as its reconciliation baseline.'
+      : 'A ratio above 1 means ours is faster. Ours launches on the session listing made while planning (under a minute old, as\nwith `canfar-lab submit`) as its reconciliation baseline, so it sends no listing of its own (--own-listing: it lists first).',
   );
   console.log(
-    `${OWN_LISTING ? '' : 'then '}writes batch.json as outcomes arrive, and retries transient failures without ever creating a replica twice.`,
+    'Ours also writes batch.json as outcomes arrive, and retries transient failures without ever creating a replica twice.',
   );
 }
 
