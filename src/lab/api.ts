@@ -5,6 +5,8 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { nullTranslator } from '@jupyterlab/translation';
+import type { TranslationBundle } from '@jupyterlab/translation';
 // eslint-disable-next-line no-restricted-imports -- zod/mini IS the allowed form; the rule's 'zod' pattern also matches it.
 import * as z from 'zod/mini';
 import { SkahaClient, SkahaTransportError } from '../skaha';
@@ -87,7 +89,10 @@ export interface Problem {
 export type InfoResult = { ok: true; info: CanfarInfo } | { ok: false; problem: Problem; info?: CanfarInfo };
 
 /** Reads `/canfar/api/info`; a 404 there means the Python half is not installed or not enabled. */
-export async function fetchInfo(settings: ServerConnection.ISettings): Promise<InfoResult> {
+export async function fetchInfo(
+  settings: ServerConnection.ISettings,
+  trans: TranslationBundle = nullTranslator.load('jupyterlab_canfar'),
+): Promise<InfoResult> {
   const url = URLExt.join(settings.baseUrl, INFO_PATH);
   let response: Response;
   try {
@@ -97,12 +102,16 @@ export async function fetchInfo(settings: ServerConnection.ISettings): Promise<I
       ok: false,
       problem: {
         kind: 'jupyter-unreachable',
-        message: `Cannot reach the Jupyter server at ${settings.baseUrl}: ${String(error)}. Check that Jupyter is still running, then refresh.`,
+        message: trans.__(
+          'Cannot reach the Jupyter server at %1: %2. Check that Jupyter is still running, then refresh.',
+          settings.baseUrl,
+          String(error),
+        ),
       },
     };
   }
   if (response.status === 404) {
-    return { ok: false, problem: serverHalfMissing() };
+    return { ok: false, problem: serverHalfMissing(trans) };
   }
   const text = await response.text();
   let parsed: CanfarInfo;
@@ -113,7 +122,12 @@ export async function fetchInfo(settings: ServerConnection.ISettings): Promise<I
       ok: false,
       problem: {
         kind: 'other',
-        message: `${url} answered ${response.status} with an unexpected body (${text.slice(0, 200)}). The jupyterlab_canfar server extension and this JupyterLab extension may be different versions: reinstall jupyterlab-canfar.`,
+        message: trans.__(
+          '%1 answered %2 with an unexpected body (%3). The jupyterlab_canfar server extension and this JupyterLab extension may be different versions: reinstall jupyterlab-canfar.',
+          url,
+          response.status,
+          text.slice(0, 200),
+        ),
       },
     };
   }
@@ -123,17 +137,24 @@ export async function fetchInfo(settings: ServerConnection.ISettings): Promise<I
       info: parsed,
       problem: {
         kind: 'endpoint-unreachable',
-        message: `The CANFAR endpoint ${parsed.url || parsed.endpoint} is not usable: ${parsed.error ?? 'no reason given'}`,
+        message: trans.__(
+          'The CANFAR endpoint %1 is not usable: %2',
+          parsed.url || parsed.endpoint,
+          parsed.error ?? trans.__('no reason given'),
+        ),
       },
     };
   }
   return { ok: true, info: parsed };
 }
 
-export function serverHalfMissing(): Problem {
+export function serverHalfMissing(
+  trans: TranslationBundle = nullTranslator.load('jupyterlab_canfar'),
+): Problem {
   return {
     kind: 'server-half-missing',
-    message:
+    message: trans.__(
       'The jupyterlab_canfar server extension is not enabled: run `jupyter server extension enable jupyterlab_canfar` in the environment that runs Jupyter, then restart Jupyter.',
+    ),
   };
 }

@@ -54,7 +54,8 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
     const serverSettings = app.serviceManager.serverSettings;
     const model = new CanfarModel({
       service: createLabClient(serverSettings),
-      info: () => fetchInfo(serverSettings),
+      info: () => fetchInfo(serverSettings, trans),
+      trans,
     });
 
     const tracker = new WidgetTracker<MainAreaWidget<LogViewerContent>>({ namespace: 'canfar-logs' });

@@ -3,6 +3,8 @@
  * session list for everything, the platform stats less often, and the server half's info once.
  * It knows nothing of the shell: views call `setVisible` and read `state`.
  */
+import { nullTranslator } from '@jupyterlab/translation';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { Poll } from '@lumino/polling';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
@@ -61,6 +63,8 @@ export interface CanfarModelOptions {
   /** Milliseconds between two stats calls at least; stats are also never fetched more than every 5 polls. */
   statsInterval?: number;
   now?: () => number;
+  /** Translates the problems the model describes (the panel shows them). */
+  trans?: TranslationBundle;
 }
 
 /** The longest wait between polls after repeated failures. */
@@ -74,6 +78,7 @@ export class CanfarModel implements IDisposable {
     this._settings = options.settings ?? DEFAULT_SETTINGS;
     this._statsInterval = options.statsInterval ?? 60_000;
     this._now = options.now ?? Date.now;
+    this._trans = options.trans ?? nullTranslator.load('jupyterlab_canfar');
     this._poll = new Poll({
       auto: false,
       factory: () => this._tick(),
@@ -242,7 +247,8 @@ export class CanfarModel implements IDisposable {
         updated: new Date(this._now()),
       });
     } catch (error) {
-      const problem = error instanceof ProblemError ? error.problem : toProblem(error, this._state.info);
+      const problem =
+        error instanceof ProblemError ? error.problem : toProblem(error, this._trans, this._state.info);
       this._setState({ ...this._state, phase: 'error', problem });
       // Rejecting makes the poll back off.
       throw error;
@@ -294,6 +300,7 @@ export class CanfarModel implements IDisposable {
   private _settings: ICanfarSettings;
   private _statsInterval: number;
   private _now: () => number;
+  private _trans: TranslationBundle;
   private _lastStats?: number;
   private _pollsSinceStats = 0;
   private _visible = new Set<string>();
@@ -320,19 +327,24 @@ export function describeError(error: unknown, info?: CanfarInfo): string {
   return error instanceof Error ? `${error.message}${where}` : `${String(error)}${where}`;
 }
 
-function toProblem(error: unknown, info?: CanfarInfo): Problem {
+function toProblem(error: unknown, trans: TranslationBundle, info?: CanfarInfo): Problem {
   if (error instanceof SkahaError) {
-    const url = info?.url || info?.endpoint || 'the CANFAR endpoint';
+    const url = info?.url || info?.endpoint || trans.__('the CANFAR endpoint');
     if (error.code === 'unauthenticated' || error.code === 'forbidden') {
       return {
         kind: 'unauthenticated',
-        message: `${url} refused the credentials of the server half (${error.status}): ${error.message} Set CANFAR_TOKEN or CANFAR_CERTIFICATE for the Jupyter server, or renew ~/.ssl/cadcproxy.pem, then restart Jupyter.`,
+        message: trans.__(
+          '%1 refused the credentials of the server half (%2): %3 Set CANFAR_TOKEN or CANFAR_CERTIFICATE for the Jupyter server, or renew ~/.ssl/cadcproxy.pem, then restart Jupyter.',
+          url,
+          error.status ?? '',
+          error.message,
+        ),
       };
     }
     if (error.code === 'transport' || error.code === 'unavailable' || error.code === 'server-error') {
       return {
         kind: 'endpoint-unreachable',
-        message: `Cannot use ${url}: ${describeError(error)}`,
+        message: trans.__('Cannot use %1: %2', url, describeError(error)),
       };
     }
   }
