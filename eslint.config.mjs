@@ -4,14 +4,48 @@ import tseslint from 'typescript-eslint';
 
 // The import rules of ARCHITECTURE.md: isomorphic code imports neither Node nor the DOM world;
 // lab never imports node or undici; node never imports lab or @jupyterlab.
-const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'http', 'https', 'net', 'tls', 'crypto', 'stream', 'url', 'util', 'events', 'zlib', 'worker_threads', 'process'];
+const nodeBuiltins = [
+  'node:*',
+  'fs',
+  'fs/*',
+  'path',
+  'os',
+  'child_process',
+  'http',
+  'https',
+  'net',
+  'tls',
+  'crypto',
+  'stream',
+  'url',
+  'util',
+  'events',
+  'zlib',
+  'worker_threads',
+  'process',
+];
 const restrict = (patterns) => ({
-  'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: group.group, message: group.message })) }],
+  'no-restricted-imports': [
+    'error',
+    { patterns: patterns.map((group) => ({ group: group.group, message: group.message })) },
+  ],
 });
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'lib/', 'dist/', 'jupyterlab_canfar/labextension/', 'ui-tests/app/', 'ui-tests/test-results/', 'ui-tests/playwright-report/', 'coverage/', '.canfar/', '**/*.d.ts'],
+    ignores: [
+      'node_modules/',
+      'lib/',
+      'dist/',
+      'jupyterlab_canfar/labextension/',
+      'ui-tests/app/',
+      'ui-tests/test-results/',
+      'ui-tests/playwright-report/',
+      'coverage/',
+      '.canfar/',
+      'test/fixtures/',
+      '**/*.d.ts',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -28,24 +62,44 @@ export default tseslint.config(
     ignores: ['**/*.spec.ts'],
     rules: restrict([
       { group: nodeBuiltins, message: 'Isomorphic code must not import Node built-ins (ARCHITECTURE.md).' },
-      { group: ['undici', '@jupyterlab/*', '@lumino/*', '**/node/**', '**/lab/**', '../node', '../lab'], message: 'Isomorphic code imports only isomorphic modules (ARCHITECTURE.md).' },
+      {
+        group: ['undici', '@jupyterlab/*', '@lumino/*', '**/node/**', '**/lab/**', '../node', '../lab'],
+        message: 'Isomorphic code imports only isomorphic modules (ARCHITECTURE.md).',
+      },
     ]),
   },
   {
     files: ['src/lab/**/*.{ts,tsx}'],
     ignores: ['**/*.spec.ts', '**/*.spec.tsx'],
     rules: restrict([
-      { group: [...nodeBuiltins, 'undici', '**/node/**', '../node'], message: 'src/lab runs in the browser: no Node modules, no undici, no src/node (ARCHITECTURE.md).' },
+      {
+        group: [...nodeBuiltins, 'undici', '**/node/**', '../node'],
+        message: 'src/lab runs in the browser: no Node modules, no undici, no src/node (ARCHITECTURE.md).',
+      },
       { group: ['zod', 'zod/v4'], message: 'Use zod/mini in browser code (bundle size).' },
     ]),
   },
   {
     files: ['src/node/**/*.ts'],
     ignores: ['**/*.spec.ts'],
-    rules: restrict([{ group: ['@jupyterlab/*', '**/lab/**', '../lab'], message: 'src/node never imports src/lab or @jupyterlab (ARCHITECTURE.md).' }]),
+    rules: restrict([
+      {
+        group: ['@jupyterlab/*', '**/lab/**', '../lab'],
+        message: 'src/node never imports src/lab or @jupyterlab (ARCHITECTURE.md).',
+      },
+    ]),
   },
   {
-    files: ['src/node/**/*.ts', 'bench/**/*.ts', 'test/**/*.{ts,js}', 'scripts/**/*.{js,mjs,cjs}', 'bin/**/*.js', '*.{js,mjs,cjs}', 'ui-tests/**/*.{ts,js,mjs}', '**/*.spec.ts'],
+    files: [
+      'src/node/**/*.ts',
+      'bench/**/*.ts',
+      'test/**/*.{ts,js}',
+      'scripts/**/*.{js,mjs,cjs}',
+      'bin/**/*.js',
+      '*.{js,mjs,cjs}',
+      'ui-tests/**/*.{ts,js,mjs}',
+      '**/*.spec.ts',
+    ],
     languageOptions: { globals: { ...globals.node, ...globals.jest } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
