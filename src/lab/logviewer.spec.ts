@@ -21,7 +21,7 @@ async function setup(
     sessionId: target.id,
     name: target.name,
     maxLines: options.maxLines ?? 100,
-    interval: 60_000,
+    interval: options.interval ?? 60_000,
     capturedLog: options.capturedLog,
   });
   Widget.attach(content, document.body);
@@ -109,6 +109,25 @@ describe('LogViewerContent', () => {
     expect(content.logView.pre.textContent).toBe('saved by run.sh\nexit 0\n');
     expect(content.following).toBe(false);
     expect(content.node.textContent).toContain('showing the log saved in the batch folder');
+    content.dispose();
+    model.dispose();
+  });
+
+  it('fetches nothing while another tab hides it, and catches up when shown again', async () => {
+    const { service, model, content, target } = await setup({ interval: 20 });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    await content.start();
+    await sleep(150);
+    const fetches = () => service.count(`logs:${target.id}`);
+    expect(fetches()).toBeGreaterThanOrEqual(2);
+    content.hide();
+    await sleep(50);
+    const hidden = fetches();
+    await sleep(200);
+    expect(fetches()).toBe(hidden);
+    content.show();
+    await sleep(50);
+    expect(fetches()).toBeGreaterThan(hidden);
     content.dispose();
     model.dispose();
   });

@@ -13,6 +13,8 @@ import { canfarIcon } from './icons';
 import { TERMINAL } from './grouping';
 import { describeError } from './model';
 import type { CanfarModel } from './model';
+import type { ICanfarSettings } from './tokens';
+import type { Message } from '@lumino/messaging';
 import { LogTail } from './logtail';
 
 export interface LogViewerOptions {
@@ -174,9 +176,13 @@ export class LogViewerContent extends Panel {
         max: 5 * 60 * 1000,
       },
       name: `jupyterlab-canfar:log:${options.sessionId}`,
-      standby: 'when-hidden',
+      // Each fetch is the WHOLE log: none while the viewer is not on screen (another tab in front).
+      standby: () => (!this.isVisible && this.isAttached) || 'when-hidden',
     });
     this.tabs.tabBar.currentChanged.connect(this._onTab, this);
+    if (options.interval === undefined) {
+      options.model.settingsChanged.connect(this._onSettings, this);
+    }
   }
 
   readonly logView: LogView;
@@ -208,6 +214,16 @@ export class LogViewerContent extends Panel {
     if (this.isDisposed) return;
     this.poll.dispose();
     super.dispose();
+  }
+
+  protected override onBeforeShow(msg: Message): void {
+    super.onBeforeShow(msg);
+    // Back on screen: catch up at once rather than after up to one interval.
+    if (this.following) void this.poll.refresh();
+  }
+
+  private _onSettings(_: CanfarModel, settings: ICanfarSettings): void {
+    this.poll.frequency = { ...this.poll.frequency, interval: settings.refreshInterval * 1000 };
   }
 
   private _onTab(_: TabBar<Widget>): void {
