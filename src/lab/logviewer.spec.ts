@@ -8,7 +8,11 @@ import { FakeService, INFO_OK, session } from './testing.test';
 const trans = nullTranslator.load('jupyterlab_canfar');
 
 async function setup(
-  options: { maxLines?: number; capturedLog?: (id: string) => Promise<string | undefined> } = {},
+  options: {
+    maxLines?: number;
+    interval?: number;
+    capturedLog?: (id: string) => Promise<string | undefined>;
+  } = {},
 ) {
   const service = new FakeService();
   const target = session({ name: 'sweep-1', status: 'Running' });
