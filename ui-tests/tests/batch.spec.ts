@@ -10,11 +10,12 @@ test.skip(
   !existsSync(join(REPO, 'src/lab/submit-plugin.ts')),
   'the submit command (src/lab) is not written yet',
 );
-// Parked until submission works on a default Jupyter server (run it with CANFAR_UI_BATCH=1):
-// 1. jupyter_server refuses to create hidden paths through the contents API (ContentsManager.allow_hidden
-//    is False by default): "Cannot create file or directory '/.canfar'";
-// 2. with allow_hidden, the batch folder .canfar/batches/<id>/ is never created before batch.json is
-//    written into it: "Could not write .canfar/batches/<id>/batch.json ... No such file or directory".
+// Parked (run it with CANFAR_UI_BATCH=1) until, on a default Jupyter server:
+// 1. the batch folder can be written: jupyter_server refuses hidden paths through the contents API
+//    (ContentsManager.allow_hidden is False by default): "Cannot create file or directory '/.canfar'";
+// 2. "Delete all" makes the batch leave the panel: today its sessions go ("Completed (cleaned up)")
+//    but the group stays, listed from its batch.json.
+// With CANFAR_UI_SERVER_ARGS=--ContentsManager.allow_hidden=True everything before the delete passes.
 test.fixme(
   !process.env.CANFAR_UI_BATCH,
   'submission fails on a default Jupyter server (see the comment above)',
@@ -61,12 +62,11 @@ test('a notebook runs as 3 replicas on the local server and the panel follows it
   await page.screenshot({ path: test.info().outputPath('panel-running.png') });
   await expect(summary).toHaveText(/^3\/3 Completed$/i, { timeout: 120_000 });
 
-  const rows = batch.locator('tr.jp-CanfarPanel-replica');
+  const rows = batch.locator('.jp-CanfarPanel-replica');
   await expect(rows).toHaveCount(3);
   for (let i = 0; i < 3; i++) {
-    const cells = rows.nth(i).locator('td');
-    await expect(cells.nth(6)).toHaveText('0'); // exit code
-    await expect(cells.nth(4)).toHaveText(/\d+ s/); // duration
+    await expect(rows.nth(i).locator('[data-canfar="exit"]')).toHaveText('exit 0');
+    await expect(rows.nth(i).locator('.jp-CanfarPanel-duration')).toHaveText(/^\d+ s$/);
   }
   await page.screenshot({ path: test.info().outputPath('panel-completed.png') });
 
