@@ -10,12 +10,12 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRunningSessionManagers } from '@jupyterlab/running';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { failedReplicas } from '../batch';
 import { BatchBridge } from './batch-bridge';
 import { ContentsBatchStore } from './contents-store';
 import type { BatchGroup } from './grouping';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { createLabClient, fetchInfo } from './api';
 import { sessionActions } from './actions';
 import { canfarIcon } from './icons';
@@ -115,7 +115,7 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
     if (restorer) {
       void restorer.restore(tracker, {
         command: CommandIDs.openLogs,
-        args: (widget) => ({ id: widget.content.sessionId, name: widget.title.label.replace(/^.*?: /, '') }),
+        args: (widget) => ({ id: widget.content.sessionId, name: widget.content.sessionName }),
         name: (widget) => widget.content.sessionId,
       });
     }

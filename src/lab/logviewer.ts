@@ -194,6 +194,11 @@ export class LogViewerContent extends Panel {
     return this._options.sessionId;
   }
 
+  /** The session's name as given when opened (kept for the layout restorer). */
+  get sessionName(): string {
+    return this._options.name;
+  }
+
   /** Whether the viewer still fetches: false once the session is finished (or gone) and its log read. */
   get following(): boolean {
     return !this.poll.isDisposed && this._following;
