@@ -7,7 +7,6 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
-// eslint-disable-next-line no-restricted-imports -- zod/mini IS the allowed form; the rule's 'zod' pattern also matches it.
 import * as z from 'zod/mini';
 import { SkahaClient, SkahaTransportError } from '../skaha';
 import type { Transport, TransportRequest, TransportResponse } from '../skaha';
