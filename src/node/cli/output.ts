@@ -20,11 +20,15 @@ export interface Column<T> {
 }
 
 /**
- * An aligned text table: columns separated by two spaces, the last column not padded (so long images
- * or messages wrap naturally instead of padding every line).
+ * Cells laid out in aligned columns: two spaces between columns, the last column not padded (so long
+ * images or messages wrap naturally instead of padding every line), no trailing newline. The one layout
+ * of the CLI's tables and the notebook commands' text tables (src/node/kernel/render.ts), which differ
+ * only in how a value becomes a cell.
  */
-export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/\s*\n\s*/g, ' ')));
+export function alignColumns(
+  columns: readonly { header: string; right?: boolean }[],
+  cells: readonly string[][],
+): string {
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i].length)));
   const format = (values: string[]) =>
     values
@@ -34,7 +38,13 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
       })
       .join('  ')
       .trimEnd();
-  return [format(columns.map((c) => c.header)), ...cells.map(format)].join('\n') + '\n';
+  return [format(columns.map((c) => c.header)), ...cells.map(format)].join('\n');
+}
+
+/** An aligned text table (see alignColumns), each value on one line, ending with a newline. */
+export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
+  const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/\s*\n\s*/g, ' ')));
+  return alignColumns(columns, cells) + '\n';
 }
 
 /** "3m", "2h 5m", "4d 1h": how long ago (or until) a date, for humans. */

@@ -1,5 +1,7 @@
 import { inspect } from 'node:util';
 
+import { alignColumns } from '../cli/output';
+
 /**
  * What a kernel shows for a value: `text/plain` always, usually `text/html` and `application/json`.
  * Deno requires the JSON to be an object at the top level, so lists are wrapped (`{ sessions: [...] }`).
@@ -45,19 +47,12 @@ export function cellText(value: unknown): string {
   return String(value).replace(/\s*\n\s*/g, ' ');
 }
 
-/** An aligned text table, two spaces between columns, the last column unpadded. */
+/** An aligned text table (the CLI's layout, see alignColumns), no trailing newline. */
 export function textTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((row) => columns.map((c) => cellText(c.value(row))));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i].length)));
-  const format = (values: string[]) =>
-    values
-      .map((v, i) => {
-        if (i === values.length - 1 && !columns[i].right) return v;
-        return columns[i].right ? v.padStart(widths[i]) : v.padEnd(widths[i]);
-      })
-      .join('  ')
-      .trimEnd();
-  return [format(columns.map((c) => c.header)), ...cells.map(format)].join('\n');
+  return alignColumns(
+    columns,
+    rows.map((row) => columns.map((c) => cellText(c.value(row)))),
+  );
 }
 
 // Minimal inline styles: notebooks render output HTML without our stylesheet (and nbconvert exports
