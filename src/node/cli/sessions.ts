@@ -1,23 +1,6 @@
-import type { Session, SessionKind, SessionStatus } from '../../skaha';
+import type { Session, SessionStatus } from '../../skaha';
 import { age, num, table } from './output';
 
-export const KINDS: readonly SessionKind[] = [
-  'notebook',
-  'desktop',
-  'carta',
-  'contributed',
-  'firefly',
-  'headless',
-];
-export const STATUSES: readonly SessionStatus[] = [
-  'Pending',
-  'Running',
-  'Completed',
-  'Failed',
-  'Terminating',
-  'Error',
-  'Unknown',
-];
 export const FINISHED: readonly SessionStatus[] = ['Completed', 'Failed', 'Error'];
 
 /** A session for --json: everything parsed, without the raw service object. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  SESSION_KINDS,
   SkahaClient,
   createReplicas,
   validateSessionSpec,
@@ -12,11 +13,10 @@ import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageEr
 import type { Command, CommandIO } from '../command';
 import { withConnection } from '../context';
 import { json, line, Progress } from '../output';
-import { KINDS } from '../sessions';
 
 const usage = `Usage: canfar-lab create [OPTIONS] KIND IMAGE [-- CMD [ARGS...]]
 
-Launch a session (or N replicas of it). KIND is one of ${KINDS.join(', ')}.
+Launch a session (or N replicas of it). KIND is one of ${SESSION_KINDS.join(', ')}.
 CMD and ARGS (headless only) replace the image's entrypoint; an argument cannot contain a space.
 
 Options:
@@ -55,7 +55,7 @@ export function parseCreate(argv: string[]): { spec: SessionSpec; replicas: numb
       'create',
     );
   }
-  const kind = choiceOption('KIND', positionals[0], KINDS, 'create')!;
+  const kind = choiceOption('KIND', positionals[0], SESSION_KINDS, 'create')!;
   const replicas = integerOption('--replicas', values.replicas, 'create', 1) ?? 1;
   const spec: SessionSpec = {
     name: (values.name as string | undefined) ?? `${kind}-${randomBytes(3).toString('hex')}`,

@@ -2,14 +2,14 @@ import { choiceOption, parseCommandArgs, UsageError } from '../args';
 import type { Command, CommandIO } from '../command';
 import { withConnection } from '../context';
 import { json, line, table } from '../output';
-import { KINDS } from '../sessions';
+import { SESSION_KINDS } from '../../../skaha';
 
 const usage = `Usage: canfar-lab images [OPTIONS]
 
 List the images the service offers, with the session kinds each supports.
 
 Options:
-  -k, --kind KIND    only images for this kind (${KINDS.join(', ')})
+  -k, --kind KIND    only images for this kind (${SESSION_KINDS.join(', ')})
       --json         the images as a JSON array
 `;
 
@@ -18,7 +18,7 @@ const options = { kind: { type: 'string', short: 'k' } } as const;
 async function run(io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('images', io.argv, options);
   if (positionals.length) throw new UsageError('images takes no arguments (use --kind KIND)', 'images');
-  const kind = choiceOption('--kind', values.kind, KINDS, 'images');
+  const kind = choiceOption('--kind', values.kind, SESSION_KINDS, 'images');
   return withConnection(io, async ({ client }) => {
     const images = (await client.images(kind)).sort((a, b) => a.id.localeCompare(b.id));
     if (io.globals.json) json(io.stdout, images);

@@ -1,9 +1,9 @@
-import type { SessionStatus } from '../../../skaha';
+import { SESSION_KINDS, SESSION_STATUSES, type SessionStatus } from '../../../skaha';
 import { choiceOption, parseCommandArgs, UsageError } from '../args';
 import type { Command, CommandIO } from '../command';
 import { reportError, withConnection } from '../context';
 import { json, line } from '../output';
-import { FINISHED, KINDS, STATUSES } from '../sessions';
+import { FINISHED } from '../sessions';
 
 const usage = `Usage: canfar-lab prune [OPTIONS] PATTERN [KIND] [STATUS]
 
@@ -11,8 +11,8 @@ Delete the sessions whose name starts with PATTERN (a prefix or a regular expres
 start of the name). By default only finished (${FINISHED.join(', ')}) headless sessions.
 
 Options:
-  -k, --kind KIND        kind to prune (default headless; ${KINDS.join(', ')})
-  -s, --status STATUS    status to prune (default: every finished status; ${STATUSES.join(', ')})
+  -k, --kind KIND        kind to prune (default headless; ${SESSION_KINDS.join(', ')})
+  -s, --status STATUS    status to prune (default: every finished status; ${SESSION_STATUSES.join(', ')})
       --dry-run          list what would be deleted, delete nothing
       --json             [{"id": ..., "name": ..., "deleted": true|false}]
 
@@ -36,8 +36,13 @@ async function run(io: CommandIO): Promise<number> {
   if (kindArg && values.kind) throw new UsageError('give the kind once: as KIND or as --kind', 'prune');
   if (statusArg && values.status)
     throw new UsageError('give the status once: as STATUS or as --status', 'prune');
-  const kind = choiceOption('KIND', kindArg ?? values.kind, KINDS, 'prune') ?? 'headless';
-  const status = choiceOption('STATUS', statusArg ?? values.status, [...STATUSES, 'Succeeded'], 'prune');
+  const kind = choiceOption('KIND', kindArg ?? values.kind, SESSION_KINDS, 'prune') ?? 'headless';
+  const status = choiceOption(
+    'STATUS',
+    statusArg ?? values.status,
+    [...SESSION_STATUSES, 'Succeeded'],
+    'prune',
+  );
   const statuses: readonly SessionStatus[] = status
     ? [status === 'Succeeded' ? 'Completed' : status]
     : FINISHED;

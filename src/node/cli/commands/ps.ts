@@ -2,7 +2,8 @@ import { choiceOption, parseCommandArgs, UsageError } from '../args';
 import type { Command, CommandIO } from '../command';
 import { withConnection } from '../context';
 import { json, line } from '../output';
-import { byStartTime, KINDS, sessionJson, sessionsTable, STATUSES } from '../sessions';
+import { SESSION_KINDS, SESSION_STATUSES } from '../../../skaha';
+import { byStartTime, sessionJson, sessionsTable } from '../sessions';
 
 const usage = `Usage: canfar-lab ps [OPTIONS]
 
@@ -10,8 +11,8 @@ List your sessions, oldest first. By default only pending and running ones.
 
 Options:
   -a, --all              all sessions, finished ones included
-  -k, --kind KIND        only this kind (${KINDS.join(', ')})
-  -s, --status STATUS    only this status (${STATUSES.join(', ')}); implies --all
+  -k, --kind KIND        only this kind (${SESSION_KINDS.join(', ')})
+  -s, --status STATUS    only this status (${SESSION_STATUSES.join(', ')}); implies --all
   -q, --quiet            session ids only, one per line
       --json             the sessions as a JSON array
 `;
@@ -27,8 +28,8 @@ async function run(io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('ps', io.argv, options);
   if (positionals.length)
     throw new UsageError(`ps takes no arguments, got ${JSON.stringify(positionals[0])}`, 'ps');
-  const type = choiceOption('--kind', values.kind, KINDS, 'ps');
-  const status = choiceOption('--status', values.status, STATUSES, 'ps');
+  const type = choiceOption('--kind', values.kind, SESSION_KINDS, 'ps');
+  const status = choiceOption('--status', values.status, SESSION_STATUSES, 'ps');
   return withConnection(io, async ({ client }) => {
     const all = await client.list({ ...(type ? { type } : {}), ...(status ? { status } : {}) });
     const shown = (
