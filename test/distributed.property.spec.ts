@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 import { chunk, parsePythonInt, RANGE_MESSAGES, stripe } from '../src/distributed';
+import { seededRandom } from '../src/skaha/random';
 
 type Outcome = number[] | { error: string };
 interface PythonAnswer {
@@ -26,18 +27,7 @@ interface PythonAnswer {
 // difference in error text, and it applies to no other message.
 const ISLICE_STEP_ERROR = 'Step for islice() must be a positive integer or None.';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = mulberry32(20260721);
+const random = seededRandom(20260721);
 const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
 function drawIndex(n: number): number {

@@ -13,6 +13,7 @@ import {
   type Transport,
   type TransportResponse,
 } from './index';
+import { seededRandom } from './random';
 
 type Fault =
   | 'ok'
@@ -30,17 +31,6 @@ interface FakeSession {
   name: string;
   type: string;
   env: string[];
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const reply = (status: number, body: string, headers: Record<string, string> = {}): TransportResponse => ({
@@ -188,7 +178,7 @@ function checkRun(
 }
 
 test('the happy path: n sessions, named <name>-<i>, bare name for n = 1, one outcome each', async () => {
-  const random = mulberry32(1);
+  const random = seededRandom(1);
   for (const n of [1, 5]) {
     const fake = fakeSkaha({ postFault: () => 'ok', random });
     const seen: number[] = [];
@@ -202,7 +192,7 @@ test('the happy path: n sessions, named <name>-<i>, bare name for n = 1, one out
 
 test('a POST that created the session and lost the answer is reconciled, not sent again', async () => {
   const faults: Fault[] = ['create-then-drop', 'ok'];
-  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(2) });
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: seededRandom(2) });
   const outcomes = await createReplicas(fake.client, spec, 2, { concurrency: 1, sleep: noSleep });
   expect(outcomes[0]).toEqual({
     replica: 1,
@@ -237,7 +227,7 @@ test('503 waits as the service asks (capped) then is checked by listing; connect
 
 test('a 500 after creating is found by listing; a 500 that created nothing is reported with its text', async () => {
   const faults: Fault[] = ['500-after-create', '500-nothing'];
-  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(3) });
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: seededRandom(3) });
   const outcomes = await createReplicas(fake.client, spec, 2, { concurrency: 1, sleep: noSleep });
   expect(outcomes[0]).toMatchObject({ ok: true, reconciled: true, attempts: 1 });
   expect(outcomes[1]).toEqual({
@@ -253,7 +243,7 @@ test('a 500 after creating is found by listing; a 500 that created nothing is re
 });
 
 test('a 400 is not retried and keeps the service message', async () => {
-  const fake = fakeSkaha({ postFault: () => '400', random: mulberry32(4) });
+  const fake = fakeSkaha({ postFault: () => '400', random: seededRandom(4) });
   const [outcome] = await createReplicas(fake.client, spec, 1, { sleep: noSleep });
   expect(outcome).toMatchObject({ ok: false, status: 400, code: 'bad-request', attempts: 1 });
   expect(outcome.ok || outcome.message).toBe(
@@ -264,12 +254,16 @@ test('a 400 is not retried and keeps the service message', async () => {
 test('an older session with the same name is never taken for a lost replica', async () => {
   const old = { id: 'old00001', name: 'sweep-1', type: 'headless', env: [] };
   const faults: Fault[] = ['timeout-nothing', 'timeout-nothing'];
-  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(5), existing: [old] });
+  const fake = fakeSkaha({
+    postFault: () => faults.shift() ?? 'ok',
+    random: seededRandom(5),
+    existing: [old],
+  });
   const outcomes = await createReplicas(fake.client, spec, 2, { concurrency: 1, sleep: noSleep, retries: 1 });
   expect(outcomes[0]).toMatchObject({ ok: false, code: 'transport', attempts: 2 });
   checkRun(2, outcomes, fake.sessions, new Set([old.id]));
   // existing: 'fail' refuses to launch under a taken name.
-  const strict = fakeSkaha({ postFault: () => 'ok', random: mulberry32(6), existing: [old] });
+  const strict = fakeSkaha({ postFault: () => 'ok', random: seededRandom(6), existing: [old] });
   const refused = await createReplicas(strict.client, spec, 2, { existing: 'fail' });
   expect(refused[0]).toMatchObject({ ok: false, code: 'name-taken', attempts: 0 });
   expect(refused[1]).toMatchObject({ ok: true });
@@ -280,7 +274,7 @@ test('when the check listing fails the replica is reported uncertain, not retrie
   const fake = fakeSkaha({
     postFault: () => 'create-then-drop',
     listFails: () => listings++ > 0,
-    random: mulberry32(7),
+    random: seededRandom(7),
   });
   const [outcome] = await createReplicas(fake.client, spec, 1, { sleep: noSleep });
   expect(outcome).toMatchObject({ ok: false, code: 'uncertain', attempts: 1 });
@@ -291,7 +285,7 @@ test('when the check listing fails the replica is reported uncertain, not retrie
 });
 
 test('nothing is launched when the sessions cannot be listed first', async () => {
-  const fake = fakeSkaha({ postFault: () => 'ok', listFails: () => true, random: mulberry32(8) });
+  const fake = fakeSkaha({ postFault: () => 'ok', listFails: () => true, random: seededRandom(8) });
   const outcomes = await createReplicas(fake.client, spec, 3);
   expect(outcomes.map((o) => [o.ok, o.ok ? '' : o.code])).toEqual([
     [false, 'unavailable'],
@@ -303,7 +297,7 @@ test('nothing is launched when the sessions cannot be listed first', async () =>
 
 test('abort stops launching: the rest are cancelled, those in flight finish', async () => {
   const controller = new AbortController();
-  const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(9) });
+  const fake = fakeSkaha({ postFault: () => 'ok', random: seededRandom(9) });
   const outcomes = await createReplicas(fake.client, spec, 10, {
     concurrency: 2,
     signal: controller.signal,
@@ -321,7 +315,7 @@ test('abort stops launching: the rest are cancelled, those in flight finish', as
 });
 
 test('invalid input is refused before anything is sent', async () => {
-  const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(10) });
+  const fake = fakeSkaha({ postFault: () => 'ok', random: seededRandom(10) });
   await expect(createReplicas(fake.client, spec, 513)).rejects.toMatchObject({ code: 'invalid-input' });
   await expect(createReplicas(fake.client, { ...spec, name: 'x'.repeat(62) }, 10)).rejects.toThrow(
     /too long for 10 replicas/,
@@ -341,7 +335,7 @@ test('300 seeded random runs with every fault: no duplicate, no missing replica,
   ];
   const totals = { ok: 0, reconciled: 0, failed: 0, uncertain: 0 };
   for (let seed = 1; seed <= 300; seed++) {
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const faultRate = random() * 0.6;
     const n = 1 + Math.floor(random() * 40);
     const existing =
@@ -384,7 +378,7 @@ test('baseline: no listing before the launch, and a namesake in the baseline is 
     raw: {},
   };
   // Happy path: n POSTs and not one listing.
-  const quick = fakeSkaha({ postFault: () => 'ok', random: mulberry32(11) });
+  const quick = fakeSkaha({ postFault: () => 'ok', random: seededRandom(11) });
   const fine = await createReplicas(quick.client, spec, 4, { baseline: [] });
   checkRun(4, fine, quick.sessions, new Set());
   expect(quick.counts()).toEqual({ posts: 4, lists: 0 });
@@ -394,7 +388,7 @@ test('baseline: no listing before the launch, and a namesake in the baseline is 
   const faults: Fault[] = ['timeout-nothing', 'timeout-nothing'];
   const fake = fakeSkaha({
     postFault: () => faults.shift() ?? 'ok',
-    random: mulberry32(12),
+    random: seededRandom(12),
     existing: [old],
   });
   const outcomes = await createReplicas(fake.client, spec, 2, {
@@ -409,7 +403,7 @@ test('baseline: no listing before the launch, and a namesake in the baseline is 
   expect(fake.counts()).toEqual({ posts: 3, lists: 2 });
 
   // existing: 'fail' judges names by the baseline too.
-  const strict = fakeSkaha({ postFault: () => 'ok', random: mulberry32(13), existing: [old] });
+  const strict = fakeSkaha({ postFault: () => 'ok', random: seededRandom(13), existing: [old] });
   const refused = await createReplicas(strict.client, spec, 2, { baseline: [listed], existing: 'fail' });
   expect(refused.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['name-taken', 'ok']);
   expect(strict.counts()).toEqual({ posts: 1, lists: 0 });
@@ -417,7 +411,7 @@ test('baseline: no listing before the launch, and a namesake in the baseline is 
 
 test('baseline: a lost POST is still reconciled, and a service that cannot list no longer blocks the launch', async () => {
   const faults: Fault[] = ['create-then-drop', 'ok'];
-  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(14) });
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: seededRandom(14) });
   const outcomes = await createReplicas(fake.client, spec, 2, {
     baseline: [],
     concurrency: 1,
@@ -428,14 +422,14 @@ test('baseline: a lost POST is still reconciled, and a service that cannot list 
   expect(fake.counts()).toEqual({ posts: 2, lists: 1 });
 
   // Without a baseline every replica would be 'unavailable' here (see 'nothing is launched when ...').
-  const unlisted = fakeSkaha({ postFault: () => 'ok', listFails: () => true, random: mulberry32(20) });
+  const unlisted = fakeSkaha({ postFault: () => 'ok', listFails: () => true, random: seededRandom(20) });
   const launched = await createReplicas(unlisted.client, spec, 3, { baseline: [] });
   checkRun(3, launched, unlisted.sessions, new Set());
   expect(unlisted.counts()).toEqual({ posts: 3, lists: 0 });
 });
 
 test('ids: only the requested replicas, with their full-set names and env, one outcome each in the order given', async () => {
-  const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(15) });
+  const fake = fakeSkaha({ postFault: () => 'ok', random: seededRandom(15) });
   const seen: number[] = [];
   const outcomes = await createReplicas(fake.client, spec, 6, {
     ids: [5, 2, 6],
@@ -456,14 +450,14 @@ test('ids: only the requested replicas, with their full-set names and env, one o
   expect(fake.counts()).toEqual({ posts: 3, lists: 1 });
 
   // n = 1 keeps the bare name.
-  const single = fakeSkaha({ postFault: () => 'ok', random: mulberry32(16) });
+  const single = fakeSkaha({ postFault: () => 'ok', random: seededRandom(16) });
   const [one] = await createReplicas(single.client, spec, 1, { ids: [1] });
   expect(one).toMatchObject({ replica: 1, name: 'Sweep', ok: true });
 });
 
 test('ids: faults are reconciled per replica id; aborting cancels the rest under their own ids', async () => {
   const faults: Fault[] = ['create-then-drop', '500-nothing'];
-  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: mulberry32(17) });
+  const fake = fakeSkaha({ postFault: () => faults.shift() ?? 'ok', random: seededRandom(17) });
   const outcomes = await createReplicas(fake.client, spec, 9, {
     ids: [7, 3],
     concurrency: 1,
@@ -481,7 +475,7 @@ test('ids: faults are reconciled per replica id; aborting cancels the rest under
   checkRun(9, outcomes, fake.sessions, new Set(), [7, 3]);
 
   const controller = new AbortController();
-  const aborted = fakeSkaha({ postFault: () => 'ok', random: mulberry32(18) });
+  const aborted = fakeSkaha({ postFault: () => 'ok', random: seededRandom(18) });
   const partial = await createReplicas(aborted.client, spec, 10, {
     ids: [10, 8, 6, 4],
     concurrency: 1,
@@ -500,7 +494,7 @@ test('ids: faults are reconciled per replica id; aborting cancels the rest under
 });
 
 test('ids: out of range, fractional or repeated ids (and a baseline that is not a list) are refused before anything is sent; none launches nothing', async () => {
-  const fake = fakeSkaha({ postFault: () => 'ok', random: mulberry32(19) });
+  const fake = fakeSkaha({ postFault: () => 'ok', random: seededRandom(19) });
   await expect(createReplicas(fake.client, spec, 4, { ids: [0, 2, 5] })).rejects.toThrow(
     'ids 0, 5 out of range: each replica id must be a whole number in 1..4',
   );
@@ -530,7 +524,7 @@ test('200 seeded random runs with ids and a baseline: no duplicate, no missing r
   ];
   const totals = { ok: 0, reconciled: 0, failed: 0 };
   for (let seed = 1; seed <= 200; seed++) {
-    const random = mulberry32(1000 + seed);
+    const random = seededRandom(1000 + seed);
     const faultRate = random() * 0.6;
     const n = 1 + Math.floor(random() * 40);
     // A random subset of the ids, in random order.

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../skaha/random';
 import type { FaultOptions } from './types';
 
 export const FAULTS_ENV = 'CANFAR_LOCAL_FAULTS';
@@ -45,18 +46,6 @@ export function resolveFaults(
     throw new Error(`${FAULTS_ENV} must be a JSON object such as {"unavailableRate":0.1}, got: ${text}`);
   }
   return validateFaults(parsed as FaultOptions, FAULTS_ENV);
-}
-
-/** mulberry32: a tiny, fast PRNG; reproducible from its seed, which is all fault injection needs. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export type RequestFault =
