@@ -1,8 +1,9 @@
 import type { SkahaClient } from '../skaha';
 import { readManifest } from './manifest';
 import type { BatchView, ReplicaState } from './monitor';
+import { notebookDirOf } from './paths';
 import type { BatchStore } from './store';
-import { basename, dirname, joinPath } from './store';
+import { basename, joinPath } from './store';
 import type { BatchInput, BatchManifest } from './types';
 
 /** The session id of a replica, if it was launched. */
@@ -113,8 +114,8 @@ export async function rerunInput(
 ): Promise<BatchInput> {
   const parent = await readManifest(store, folder);
   const script = await store.readText(joinPath(folder, parent.script.file));
-  // The new batch folder goes beside the parent's: <notebook dir>/.canfar/batches/<new id>.
-  const notebookDir = dirname(dirname(dirname(folder)));
+  // The new batch folder goes beside the parent's: <notebook dir>/canfar-batches/<new id>.
+  const notebookDir = notebookDirOf(folder);
   return {
     notebookPath: joinPath(notebookDir, basename(parent.notebook.path)),
     notebookText: '',

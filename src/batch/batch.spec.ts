@@ -1,8 +1,10 @@
 // Pieces of the batch module that need no server: ids, the manifest writer, log reading, the in-memory store.
+import { rerunInput } from './actions';
 import { newBatchId, BATCH_ID_PATTERN, slugify } from './ids';
 import { imagePullError, summarizeFailure } from './logs';
 import { ManifestWriter, listBatchFolders, parseManifest } from './manifest';
-import { batchFolder, isSecretName } from './plan';
+import { BATCH_FOLDER_TO_NOTEBOOK_DIR, BATCHES_FOLDER, batchFolder, notebookDirOf } from './paths';
+import { isSecretName } from './plan';
 import { joinPath, MemoryBatchStore } from './store';
 import type { BatchStore } from './store';
 import { MANIFEST_SCHEMA } from './types';
@@ -16,8 +18,19 @@ test('batch ids sort by time and are valid in session names and paths', () => {
   expect([b, a].sort()).toEqual([a, b]);
   expect(new Set(Array.from({ length: 200 }, () => newBatchId(new Date(0)))).size).toBeGreaterThan(190);
   expect(slugify('My Analysis (v2).ipynb'.replace(/\.ipynb$/, ''))).toBe('my-analysis-v2');
-  expect(batchFolder('work/sweep.ipynb', a)).toBe(`work/.canfar/batches/${a}`);
-  expect(batchFolder('sweep.ipynb', a)).toBe(`.canfar/batches/${a}`);
+  expect(batchFolder('work/sweep.ipynb', a)).toBe(`work/canfar-batches/${a}`);
+  expect(batchFolder('sweep.ipynb', a)).toBe(`canfar-batches/${a}`);
+});
+
+test('the batch folder is visible to Jupyter, and leads back to the notebook folder', () => {
+  // jupyter_server refuses hidden paths by default and the file browser hides them: no dot anywhere.
+  expect(BATCHES_FOLDER.split('/').every((part) => !part.startsWith('.'))).toBe(true);
+  const id = '20260721-180921-abcd';
+  for (const notebook of ['sweep.ipynb', 'work/sweep.ipynb', '/arc/home/jdoe/a/b/sweep.ipynb']) {
+    const dir = notebook.includes('/') ? notebook.slice(0, notebook.lastIndexOf('/')) : '';
+    expect(notebookDirOf(batchFolder(notebook, id))).toBe(dir);
+    expect(joinPath(batchFolder(notebook, id), BATCH_FOLDER_TO_NOTEBOOK_DIR)).toBe(dir);
+  }
 });
 
 test('secret-looking env names', () => {
@@ -71,19 +84,42 @@ test('a manifest of another kind is refused with the reason', () => {
 
 test('the memory store never overwrites with writeTextExclusive and lists batch folders newest first', async () => {
   const store = new MemoryBatchStore('/arc/home/u');
-  await store.writeTextExclusive('a/.canfar/batches/20260101-000000-aaaa/batch.json', '{}');
-  await store.writeTextExclusive('a/.canfar/batches/20260102-000000-bbbb/batch.json', '{}');
-  await store.mkdirp('a/.canfar/batches/not-a-batch');
+  await store.writeTextExclusive('a/canfar-batches/20260101-000000-aaaa/batch.json', '{}');
+  await store.writeTextExclusive('a/canfar-batches/20260102-000000-bbbb/batch.json', '{}');
+  await store.mkdirp('a/canfar-batches/not-a-batch');
   await expect(
-    store.writeTextExclusive('a/.canfar/batches/20260101-000000-aaaa/batch.json', '{"x":1}'),
+    store.writeTextExclusive('a/canfar-batches/20260101-000000-aaaa/batch.json', '{"x":1}'),
   ).rejects.toMatchObject({ code: 'exists' });
-  expect(await store.readText('a/.canfar/batches/20260101-000000-aaaa/batch.json')).toBe('{}');
+  expect(await store.readText('a/canfar-batches/20260101-000000-aaaa/batch.json')).toBe('{}');
   expect(await listBatchFolders(store, 'a')).toEqual([
-    'a/.canfar/batches/20260102-000000-bbbb',
-    'a/.canfar/batches/20260101-000000-aaaa',
+    'a/canfar-batches/20260102-000000-bbbb',
+    'a/canfar-batches/20260101-000000-aaaa',
   ]);
   expect(store.absolutePath('a/b')).toBe('/arc/home/u/a/b');
   expect(joinPath('/x', 'y/../z', './w')).toBe('/x/z/w');
+});
+
+test('a re-run goes beside its parent: same notebook folder, so the same canfar-batches/', async () => {
+  const store = new MemoryBatchStore('/arc/home/u');
+  const folder = batchFolder('work/sweep.ipynb', '20260721-180921-abcd');
+  await store.writeTextExclusive(
+    joinPath(folder, 'batch.json'),
+    JSON.stringify({
+      schema: MANIFEST_SCHEMA,
+      batchId: '20260721-180921-abcd',
+      name: 'sweep',
+      replicaCount: 2,
+      image: 'images.canfar.net/skaha/astroml:latest',
+      resources: {},
+      notebook: { path: 'work/sweep.ipynb' },
+      script: { file: 'script.py', policy: 'translate' },
+      replicas: [{ replica: 1, name: 'sweep-1' }],
+    }),
+  );
+  await store.writeTextExclusive(joinPath(folder, 'script.py'), 'print(1)');
+  const input = await rerunInput(store, folder);
+  expect(input.notebookPath).toBe('work/sweep.ipynb');
+  expect(input.rerun?.script).toBe('print(1)');
 });
 
 test('the failing cell and the error, read from a replica log', () => {

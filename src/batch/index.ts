@@ -4,6 +4,7 @@ export * from './types';
 export * from './store';
 export * from './ids';
 export * from './wrapper';
+export * from './paths';
 export * from './plan';
 export * from './platform';
 export * from './manifest';

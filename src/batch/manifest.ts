@@ -1,3 +1,4 @@
+import { batchesRoot } from './paths';
 import type { BatchStore } from './store';
 import { isNotFound, joinPath } from './store';
 import { MANIFEST_SCHEMA } from './types';
@@ -158,9 +159,9 @@ export async function readStatusFile(
   }
 }
 
-/** Batch folders under `<dir>/.canfar/batches`, newest first (batch ids sort by time). */
+/** Batch folders under `<dir>/canfar-batches` (BATCHES_FOLDER), newest first (batch ids sort by time). */
 export async function listBatchFolders(store: BatchStore, dir: string): Promise<string[]> {
-  const root = joinPath(dir, '.canfar', 'batches');
+  const root = batchesRoot(dir);
   const names = await store.list(root);
   return names
     .filter((name) => /^\d{8}-\d{6}-[a-z0-9]{4}$/.test(name))

@@ -3,7 +3,8 @@ import type { ConversionResult } from '../convert';
 import { MAX_REPLICAS, replicaName, validateSessionSpec } from '../skaha';
 import type { SessionSpec } from '../skaha';
 import { newBatchId, randomBase36, sha256Hex, slugify } from './ids';
-import { basename, dirname, joinPath } from './store';
+import { batchFolder } from './paths';
+import { basename, joinPath } from './store';
 import type { BatchStore } from './store';
 import { MANIFEST_SCHEMA } from './types';
 import type { BatchFile, BatchInput, BatchManifest, BatchPlan, PlanProblem, PlatformInfo } from './types';
@@ -36,11 +37,6 @@ export interface PlanOptions {
   /** Fixed clock and id, for tests. */
   now?: Date;
   batchId?: string;
-}
-
-/** `.canfar/batches/<batch-id>` beside the notebook. */
-export function batchFolder(notebookPath: string, batchId: string): string {
-  return joinPath(dirname(notebookPath), '.canfar', 'batches', batchId);
 }
 
 export function isSecretName(name: string): boolean {

@@ -76,7 +76,7 @@ export interface BatchFile {
 export interface BatchPlan {
   batchId: string;
   name: string;
-  /** Batch folder relative to the store root: `<notebook dir>/.canfar/batches/<batch-id>`. */
+  /** Batch folder relative to the store root: `<notebook dir>/canfar-batches/<batch-id>` (see paths.ts). */
   folder: string;
   /** Absolute path of the folder as the replicas see it (no spaces). */
   absoluteFolder: string;

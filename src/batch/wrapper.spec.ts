@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { chunk, stripe } from '../distributed';
+import { BATCHES_FOLDER } from './paths';
 import { pythonShimFiles, shellQuote, wrapperScript } from './wrapper';
 
 // sh is dash on Debian; bash in POSIX mode is what some images have as sh.
@@ -17,10 +18,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** A batch folder `<root>/<name>/nb/.canfar/batches/b1` holding run.sh, the shim and `script`. */
+/** A batch folder `<root>/<name>/nb/canfar-batches/b1` holding run.sh, the shim and `script`. */
 function batchFolder(name: string, script: string): { folder: string; notebookDir: string } {
   const notebookDir = join(root, name, 'nb');
-  const folder = join(notebookDir, '.canfar/batches/b1');
+  const folder = join(notebookDir, BATCHES_FOLDER, 'b1');
   mkdirSync(folder, { recursive: true });
   writeFileSync(
     join(folder, 'run.sh'),

@@ -1,3 +1,4 @@
+import { BATCH_FOLDER_TO_NOTEBOOK_DIR } from './paths';
 import type { BatchFile } from './types';
 
 /** Quotes a word for POSIX sh (single quotes; a `'` becomes `'\''`). */
@@ -114,7 +115,7 @@ fi
 ${python}
 write_status running
 # Like the notebook's kernel, the script runs in the notebook's folder: its relative paths mean the same.
-cd -- "$batch_dir/../../.." || finish 126
+cd -- "$batch_dir/${BATCH_FOLDER_TO_NOTEBOOK_DIR}" || finish 126
 echo "run.sh: batch \${CANFAR_BATCH_ID:-?} replica $replica/\${REPLICA_COUNT:-?} on $host, started $start" >"$log"
 
 # A FIFO lets the shell know the script's own pid (to forward signals) and its exit code, which a plain
