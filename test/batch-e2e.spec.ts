@@ -63,9 +63,9 @@ describe('canfar-lab submit, end to end on the local server', () => {
     expect(run.out).toMatch(/8\/8 replica\(s\) launched/);
     expect(run.out).toMatch(/8\/8 done/);
 
-    const batches = readdirSync(join(dir, '.canfar/batches'));
+    const batches = readdirSync(join(dir, 'canfar-batches'));
     expect(batches).toHaveLength(1);
-    const folder = join(dir, '.canfar/batches', batches[0]);
+    const folder = join(dir, 'canfar-batches', batches[0]);
     const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;
     expect(manifest.batchId).toBe(batches[0]);
     expect(manifest.replicaCount).toBe(8);
@@ -123,8 +123,8 @@ describe('canfar-lab submit, end to end on the local server', () => {
     );
     expect(run.err).not.toMatch(/replica [12] \(.*failed/);
 
-    const [batchId] = readdirSync(join(dir, '.canfar/batches'));
-    const folder = join(dir, '.canfar/batches', batchId);
+    const [batchId] = readdirSync(join(dir, 'canfar-batches'));
+    const folder = join(dir, 'canfar-batches', batchId);
     const status = JSON.parse(readFileSync(join(folder, 'status/replica-3.json'), 'utf8'));
     expect(status.exitCode).toBe(1);
     // The platform's own log and events were saved once the session ended.
@@ -138,14 +138,14 @@ describe('canfar-lab submit, end to end on the local server', () => {
     );
     expect(rerun.code).toBe(1);
     expect(rerun.err).toMatch(/replica 3 .* in cell 3: ZeroDivisionError/);
-    const child = readdirSync(join(dir, '.canfar/batches')).find((b) => b !== batchId)!;
+    const child = readdirSync(join(dir, 'canfar-batches')).find((b) => b !== batchId)!;
     const childManifest = JSON.parse(
-      readFileSync(join(dir, '.canfar/batches', child, 'batch.json'), 'utf8'),
+      readFileSync(join(dir, 'canfar-batches', child, 'batch.json'), 'utf8'),
     ) as BatchManifest;
     expect(childManifest.parent).toEqual({ batchId, replicaIds: [3] });
     expect(childManifest.replicas.map((r) => r.replica)).toEqual([3]);
     expect(childManifest.replicaCount).toBe(3);
-    expect(readFileSync(join(dir, '.canfar/batches', child, 'logs/replica-3.log'), 'utf8')).toContain(
+    expect(readFileSync(join(dir, 'canfar-batches', child, 'logs/replica-3.log'), 'utf8')).toContain(
       'replica 3/3 on',
     );
   });

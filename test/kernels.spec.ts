@@ -99,7 +99,7 @@ function expectExactlyOnce(work: string, batchId: string) {
   const processed = join(work, 'processed', batchId);
   const markers = readdirSync(processed).sort();
   expect(markers).toEqual(INPUTS);
-  const folder = join(work, '.canfar', 'batches', batchId);
+  const folder = join(work, 'canfar-batches', batchId);
   const seen: string[] = [];
   for (let replica = 1; replica <= 4; replica++) {
     const log = readFileSync(join(folder, 'logs', `replica-${replica}.log`), 'utf8');

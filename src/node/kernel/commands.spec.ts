@@ -132,7 +132,7 @@ test('submit, watch, batches, batch, deleteBatch: a JavaScript notebook as 3 rep
   );
   const submitted = await submit(notebook, { replicas: 3, image: IMAGE });
   expect(submitted.launched).toBe(3);
-  expect(submitted.folder).toBe(join(dir, '.canfar', 'batches', submitted.batchId));
+  expect(submitted.folder).toBe(join(dir, 'canfar-batches', submitted.batchId));
 
   const printed: string[] = [];
   const final = await watch(submitted, { intervalMs: 100, print: (line) => printed.push(line) });
@@ -157,7 +157,7 @@ test('submit, watch, batches, batch, deleteBatch: a JavaScript notebook as 3 rep
   expect(deleted.failed).toEqual([]);
 
   await expect(watch('20200101-000000-zzzz')).rejects.toThrow(
-    /batch "20200101-000000-zzzz" not found in .*\.canfar\/batches/,
+    /batch "20200101-000000-zzzz" not found in .*canfar-batches/,
   );
 });
 

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+  BATCH_FOLDER_TO_NOTEBOOK_DIR,
   BatchMonitor,
+  BATCHES_FOLDER,
   deleteBatch as deleteBatchSessions,
   fetchPlatformInfo,
   listBatchFolders,
@@ -47,7 +49,7 @@ export interface CanfarSettings {
   stateDir?: string;
   /** Per-request deadline in ms (default `CANFAR_TIMEOUT` or 30 s). */
   timeoutMs?: number;
-  /** Folders searched for `.canfar/batches/` besides the current directory. */
+  /** Folders searched for `canfar-batches/` (BATCHES_FOLDER) besides the current directory. */
   dirs?: string[];
 }
 
@@ -189,7 +191,7 @@ function notebookPlace(notebook: string): { root: string; notebookPath: string }
 
 /**
  * `canfar-lab submit`: runs a notebook as N headless replicas (a batch). The batch folder
- * (`.canfar/batches/<id>/` beside the notebook) holds the script, run.sh, batch.json, logs and status
+ * (`canfar-batches/<id>/` beside the notebook) holds the script, run.sh, batch.json, logs and status
  * files. Every problem of the input is reported at once (BatchPlanError) before anything is written.
  */
 export async function submit(notebookPath: string, options: BatchOptions): Promise<SubmittedBatch> {
@@ -267,7 +269,7 @@ const rootStore = () => new NodeBatchStore('/');
 async function batchFolders(extra: string[] = []): Promise<string[]> {
   const store = rootStore();
   const dirs = new Set([process.cwd(), ...(settings.dirs ?? []), ...extra].map((d) => path.resolve(d)));
-  for (const folder of submitted.values()) dirs.add(path.resolve(folder, '..', '..', '..'));
+  for (const folder of submitted.values()) dirs.add(path.resolve(folder, BATCH_FOLDER_TO_NOTEBOOK_DIR));
   const folders = new Set<string>();
   for (const dir of dirs) for (const folder of await listBatchFolders(store, dir)) folders.add(folder);
   return [...folders].sort((a, b) => path.basename(b).localeCompare(path.basename(a)));
@@ -279,7 +281,7 @@ async function batchFolder(batch: string | { batchId: string }): Promise<string>
   if (known) return known;
   const found = (await batchFolders()).find((folder) => path.basename(folder) === batchId);
   if (!found) {
-    const places = [process.cwd(), ...(settings.dirs ?? [])].map((d) => path.join(d, '.canfar', 'batches'));
+    const places = [process.cwd(), ...(settings.dirs ?? [])].map((d) => path.join(d, BATCHES_FOLDER));
     throw new Error(
       `batch ${JSON.stringify(batchId)} not found in ${places.join(', ')}; run from the notebook's folder or add it with configure({ dirs: [...] })`,
     );

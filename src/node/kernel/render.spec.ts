@@ -38,7 +38,7 @@ function batchView(states: ('completed' | 'running' | 'failed')[]): BatchView {
   return {
     batchId: '20260102-030405-x1y2',
     name: 'nb-x1y2',
-    folder: '/work/.canfar/batches/20260102-030405-x1y2',
+    folder: '/work/canfar-batches/20260102-030405-x1y2',
     manifest: {
       notebook: { path: `dir/${hostile}.ipynb`, sha256: '', language: 'javascript' },
       image: 'images.canfar.net/skaha/astroml:latest',

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import {
   BatchMonitor,
   BatchPlanError,
+  BATCHES_FOLDER,
   listBatchFolders,
   readManifest,
   TERMINAL_STATES,
@@ -17,7 +18,7 @@ import { EXIT } from '../context';
 import { json, line } from '../output';
 
 /**
- * Folders searched for `.canfar/batches/<id>`: the current directory, plus the folder of every notebook
+ * Folders searched for `canfar-batches/<id>` (BATCHES_FOLDER): the current directory, plus the folder of every notebook
  * or directory given. Returns the store (rooted at `/`) and the batch folders found, newest first.
  */
 export async function findBatches(
@@ -50,7 +51,7 @@ export async function findBatch(
   const folder = folders.find((f) => path.basename(f) === batchId);
   if (!folder) {
     throw new Error(
-      `batch ${batchId} not found under ${[process.cwd(), ...places].map((p) => path.join(p, '.canfar/batches')).join(', ')}; run the command from the notebook's folder or give the notebook with --dir`,
+      `batch ${batchId} not found under ${[process.cwd(), ...places].map((p) => path.join(p, BATCHES_FOLDER)).join(', ')}; run the command from the notebook's folder or give the notebook with --dir`,
     );
   }
   return { store, folder };

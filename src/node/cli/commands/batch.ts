@@ -1,5 +1,6 @@
 import {
   BatchPlanError,
+  BATCHES_FOLDER,
   deleteBatch,
   deleteReplica,
   failedReplicas,
@@ -20,7 +21,7 @@ import { findBatch, followBatch, reportPlanError } from './batch-shared';
 
 const usage = `Usage: canfar-lab batch ACTION BATCH_ID [OPTIONS]
 
-Act on a batch found in .canfar/batches/ of the current directory (or of --dir).
+Act on a batch found in ${BATCHES_FOLDER}/ of the current directory (or of --dir).
 
 Actions:
   delete BATCH_ID         delete every session of the batch (-f on a non-terminal); --replica I: only replica I
@@ -30,7 +31,7 @@ Actions:
                           REPLICA_ID values and REPLICA_COUNT, so each redoes the same share of the data
 
 Options:
-      --dir DIR           where to look for .canfar/batches (repeatable; default: the current directory)
+      --dir DIR           where to look for ${BATCHES_FOLDER}/ (repeatable; default: the current directory)
       --replica I         with delete: one replica only
   -e, --env KEY=VALUE     with rerun*: env values to give again (secret values are never stored)
       --concurrency C     with rerun*: session creations in flight (default 32)

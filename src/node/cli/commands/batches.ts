@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { BATCH_ID_PATTERN, pollBatches } from '../../../batch';
+import { BATCH_ID_PATTERN, BATCHES_FOLDER, pollBatches } from '../../../batch';
 import type { BatchView } from '../../../batch';
 import { parseCommandArgs } from '../args';
 import type { Command, CommandIO } from '../command';
@@ -10,7 +10,7 @@ import { describeFailure, findBatches } from './batch-shared';
 const usage = `Usage: canfar-lab batches [BATCH_ID] [NOTEBOOK_OR_DIR...] [--json]
 
 List batches and the state of their replicas (one session list call for all of them). Batches are found
-in .canfar/batches/ of the current directory and of the folder of each NOTEBOOK (or DIR) given.
+in ${BATCHES_FOLDER}/ of the current directory and of the folder of each NOTEBOOK (or DIR) given.
 Finished replicas' platform logs and events are saved into their batch folder on the way, since the
 platform deletes them an hour after a session ends.
 
@@ -32,7 +32,7 @@ async function run(io: CommandIO): Promise<number> {
   const selected = batchId ? folders.filter((f) => path.basename(f) === batchId) : folders;
   if (batchId && selected.length === 0) {
     throw new Error(
-      `batch ${batchId} not found in .canfar/batches of ${[process.cwd(), ...places].join(', ')}`,
+      `batch ${batchId} not found in ${BATCHES_FOLDER}/ of ${[process.cwd(), ...places].join(', ')}`,
     );
   }
   if (selected.length === 0) {
@@ -40,7 +40,7 @@ async function run(io: CommandIO): Promise<number> {
     else
       line(
         io.stderr,
-        `No batches in ${path.join(process.cwd(), '.canfar/batches')}${places.length ? ' or beside the notebooks given' : ''}.`,
+        `No batches in ${path.join(process.cwd(), BATCHES_FOLDER)}${places.length ? ' or beside the notebooks given' : ''}.`,
       );
     return EXIT.ok;
   }

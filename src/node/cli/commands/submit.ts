@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BatchPlanError, fetchPlatformInfo, planBatch, submitBatch } from '../../../batch';
+import { BatchPlanError, BATCHES_FOLDER, fetchPlatformInfo, planBatch, submitBatch } from '../../../batch';
 import type { BatchInput, BatchPlan, ConversionPolicy } from '../../../batch';
 import { NodeBatchStore } from '../../batch-store';
 import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../args';
@@ -14,7 +14,7 @@ export const DEFAULT_IMAGE = 'images.canfar.net/skaha/astroml:latest';
 const usage = `Usage: canfar-lab submit NOTEBOOK -r N [OPTIONS]
 
 Run a notebook as N headless replica sessions. The notebook is converted to a script and written, with
-a POSIX sh wrapper (run.sh) and the manifest batch.json, into .canfar/batches/<batch-id>/ beside the
+a POSIX sh wrapper (run.sh) and the manifest batch.json, into ${BATCHES_FOLDER}/<batch-id>/ beside the
 notebook; replica i (1..N) gets REPLICA_ID=i, REPLICA_COUNT=N and CANFAR_BATCH_ID, and writes its output
 to logs/replica-<i>.log and its exit status to status/replica-<i>.json there. Every input is checked
 before anything is written or launched. The folder must be on storage the replicas mount (on CANFAR: /arc).
