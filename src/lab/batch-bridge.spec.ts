@@ -118,7 +118,7 @@ describe('BatchBridge', () => {
     const ok = await bridge.preview(request());
     expect(ok.plan?.names).toEqual(['sweep-1', 'sweep-2', 'sweep-3']);
     expect(ok.plan?.absoluteFolder).toMatch(
-      /^\/arc\/home\/jdoe\/work\/\.canfar\/batches\/\d{8}-\d{6}-[a-z0-9]{4}$/,
+      /^\/arc\/home\/jdoe\/work\/canfar-batches\/\d{8}-\d{6}-[a-z0-9]{4}$/,
     );
     const refused = await bridge.preview(request({ params: { beta: '1' }, cores: 3, ram: 8 }));
     expect(refused.plan).toBeUndefined();

@@ -18,7 +18,7 @@ import type { BatchInput, BatchPlan, BatchStore, BatchView, PlatformInfo, Replic
 import { readParameters } from '../convert';
 import { replicaName } from '../skaha';
 import type { Session, SkahaClient } from '../skaha';
-import { dirname, joinPath } from '../batch';
+import { joinPath, notebookDirOf } from '../batch';
 import type { BatchReplicaSummary, BatchSummary, ReplicaStatus } from './grouping';
 import type { BatchBackend, SubmitOutcome, SubmitRequest } from './submit-plugin';
 import type { NotebookParameterInfo, PlanPreview, PreviewResult } from './submit';
@@ -29,7 +29,7 @@ export interface BatchBridgeOptions {
   /** Folders of batches this browser submitted (remembered across reloads by the plugin). */
   knownFolders?: () => Promise<string[]>;
   remember?: (folder: string) => Promise<void>;
-  /** Server-relative folders whose `.canfar/batches` are shown too (the file browser's current folder). */
+  /** Server-relative folders whose `canfar-batches/` are shown too (the file browser's current folder). */
   scanDirs?: () => string[];
   /** At most this many batches per scanned folder, newest first (each costs reads per poll). */
   maxPerDir?: number;
@@ -168,7 +168,7 @@ export class BatchBridge implements BatchBackend {
     const folders = new Set(this._known);
     const dirs = new Set([
       ...(this.options.scanDirs?.() ?? []),
-      ...[...this._known].map((f) => dirname(dirname(dirname(f)))),
+      ...[...this._known].map((f) => notebookDirOf(f)),
     ]);
     for (const dir of dirs) {
       const found = await listBatchFolders(store, dir).catch(() => [] as string[]);

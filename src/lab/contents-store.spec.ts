@@ -5,6 +5,7 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 import type { Contents } from '@jupyterlab/services';
+import { batchFolder } from '../batch';
 import { ContentsBatchStore } from './contents-store';
 
 function fakeContents(options: { allowHidden?: boolean } = {}) {
@@ -41,22 +42,24 @@ function fakeContents(options: { allowHidden?: boolean } = {}) {
 }
 
 describe('ContentsBatchStore', () => {
-  it("writes a batch's files, creating their folders, and never overwrites", async () => {
-    const { manager, files, requests } = fakeContents({ allowHidden: true });
+  it("writes a batch's files on a default Jupyter, creating their folders, and never overwrites", async () => {
+    // allow_hidden False, as jupyter_server ships: the batch folder is not hidden, so it can be created.
+    const { manager, files, requests } = fakeContents();
+    expect(batchFolder('work/sweep.ipynb', 'b1')).toBe('work/canfar-batches/b1');
     const store = new ContentsBatchStore(manager, '/arc/home/jdoe');
-    await store.writeTextExclusive('work/.canfar/batches/b1/batch.json', '{}');
-    await store.writeTextExclusive('work/.canfar/batches/b1/run.sh', 'echo');
-    expect(files.get('work/.canfar/batches/b1/run.sh')).toBe('echo');
+    await store.writeTextExclusive('work/canfar-batches/b1/batch.json', '{}');
+    await store.writeTextExclusive('work/canfar-batches/b1/run.sh', 'echo');
+    expect(files.get('work/canfar-batches/b1/run.sh')).toBe('echo');
     await expect(
-      store.writeTextExclusive('work/.canfar/batches/b1/batch.json', '{"x":1}'),
+      store.writeTextExclusive('work/canfar-batches/b1/batch.json', '{"x":1}'),
     ).rejects.toMatchObject({
       code: 'exists',
     });
-    await store.writeTextAtomic('work/.canfar/batches/b1/batch.json', '{"x":2}');
-    expect(await store.readText('work/.canfar/batches/b1/batch.json')).toBe('{"x":2}');
-    expect(await store.list('work/.canfar/batches/b1')).toEqual(['batch.json', 'run.sh']);
-    expect(store.absolutePath('work/.canfar/batches/b1/run.sh')).toBe(
-      '/arc/home/jdoe/work/.canfar/batches/b1/run.sh',
+    await store.writeTextAtomic('work/canfar-batches/b1/batch.json', '{"x":2}');
+    expect(await store.readText('work/canfar-batches/b1/batch.json')).toBe('{"x":2}');
+    expect(await store.list('work/canfar-batches/b1')).toEqual(['batch.json', 'run.sh']);
+    expect(store.absolutePath('work/canfar-batches/b1/run.sh')).toBe(
+      '/arc/home/jdoe/work/canfar-batches/b1/run.sh',
     );
     // Existence comes from folder listings: nothing was fetched that could answer 404.
     expect(requests.filter((r) => r.startsWith('GET') && r.includes('(no content)'))).toEqual([]);
@@ -65,17 +68,17 @@ describe('ContentsBatchStore', () => {
   it('answers "missing" without asking for the missing path itself', async () => {
     const { manager, requests } = fakeContents();
     const store = new ContentsBatchStore(manager, '/root');
-    expect(await store.exists('work/.canfar/batches/b2')).toBe(false);
-    expect(await store.list('work/.canfar/batches')).toEqual([]);
+    expect(await store.exists('work/canfar-batches/b2')).toBe(false);
+    expect(await store.list('work/canfar-batches')).toEqual([]);
     await expect(store.readText('nothing.txt')).rejects.toMatchObject({ code: 'not-found' });
-    expect(requests.filter((r) => r.includes('.canfar'))).toEqual([]);
+    expect(requests.filter((r) => r.includes('canfar-batches'))).toEqual([]);
   });
 
-  it('says how to allow hidden folders when Jupyter refuses .canfar', async () => {
-    const { manager } = fakeContents({ allowHidden: false });
+  it('names the path and repeats what Jupyter said when it refuses a write', async () => {
+    const { manager } = fakeContents();
     const store = new ContentsBatchStore(manager, '/root');
-    await expect(store.writeTextExclusive('.canfar/batches/b3/batch.json', '{}')).rejects.toThrow(
-      /Could not create folder \.canfar through the Jupyter contents API: Cannot create file or directory '\/\.canfar'\. Jupyter refuses hidden files and folders by default: start it with --ContentsManager\.allow_hidden=True/,
+    await expect(store.writeTextExclusive('.hidden/b3/batch.json', '{}')).rejects.toThrow(
+      "Could not create folder .hidden through the Jupyter contents API: Cannot create file or directory '/.hidden'.",
     );
   });
 });

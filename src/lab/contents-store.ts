@@ -138,18 +138,9 @@ function isNotFoundResponse(error: unknown): boolean {
 function storeError(error: unknown, path: string, what: string): BatchStoreError {
   if (isNotFoundResponse(error)) return new BatchStoreError('not-found', path, `${path}: no such file`);
   const reason = (error instanceof Error ? error.message : String(error)).replace(/\.?\s*$/, '.');
-  // Jupyter refuses hidden paths (.canfar) unless allowed: say how, since the batch folder is one.
-  const hidden = clean(path)
-    .split('/')
-    .some((segment) => segment.startsWith('.'));
-  const refused = error instanceof ServerConnection.ResponseError && error.response.status === 400;
-  const hint =
-    hidden && refused
-      ? ' Jupyter refuses hidden files and folders by default: start it with --ContentsManager.allow_hidden=True (or set c.ContentsManager.allow_hidden = True in jupyter_server_config.py).'
-      : '';
   return new BatchStoreError(
     'io',
     path,
-    `Could not ${what} ${path} through the Jupyter contents API: ${reason}${hint}`,
+    `Could not ${what} ${path} through the Jupyter contents API: ${reason}`,
   );
 }

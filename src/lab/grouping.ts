@@ -5,7 +5,7 @@
  *
  * The session JSON carries no environment, so a session cannot say which batch it belongs to. Two
  * sources of membership, the first one wins:
- * 1. the batch manifests (`.canfar/batches/<id>/batch.json`) list the session id of each replica;
+ * 1. the batch manifests (`canfar-batches/<id>/batch.json`) list the session id of each replica;
  * 2. otherwise the name: the replicas of a batch are named `<name>-<i>`, so headless sessions sharing a
  *    `<name>` prefix form one group (a lone headless session is a batch of one).
  */

@@ -12,7 +12,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
-import { failedReplicas } from '../batch';
+import { BATCHES_FOLDER, failedReplicas } from '../batch';
 import { BatchBridge } from './batch-bridge';
 import { ContentsBatchStore } from './contents-store';
 import type { BatchGroup } from './grouping';
@@ -173,8 +173,7 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
 /** Batch folders through the contents API: submission, monitoring, re-runs, saved logs. */
 const batchesPlugin: JupyterFrontEndPlugin<BatchBridge> = {
   id: 'jupyterlab-canfar:batches',
-  description:
-    'CANFAR batches: batch folders (.canfar/batches) read and written through the Jupyter contents API.',
+  description: `CANFAR batches: batch folders (${BATCHES_FOLDER}/) read and written through the Jupyter contents API.`,
   autoStart: true,
   provides: ICanfarBatches,
   requires: [ICanfarModel],

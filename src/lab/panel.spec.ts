@@ -112,7 +112,7 @@ describe('CanfarPanel', () => {
           id: '20260721-180000-abcd',
           name: 'fit',
           total: 2,
-          folder: 'work/.canfar/batches/20260721-180000-abcd',
+          folder: 'work/canfar-batches/20260721-180000-abcd',
           replicas: [
             {
               index: 1,

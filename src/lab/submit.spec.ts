@@ -137,7 +137,7 @@ describe('SubmitForm', () => {
       '3 headless sessions: sweep-1, sweep-2, sweep-3',
     );
     expect(form.node.querySelector('[data-canfar="plan"]')?.textContent).toContain(
-      'analysis/.canfar/batches/',
+      'analysis/canfar-batches/',
     );
 
     submit.click();
@@ -188,8 +188,8 @@ describe('SubmitForm', () => {
           : {
               plan: {
                 names: ['sweep-1', 'sweep-2'],
-                folder: 'analysis/.canfar/batches/20260721-180000-abcd',
-                absoluteFolder: '/arc/home/jdoe/analysis/.canfar/batches/20260721-180000-abcd',
+                folder: 'analysis/canfar-batches/20260721-180000-abcd',
+                absoluteFolder: '/arc/home/jdoe/analysis/canfar-batches/20260721-180000-abcd',
                 resources: 'flexible',
                 image: value.image,
                 warnings: ['cell 3: %matplotlib inline was dropped'],
@@ -201,7 +201,7 @@ describe('SubmitForm', () => {
     type(form, 'replicas', '2');
     await form.previewDone;
     const plan = form.node.querySelector('[data-canfar="plan"]')?.textContent ?? '';
-    expect(plan).toContain('/arc/home/jdoe/analysis/.canfar/batches/20260721-180000-abcd');
+    expect(plan).toContain('/arc/home/jdoe/analysis/canfar-batches/20260721-180000-abcd');
     expect(plan).toContain('cell 3: %matplotlib inline was dropped');
     expect(form.valid).toBe(true);
     type(form, 'replicas', '5');

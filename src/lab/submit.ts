@@ -7,6 +7,7 @@
 import type { Dialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
+import { BATCHES_FOLDER } from '../batch';
 import type { Session, SkahaContext, SkahaImage } from '../skaha';
 import type { ICanfarSettings } from './tokens';
 
@@ -597,7 +598,7 @@ export function localPreview(
       : __('%1 cores, %2 GB', value.cores, value.ram ?? '');
   return {
     names,
-    folder: `${dir ? `${dir}/` : ''}.canfar/batches/<batch-id>/`,
+    folder: `${dir ? `${dir}/` : ''}${BATCHES_FOLDER}/<batch-id>/`,
     resources: value.gpus ? __('%1, %2 GPU', resources, value.gpus) : resources,
     image: value.image,
     warnings: [],
