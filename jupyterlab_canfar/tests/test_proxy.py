@@ -55,7 +55,7 @@ def test_create_forwards_form_body_with_repeated_env_and_the_token(bearer):
         ("image", "images.canfar.net/skaha/astroml:latest"),
         ("cores", "2"),
         ("cmd", "sh"),
-        ("args", "/arc/home/jdoe/.canfar/batches/b1/run.sh"),
+        ("args", "/arc/home/jdoe/canfar-batches/b1/run.sh"),
         ("env", "REPLICA_ID=1"),
         ("env", "REPLICA_COUNT=3"),
         ("env", "CANFAR_BATCH_ID=b1"),
@@ -76,7 +76,7 @@ def test_create_forwards_form_body_with_repeated_env_and_the_token(bearer):
     assert sent["path"] == "/skaha/v1/session"
     assert sent["headers"]["authorization"] == f"Bearer {secret}"
     assert sent["form"]["env"] == ["REPLICA_ID=1", "REPLICA_COUNT=3", "CANFAR_BATCH_ID=b1"]
-    assert sent["form"]["args"] == ["/arc/home/jdoe/.canfar/batches/b1/run.sh"]
+    assert sent["form"]["args"] == ["/arc/home/jdoe/canfar-batches/b1/run.sh"]
     assert sent["headers"]["x-skaha-registry-auth"] == "dXNlcjpzZWNyZXQ="
     assert sent["headers"]["content-type"] == "application/x-www-form-urlencoded"
     # The browser's Jupyter token is not the upstream's business.

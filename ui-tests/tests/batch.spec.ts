@@ -76,7 +76,7 @@ test('a notebook runs as 3 replicas on the local server and the panel follows it
     'replica 2 of 3 squares [16, 25, 36, 49]',
   );
 
-  const batches = join(jupyter.rootDir, '.canfar/batches');
+  const batches = join(jupyter.rootDir, 'canfar-batches');
   const [batchId] = readdirSync(batches);
   const statusDir = join(batches, batchId, 'status');
   const statusFiles = readdirSync(statusDir).sort();

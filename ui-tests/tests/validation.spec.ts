@@ -54,5 +54,5 @@ test('the submit dialog refuses 0 replicas, a name with spaces and an env value 
   // Nothing launched: the panel still has its empty state; nothing written beside the notebook.
   const panel = await lab.openCanfarPanel();
   await expect(panel.locator('[data-canfar="empty"]')).toBeVisible();
-  expect(existsSync(join(jupyter.rootDir, '.canfar'))).toBe(false);
+  expect(existsSync(join(jupyter.rootDir, 'canfar-batches'))).toBe(false);
 });
