@@ -32,7 +32,7 @@ function numberFlag(value: string | undefined, name: string, min: number): numbe
 class UsageError extends Error {}
 
 export const local: Command = {
-  summary: 'Run a local Skaha-compatible server (sessions run as processes on this machine)',
+  summary: 'run a local Skaha-compatible server (sessions run as processes on this machine)',
   usage,
   async run(io: CommandIO): Promise<number> {
     let values: Record<string, string | boolean | undefined>;
