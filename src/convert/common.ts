@@ -1,5 +1,6 @@
 /** Pieces shared by the per-language converters. */
 import type { Cell } from './notebook';
+import type { ConversionDiagnostic } from './types';
 
 /** `cell 4 id=abc`: the cell's position counted from 1 (as a person counts cells) and its id when it has one. */
 export function cellLabel(cell: Cell): string {
@@ -33,4 +34,24 @@ const DROPPING_TAGS: Record<string, string> = {
 export function dropReason(cell: Cell): string | undefined {
   for (const tag of cell.tags) if (tag in DROPPING_TAGS) return DROPPING_TAGS[tag];
   return undefined;
+}
+
+/**
+ * A cell left out of the script, the same in every language: an info diagnostic saying why, and the
+ * script lines that mark where it stood (`<mark> %% [cell 3] dropped: tagged skip-execution`).
+ */
+export function droppedCell(
+  cell: Cell,
+  reason: string,
+  mark: string,
+  diagnostics: ConversionDiagnostic[],
+): string[] {
+  diagnostics.push({
+    severity: 'info',
+    cell: cell.index,
+    cellId: cell.id,
+    kind: 'cell-dropped',
+    message: `${cell.type} cell dropped: ${reason}`,
+  });
+  return ['', `${mark} %% [${cellLabel(cell)}] dropped: ${reason}`];
 }

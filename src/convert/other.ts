@@ -5,7 +5,7 @@
  */
 import type { Cell, Notebook } from './notebook';
 import type { ConversionDiagnostic, ConvertOptions, Interpreter, NotebookParameter } from './types';
-import { cellLabel, commentLines, dropReason, isCodeCell } from './common';
+import { cellLabel, commentLines, dropReason, droppedCell, isCodeCell } from './common';
 import { JS_PARAM_RUNTIME, jsParameterCell, jsParametersOf } from './jsparams';
 
 export interface ScriptTarget {
@@ -237,14 +237,7 @@ export function convertWithTarget(
     const label = cellLabel(cell);
     const drop = dropReason(cell);
     if (drop !== undefined) {
-      diagnostics.push({
-        severity: 'info',
-        cell: cell.index,
-        cellId: cell.id,
-        kind: 'cell-dropped',
-        message: `${cell.type} cell dropped: ${drop}`,
-      });
-      body.push('', `${mark} %% [${label}] dropped: ${drop}`);
+      body.push(...droppedCell(cell, drop, mark, diagnostics));
       continue;
     }
     if (!isCodeCell(cell)) {

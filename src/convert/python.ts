@@ -4,7 +4,7 @@ import type { ConversionDiagnostic, ConvertOptions, MagicsPolicy, NotebookParame
 import { scanCell, type CellMagic, type MagicLine } from './magics';
 import { pythonPrelude } from './prelude';
 import { pyRepr } from './pyrepr';
-import { cellLabel, commentLines, dropReason, isCodeCell, splitSourceLines } from './common';
+import { cellLabel, commentLines, dropReason, droppedCell, isCodeCell, splitSourceLines } from './common';
 
 interface Context {
   policy: MagicsPolicy;
@@ -343,14 +343,7 @@ export function convertPython(
     const isCode = isCodeCell(cell);
     if (cell.source.trim() === '') continue;
     if (drop !== undefined) {
-      diagnostics.push({
-        severity: 'info',
-        cell: cell.index,
-        cellId: cell.id,
-        kind: 'cell-dropped',
-        message: `${cell.type} cell dropped: ${drop}`,
-      });
-      body.push('', `# %% [${label}] dropped: ${drop}`);
+      body.push(...droppedCell(cell, drop, '#', diagnostics));
       continue;
     }
     if (!isCode) {
