@@ -192,5 +192,14 @@ describe('the canfar tagged template', () => {
     );
     await expect(canfar`create headless`).rejects.toThrow(/create needs KIND and IMAGE/);
     await expect(canfar`submit x.ipynb`).rejects.toThrow(/-r\/--replicas N is required/);
+    // The CLI's submit flags are the template's; the one a notebook cannot honour is refused by name,
+    // before anything is read or sent (x.ipynb does not exist).
+    await expect(canfar`submit x.ipynb -r 2 --dry-run`).rejects.toThrow(
+      /--dry-run is for the canfar-lab command line/,
+    );
+    await expect(canfar`submit x.ipynb -r 2 --follow --interval 0`).rejects.toThrow(
+      /--interval must be a positive number of seconds, not "0"/,
+    );
+    await expect(canfar`submit x.ipynb -r 2 --frobnicate`).rejects.toThrow(/unknown option '--frobnicate'/);
   });
 });

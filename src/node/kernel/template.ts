@@ -2,6 +2,7 @@
 // functions as the typed API. Arguments are parsed by the CLI's own parsers (src/node/cli).
 import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../cli/args';
 import { parseCreate } from '../cli/commands/create';
+import { intervalOption, SUBMIT_OPTIONS } from '../cli/commands/submit';
 import { SESSION_KINDS, SESSION_STATUSES } from '../../skaha';
 import type { ConversionPolicy } from '../../batch';
 import {
@@ -50,20 +51,6 @@ export function templateArgs(strings: readonly string[], values: readonly unknow
   return args;
 }
 
-const submitOptions = {
-  replicas: { type: 'string', short: 'r' },
-  name: { type: 'string' },
-  image: { type: 'string' },
-  cores: { type: 'string', short: 'c' },
-  ram: { type: 'string', short: 'm' },
-  gpus: { type: 'string', short: 'g' },
-  env: { type: 'string', short: 'e', multiple: true },
-  param: { type: 'string', multiple: true },
-  policy: { type: 'string' },
-  concurrency: { type: 'string' },
-  follow: { type: 'boolean' },
-} as const;
-
 const VERBS =
   'ps, create, submit, batches [BATCH_ID], watch BATCH_ID, logs [-f] ID, events ID, stats, batch delete BATCH_ID';
 
@@ -95,8 +82,15 @@ export async function runLine(argv: string[]): Promise<unknown> {
       return launch({ ...spec, replicas });
     }
     case 'submit': {
-      const { values, positionals } = parseCommandArgs('submit', rest, submitOptions);
+      const { values, positionals } = parseCommandArgs('submit', rest, SUBMIT_OPTIONS);
+      // The CLI's flags are all parsed; the one a notebook cannot honour is refused by name.
+      if (values['dry-run'])
+        throw new UsageError(
+          '--dry-run is for the canfar-lab command line: run `canfar-lab submit NOTEBOOK -r N --dry-run` in a terminal to check a batch without launching it',
+          'submit',
+        );
       const notebook = one('submit', positionals, 'NOTEBOOK');
+      const interval = intervalOption(values.interval);
       const replicas = integerOption('--replicas', values.replicas, 'submit', 1);
       if (replicas === undefined) throw new UsageError('-r/--replicas N is required', 'submit');
       const number = (name: string, value: unknown) => integerOption(name, value, 'submit');
@@ -124,7 +118,8 @@ export async function runLine(argv: string[]): Promise<unknown> {
           : {}),
       };
       const result = await submit(notebook, options);
-      return values.follow ? watch(result) : result;
+      if (!values.follow) return result;
+      return watch(result, interval !== undefined ? { intervalMs: interval * 1000 } : {});
     }
     case 'batches': {
       const { positionals } = parseCommandArgs(verb, rest, {});

@@ -40,7 +40,11 @@ Options:
 Exit codes: 0 all replicas launched (with --follow: all completed), 1 a replica failed, 2 bad input.
 `;
 
-const options = {
+/**
+ * The options of `submit`, one declaration for `canfar-lab submit` and the notebook template
+ * (`` canfar`submit ...` ``, src/node/kernel/template.ts), so both accept the same flags.
+ */
+export const SUBMIT_OPTIONS = {
   replicas: { type: 'string', short: 'r' },
   name: { type: 'string' },
   image: { type: 'string' },
@@ -55,6 +59,18 @@ const options = {
   interval: { type: 'string' },
   'dry-run': { type: 'boolean' },
 } as const;
+
+/** `--interval S`: seconds between polls with --follow, a positive number (undefined when not given). */
+export function intervalOption(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!(seconds > 0))
+    throw new UsageError(
+      `--interval must be a positive number of seconds, not ${JSON.stringify(value)}`,
+      'submit',
+    );
+  return seconds;
+}
 
 /** The store root and the notebook's path in it: the current directory when it holds the notebook. */
 export function notebookLocation(notebook: string): { root: string; notebookPath: string } {
@@ -82,18 +98,13 @@ function planSummary(plan: BatchPlan, store: NodeBatchStore) {
 }
 
 async function run(io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('submit', io.argv, options);
+  const { values, positionals } = parseCommandArgs('submit', io.argv, SUBMIT_OPTIONS);
   if (positionals.length !== 1) throw new UsageError('submit takes exactly one NOTEBOOK', 'submit');
   if (values.replicas === undefined) throw new UsageError('-r/--replicas N is required', 'submit');
   const notebook = positionals[0];
   const replicas = integerOption('--replicas', values.replicas, 'submit', 1) ?? 1;
   const concurrency = integerOption('--concurrency', values.concurrency, 'submit', 1) ?? 32;
-  const intervalSeconds = values.interval === undefined ? 2 : Number(values.interval);
-  if (!(intervalSeconds > 0))
-    throw new UsageError(
-      `--interval must be a positive number of seconds, not ${JSON.stringify(values.interval)}`,
-      'submit',
-    );
+  const intervalSeconds = intervalOption(values.interval) ?? 2;
   const numberOption = (name: string, value: unknown) => {
     if (value === undefined) return undefined;
     const number = Number(value);
