@@ -17,6 +17,7 @@
  */
 import type { SkahaClient } from './client';
 import { SkahaError, SkahaTransportError } from './errors';
+import { abortableSleep } from './sleep';
 import type { Session, SessionSpec, SkahaContext } from './types';
 import { replicaName, validateSessionSpec } from './validate';
 
@@ -80,19 +81,6 @@ export interface CreateReplicasOptions {
 }
 
 type Failure = Extract<ReplicaOutcome, { ok: false }>;
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** May this failed POST have created the session anyway? */
 function fateUnknown(error: unknown): boolean {
@@ -216,7 +204,7 @@ export async function createReplicas(
   const retries = Math.max(0, Math.floor(options.retries ?? 3));
   const baseDelay = options.retryDelayMs ?? 1000;
   const maxDelay = options.maxRetryDelayMs ?? 30_000;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? abortableSleep;
   const random = options.random ?? Math.random;
   const signal = options.signal;
 

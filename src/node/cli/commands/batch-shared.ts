@@ -12,6 +12,7 @@ import {
 } from '../../../batch';
 import type { BatchView, ManifestWriter, ReplicaView } from '../../../batch';
 import type { SkahaClient } from '../../../skaha';
+import { abortableSleep } from '../../../skaha/sleep';
 import { NodeBatchStore } from '../../batch-store';
 import type { CommandIO } from '../command';
 import { EXIT } from '../context';
@@ -155,7 +156,7 @@ export async function followBatch(
         view.counts.pullErrors > 0 &&
         view.replicas.every((r) => r.state === 'pull-error' || TERMINAL_STATES.has(r.state));
       if (view.done || stuck) break;
-      await sleep(options.intervalMs ?? 2000, io.signal);
+      await abortableSleep(options.intervalMs ?? 2000, io.signal);
     }
   } catch (error) {
     if (!io.signal.aborted) throw error;
@@ -185,18 +186,6 @@ export async function followBatch(
     return EXIT.failed;
   }
   return EXIT.ok;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export { BatchPlanError };
