@@ -68,7 +68,8 @@ declare function atob(data: string): string;
 declare const crypto: {
   getRandomValues<T extends Uint8Array | Uint32Array>(array: T): T;
   randomUUID(): string;
-  readonly subtle: { digest(algorithm: 'SHA-256' | 'SHA-1', data: Uint8Array): Promise<ArrayBuffer> };
+  /** Absent in browsers outside secure contexts (plain HTTP from another host than localhost). */
+  readonly subtle?: { digest(algorithm: 'SHA-256' | 'SHA-1', data: Uint8Array): Promise<ArrayBuffer> };
 };
 
 declare function structuredClone<T>(value: T): T;

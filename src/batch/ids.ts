@@ -1,3 +1,5 @@
+import { sha256 } from './sha256';
+
 const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 /** `length` random lower-case base-36 characters. */
@@ -26,9 +28,14 @@ export function newBatchId(now: Date = new Date(), suffix: string = randomBase36
 
 export const BATCH_ID_PATTERN = /^\d{8}-\d{6}-[a-z0-9]{4}$/;
 
+/**
+ * Hex SHA-256 of the UTF-8 text. Browsers have `crypto.subtle` only in secure contexts (HTTPS or
+ * localhost); elsewhere (JupyterLab over plain HTTP from another host) the TypeScript implementation.
+ */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+  const bytes = new TextEncoder().encode(text);
+  const digest = crypto.subtle ? new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)) : sha256(bytes);
+  return [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /** A session-name-safe form of a file name: lower case, `[a-z0-9-]`, at most `max` characters. */

@@ -3,6 +3,7 @@
 export * from './types';
 export * from './store';
 export * from './ids';
+export * from './sha256';
 export * from './wrapper';
 export * from './paths';
 export * from './plan';
