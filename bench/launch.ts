@@ -17,17 +17,17 @@
  *
  *   npm run bench:launch -- [--sizes 10,100,500] [--latency 100] [--concurrency 32] [--repeat 3] [--own-listing]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { fetchPlatformInfo, planBatch, submitBatch } from '../src/batch';
 import { NodeBatchStore } from '../src/node/batch-store';
-import { startLocalServer } from '../src/node/local';
 import { createNodeTransport } from '../src/node/transport';
 import { replicaName, SkahaClient } from '../src/skaha';
 import type { SessionSpec } from '../src/skaha';
+import { IMAGE, startTestServer } from '../test/helpers/local';
+import { pythonNotebook } from '../test/helpers/notebooks';
 
 const { values } = parseArgs({
   options: {
@@ -43,16 +43,8 @@ const LATENCY = Number(values.latency);
 const CONCURRENCY = Number(values.concurrency);
 const REPEAT = Number(values.repeat);
 const OWN_LISTING = values['own-listing'];
-const IMAGE = 'images.canfar.net/skaha/terminal:1.1.2';
 
-const NOTEBOOK = JSON.stringify({
-  nbformat: 4,
-  nbformat_minor: 5,
-  metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
-  cells: [
-    { cell_type: 'code', id: 'a', metadata: {}, source: 'print(1)\n', outputs: [], execution_count: null },
-  ],
-});
+const NOTEBOOK = pythonNotebook(['print(1)\n']);
 
 type Algorithm = 'ours' | 'official' | 'docs loop';
 
@@ -102,12 +94,8 @@ async function groups(client: SkahaClient, spec: SessionSpec, n: number): Promis
 }
 
 async function measure(algorithm: Algorithm, n: number): Promise<{ ms: number; launched: number }> {
-  const root = mkdtempSync(join(tmpdir(), 'canfar-bench-launch-'));
-  const home = join(root, 'home');
-  mkdirSync(home);
-  const server = await startLocalServer({
-    stateDir: join(root, 'state'),
-    home,
+  // The tests' server setup (fresh state dir and home, removed by dispose), queued behind one core.
+  const { server, home, dispose } = await startTestServer({
     cores: 1,
     ramGB: 16384,
     faults: { latencyMs: LATENCY },
@@ -139,8 +127,7 @@ async function measure(algorithm: Algorithm, n: number): Promise<{ ms: number; l
     return { ms: Number(process.hrtime.bigint() - start) / 1e6, launched };
   } finally {
     await transport.close();
-    await server.close();
-    rmSync(root, { recursive: true, force: true });
+    await dispose();
   }
 }
 

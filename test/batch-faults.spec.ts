@@ -11,6 +11,7 @@ import { NodeBatchStore } from '../src/node/batch-store';
 import { createNodeTransport } from '../src/node/transport';
 import { SkahaClient } from '../src/skaha';
 import { LocalApi, startTestServer } from './helpers/local';
+import { pythonNotebook } from './helpers/notebooks';
 
 jest.setTimeout(600_000);
 
@@ -18,14 +19,7 @@ jest.setTimeout(600_000);
 const RUNS = Number(process.env.BATCH_FAULT_RUNS ?? 8);
 const REPLICAS = 24;
 
-const notebook = JSON.stringify({
-  nbformat: 4,
-  nbformat_minor: 5,
-  metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
-  cells: [
-    { cell_type: 'code', id: 'a', metadata: {}, source: 'print(1)\n', outputs: [], execution_count: null },
-  ],
-});
+const notebook = pythonNotebook(['print(1)\n']);
 
 /** The server's sessions, asked until the (faulty) server answers. */
 async function serverSessions(api: LocalApi): Promise<{ id: string; name: string }[]> {

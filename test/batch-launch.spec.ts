@@ -12,26 +12,14 @@ import { NodeBatchStore } from '../src/node/batch-store';
 import { createNodeTransport } from '../src/node/transport';
 import { SkahaClient } from '../src/skaha';
 import type { Transport } from '../src/skaha';
-import { startTestServer } from './helpers/local';
+import { IMAGE, startTestServer } from './helpers/local';
+import { pythonNotebook } from './helpers/notebooks';
 
 jest.setTimeout(60_000);
 
-const IMAGE = 'images.canfar.net/skaha/terminal:1.1.2';
-const NOTEBOOK = JSON.stringify({
-  nbformat: 4,
-  nbformat_minor: 5,
-  metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
-  cells: [
-    {
-      cell_type: 'code',
-      id: 'a',
-      metadata: {},
-      source: 'import os\nprint("replica", os.environ["REPLICA_ID"], "of", os.environ["REPLICA_COUNT"])\n',
-      outputs: [],
-      execution_count: null,
-    },
-  ],
-});
+const NOTEBOOK = pythonNotebook([
+  'import os\nprint("replica", os.environ["REPLICA_ID"], "of", os.environ["REPLICA_COUNT"])\n',
+]);
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let transport: ReturnType<typeof createNodeTransport>;

@@ -22,18 +22,10 @@ import { NodeBatchStore } from '../src/node/batch-store';
 import { createNodeTransport } from '../src/node/transport';
 import { SkahaClient } from '../src/skaha';
 import type { Session, Transport } from '../src/skaha';
-import { startTestServer, waitFor } from './helpers/local';
+import { IMAGE, startTestServer, waitFor } from './helpers/local';
+import { pythonNotebook } from './helpers/notebooks';
 
 jest.setTimeout(60_000);
-
-const IMAGE = 'images.canfar.net/skaha/terminal:1.1.2';
-const notebook = (source: string) =>
-  JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
-    cells: [{ cell_type: 'code', id: 'a', metadata: {}, source, outputs: [], execution_count: null }],
-  });
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let transport: ReturnType<typeof createNodeTransport>;
@@ -62,7 +54,7 @@ afterAll(async () => {
 async function launch(dirName: string, source: string, replicas: number) {
   const dir = join(work, dirName);
   mkdirSync(dir, { recursive: true });
-  const text = notebook(source);
+  const text = pythonNotebook([source]);
   writeFileSync(join(dir, 'nb.ipynb'), text);
   const store = new NodeBatchStore(dir);
   const plan = await planBatch(
@@ -137,7 +129,7 @@ test('one list call per poll for all batches; exit codes, logs and events kept; 
 test('Ctrl-C while launching: what was launched is recorded as launched, the rest as cancelled', async () => {
   const dir = join(work, 'cancel');
   mkdirSync(dir);
-  const text = notebook('import time\ntime.sleep(30)\n');
+  const text = pythonNotebook(['import time\ntime.sleep(30)\n']);
   writeFileSync(join(dir, 'nb.ipynb'), text);
   const store = new NodeBatchStore(dir);
   const plan = await planBatch(
@@ -183,7 +175,7 @@ test('Ctrl-C while launching: what was launched is recorded as launched, the res
 
 test('a Pending replica whose events show an image pull error is reported with the message', async () => {
   const store = new MemoryBatchStore();
-  const text = notebook('print(1)\n');
+  const text = pythonNotebook(['print(1)\n']);
   const plan = await planBatch(
     { notebookPath: 'nb.ipynb', notebookText: text, replicas: 2, image: IMAGE },
     {},
@@ -225,7 +217,7 @@ test('a Pending replica whose events show an image pull error is reported with t
 test('a monitor elsewhere (the panel, another process) sees the launch as it happens and never undoes it', async () => {
   const dir = join(work, 'observer');
   mkdirSync(dir);
-  const text = notebook('print("observed")\n');
+  const text = pythonNotebook(['print("observed")\n']);
   writeFileSync(join(dir, 'nb.ipynb'), text);
   const store = new NodeBatchStore(dir);
   const plan = await planBatch(

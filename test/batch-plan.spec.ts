@@ -12,29 +12,12 @@ import { main } from '../src/node/cli/run';
 import { createNodeTransport } from '../src/node/transport';
 import { SkahaClient } from '../src/skaha';
 import type { Transport } from '../src/skaha';
-import { startTestServer } from './helpers/local';
+import { IMAGE, startTestServer } from './helpers/local';
+import { pythonNotebook } from './helpers/notebooks';
 
 jest.setTimeout(30_000);
 
-const IMAGE = 'images.canfar.net/skaha/terminal:1.1.2';
-
-function notebook(cells: { source: string; tags?: string[] }[]): string {
-  return JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
-    cells: cells.map((cell, i) => ({
-      cell_type: 'code',
-      id: `c${i}`,
-      metadata: cell.tags ? { tags: cell.tags } : {},
-      source: cell.source,
-      outputs: [],
-      execution_count: null,
-    })),
-  });
-}
-
-const GOOD = notebook([
+const GOOD = pythonNotebook([
   { source: 'steps = 10\nlabel = "x"\n', tags: ['parameters'] },
   { source: 'print(steps, label)\n' },
 ]);
@@ -132,7 +115,7 @@ test.each([
   ['a notebook that is not JSON', { notebookText: '{"cells": [' }, /notebook.*not valid JSON/],
   [
     'a notebook with an unknown magic',
-    { notebookText: notebook([{ source: '%nosuchmagic 1\n' }]) },
+    { notebookText: pythonNotebook([{ source: '%nosuchmagic 1\n' }]) },
     /cell 1/,
   ],
   ['a replica name used by an existing session', { name: 'taken' }, /taken-2 is session [a-z0-9]+/],
