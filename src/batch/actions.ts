@@ -1,5 +1,5 @@
 import type { SkahaClient } from '../skaha';
-import { readManifest } from './manifest';
+import { markBatchDeleted, readManifest } from './manifest';
 import type { BatchView, ReplicaState } from './monitor';
 import { notebookDirOf } from './paths';
 import type { BatchStore } from './store';
@@ -58,6 +58,27 @@ export async function deleteBatch(
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, targets.length) }, worker));
   return report;
+}
+
+/**
+ * "Delete batch": deletes every session of the batch, then records the deletion in its batch.json
+ * (`deletedAt`) so that the panel and `canfar-lab batches` stop listing it. Nothing in the folder is
+ * removed: the script, logs, status files and outputs are the user's results. When a session could not
+ * be deleted the batch is not marked (`recorded` false): it stays listed, so that the user sees what
+ * may still run and can try again.
+ */
+export async function deleteAndHideBatch(
+  client: SkahaClient,
+  store: BatchStore,
+  folder: string,
+  options: { concurrency?: number; now?: Date } = {},
+): Promise<DeleteReport & { recorded: boolean; manifest: BatchManifest }> {
+  const manifest = await readManifest(store, folder);
+  const report = await deleteBatch(client, manifest, {
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+  });
+  if (report.failed.length > 0) return { ...report, recorded: false, manifest };
+  return { ...report, recorded: true, manifest: await markBatchDeleted(store, folder, options.now) };
 }
 
 /**

@@ -1,14 +1,23 @@
 // Pieces of the batch module that need no server: ids, the manifest writer, log reading, the in-memory store.
-import { rerunInput } from './actions';
+import { deleteAndHideBatch, rerunInput } from './actions';
 import { newBatchId, BATCH_ID_PATTERN, slugify } from './ids';
 import { imagePullError, summarizeFailure } from './logs';
-import { ManifestWriter, listBatchFolders, parseManifest } from './manifest';
+import {
+  isBatchDeleted,
+  ManifestWriter,
+  listBatchFolders,
+  markBatchDeleted,
+  parseManifest,
+  readManifest,
+  undeletedBatchFolders,
+} from './manifest';
 import { BATCH_FOLDER_TO_NOTEBOOK_DIR, BATCHES_FOLDER, batchFolder, notebookDirOf } from './paths';
 import { isSecretName } from './plan';
 import { joinPath, MemoryBatchStore } from './store';
 import type { BatchStore } from './store';
 import { MANIFEST_SCHEMA } from './types';
 import type { BatchManifest } from './types';
+import type { SkahaClient } from '../skaha';
 
 test('batch ids sort by time and are valid in session names and paths', () => {
   const a = newBatchId(new Date('2026-07-21T18:09:21Z'));
@@ -182,4 +191,90 @@ test('a batch for CANFAR outside /arc is planned with a warning', async () => {
   const inside = await planBatch(input, {}, new MemoryBatchStore('/arc/home/me'));
   expect(inside.warnings.join('\n')).not.toMatch(/not under \/arc/);
   expect(inside.spec.args).toEqual([`/arc/home/me/${inside.folder}/run.sh`]);
+});
+
+describe('deleting a batch', () => {
+  const id = '20260721-180921-abcd';
+  const folder = batchFolder('work/sweep.ipynb', id);
+  const files = ['script.py', 'run.sh', 'logs/replica-1.log', 'status/replica-1.json', 'outputs/r1.csv'];
+
+  async function stored(): Promise<MemoryBatchStore> {
+    const store = new MemoryBatchStore('/arc/home/u');
+    await store.writeTextExclusive(
+      joinPath(folder, 'batch.json'),
+      JSON.stringify({
+        ...manifest(),
+        batchId: id,
+        name: 'sweep',
+        launch: { state: 'launched' },
+        replicas: [
+          { replica: 1, name: 'sweep-1', launch: { state: 'launched', sessionId: 'aaa1', attempts: 1 } },
+          { replica: 2, name: 'sweep-2', launch: { state: 'launched', sessionId: 'aaa2', attempts: 1 } },
+        ],
+      }),
+    );
+    for (const file of files) await store.writeTextExclusive(joinPath(folder, file), `content of ${file}`);
+    return store;
+  }
+
+  /** The part of SkahaClient deleteBatch uses: DELETE /session/<id>, refused for the ids in `refuse`. */
+  function client(refuse: string[] = []) {
+    const deleted: string[] = [];
+    const fake = {
+      async delete(sessionId: string) {
+        if (refuse.includes(sessionId)) throw new Error(`session ${sessionId}: 503 try later`);
+        deleted.push(sessionId);
+      },
+    };
+    return { deleted, client: fake as unknown as SkahaClient };
+  }
+
+  test('deletes every session, records deletedAt in batch.json and keeps every file', async () => {
+    const store = await stored();
+    const before = await readManifest(store, folder);
+    const { deleted, client: skaha } = client();
+    const at = new Date('2026-07-21T19:00:00Z');
+    const report = await deleteAndHideBatch(skaha, store, folder, { now: at });
+    expect(deleted.sort()).toEqual(['aaa1', 'aaa2']);
+    expect(report).toMatchObject({ recorded: true, failed: [] });
+    const after = await readManifest(store, folder);
+    expect(after.deletedAt).toBe(at.toISOString());
+    expect(isBatchDeleted(after)).toBe(true);
+    // Nothing else changed in the manifest, and the user's files are all still there.
+    expect({ ...after, deletedAt: undefined }).toEqual(before);
+    expect(report.manifest).toEqual(after);
+    expect(after.replicas).toHaveLength(2);
+    for (const file of files) expect(await store.readText(joinPath(folder, file))).toBe(`content of ${file}`);
+    // Listings leave it out; the folder itself is still found.
+    expect(await listBatchFolders(store, 'work')).toEqual([folder]);
+    expect(await undeletedBatchFolders(store, [folder])).toEqual([]);
+    // Deleting again keeps the first date.
+    await markBatchDeleted(store, folder, new Date('2030-01-01T00:00:00Z'));
+    expect((await readManifest(store, folder)).deletedAt).toBe(at.toISOString());
+  });
+
+  test('a session that could not be deleted keeps the batch listed', async () => {
+    const store = await stored();
+    const { deleted, client: skaha } = client(['aaa2']);
+    const report = await deleteAndHideBatch(skaha, store, folder);
+    expect(deleted).toEqual(['aaa1']);
+    expect(report.recorded).toBe(false);
+    expect(report.failed).toEqual([
+      { replica: 2, sessionId: 'aaa2', message: 'session aaa2: 503 try later' },
+    ]);
+    expect(isBatchDeleted(await readManifest(store, folder))).toBe(false);
+    expect(await undeletedBatchFolders(store, [folder])).toEqual([folder]);
+  });
+
+  test("a monitor's later write of what it observed keeps the mark", async () => {
+    const store = await stored();
+    const observer = new ManifestWriter(store, folder, await readManifest(store, folder), 'observer');
+    await markBatchDeleted(store, folder, new Date('2026-07-21T19:00:00Z'));
+    await observer.update((m) => {
+      m.replicas[0].observed = { status: 'Completed' };
+    });
+    const after = await readManifest(store, folder);
+    expect(after.deletedAt).toBe('2026-07-21T19:00:00.000Z');
+    expect(after.replicas[0].observed).toEqual({ status: 'Completed' });
+  });
 });

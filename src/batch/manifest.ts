@@ -38,6 +38,8 @@ export function replicaRecord(manifest: BatchManifest, replica: number): Replica
 /** Copies the launch records (written by the submitting process) from `source` into `target`. */
 function adoptLaunch(target: BatchManifest, source: BatchManifest): void {
   target.launch = source.launch;
+  // A deletion recorded meanwhile (by another process or tab) is kept, never undone.
+  if (source.deletedAt) target.deletedAt = source.deletedAt;
   for (const record of target.replicas) {
     const launch = source.replicas.find((r) => r.replica === record.replica)?.launch;
     if (launch) record.launch = launch;
@@ -135,6 +137,40 @@ export class ManifestWriter {
       if (this.failure) throw this.failure;
     });
   }
+}
+
+/** True when the user deleted the batch: listings hide it (its folder stays). */
+export function isBatchDeleted(manifest: BatchManifest): boolean {
+  return typeof manifest.deletedAt === 'string';
+}
+
+/**
+ * Records in the folder's batch.json that the user deleted the batch, with the atomic manifest writer
+ * (a monitor writing its observations at the same time keeps the mark: it re-reads the file first).
+ * Only the manifest changes: the script, logs, status files and outputs stay. A batch already marked
+ * keeps its first date. Resolves with the manifest as stored.
+ */
+export async function markBatchDeleted(
+  store: BatchStore,
+  folder: string,
+  at: Date = new Date(),
+): Promise<BatchManifest> {
+  const writer = new ManifestWriter(store, folder, await readManifest(store, folder), 'owner');
+  if (isBatchDeleted(writer.current)) return writer.current;
+  await writer.update((manifest) => {
+    manifest.deletedAt = at.toISOString();
+  });
+  return writer.current;
+}
+
+/** The folders whose batch was not deleted (an unreadable manifest is kept: its reader reports why). */
+export async function undeletedBatchFolders(store: BatchStore, folders: string[]): Promise<string[]> {
+  const kept: string[] = [];
+  for (const folder of folders) {
+    const manifest = await readManifest(store, folder).catch(() => undefined);
+    if (!manifest || !isBatchDeleted(manifest)) kept.push(folder);
+  }
+  return kept;
 }
 
 export function statusPath(folder: string, replica: number): string {

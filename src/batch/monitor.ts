@@ -94,6 +94,8 @@ interface Tracked {
   writer: ManifestWriter;
   finalStatus: Map<number, ReplicaStatusFile>;
   failures: Map<number, FailureSummary>;
+  /** No longer followed (see `release`): a poll still under way writes nothing more into batch.json. */
+  released?: boolean;
 }
 
 const sessionState = (status: SessionStatus): ReplicaState => {
@@ -161,6 +163,18 @@ export class BatchMonitor {
 
   remove(batchId: string): void {
     this.batches.delete(batchId);
+  }
+
+  /**
+   * Stops following a batch and resolves once its pending manifest writes are done, so that someone
+   * else (e.g. `markBatchDeleted`) can then change batch.json without a late write of ours undoing it.
+   */
+  async release(batchId: string): Promise<void> {
+    const tracked = this.batches.get(batchId);
+    this.batches.delete(batchId);
+    if (!tracked) return;
+    tracked.released = true;
+    await tracked.writer.flush().catch(() => undefined);
   }
 
   /** One poll of every batch followed. */
@@ -316,7 +330,7 @@ export class BatchMonitor {
       replicas.push(view);
     }
 
-    if (observedChanges.length > 0) {
+    if (observedChanges.length > 0 && !tracked.released) {
       void tracked.writer
         .update((m) => {
           for (const change of observedChanges) {
@@ -454,6 +468,7 @@ export class BatchMonitor {
       captured.push(entry);
     });
     const at = this.options.now().toISOString();
+    if (tracked.released) return;
     await tracked.writer
       .update((m) => {
         for (const entry of captured) {

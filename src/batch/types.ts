@@ -154,6 +154,11 @@ export interface BatchManifest {
     endedAt?: string;
   };
   replicas: ReplicaRecord[];
+  /**
+   * When the user deleted the batch (its sessions). Listings (the panel, `canfar-lab batches`) hide it;
+   * its folder, logs, status files and outputs stay where they are.
+   */
+  deletedAt?: string;
 }
 
 /** `status/replica-<i>.json`, written by run.sh inside the replica. */

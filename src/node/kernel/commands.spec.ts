@@ -155,6 +155,10 @@ test('submit, watch, batches, batch, deleteBatch: a JavaScript notebook as 3 rep
   const deleted = await deleteBatch(submitted.batchId);
   expect(deleted.deleted.sort()).toEqual([...submitted.outcomes.ids].sort());
   expect(deleted.failed).toEqual([]);
+  // Deleted: batches() no longer lists it (all: true does), and its folder and logs stay.
+  expect((await batches({ dirs: [dir] })).map((b) => b.batchId)).not.toContain(submitted.batchId);
+  expect((await batches({ dirs: [dir], all: true })).map((b) => b.batchId)).toContain(submitted.batchId);
+  expect(readFileSync(join(submitted.folder, 'logs', 'replica-2.log'), 'utf8')).toContain('replica 2 of 3');
 
   await expect(watch('20200101-000000-zzzz')).rejects.toThrow(
     /batch "20200101-000000-zzzz" not found in .*canfar-batches/,

@@ -8,6 +8,7 @@ import {
   BATCH_FOLDER_TO_NOTEBOOK_DIR,
   BatchMonitor,
   BATCHES_FOLDER,
+  deleteAndHideBatch,
   deleteBatch as deleteBatchSessions,
   fetchPlatformInfo,
   listBatchFolders,
@@ -15,6 +16,7 @@ import {
   pollBatches,
   readManifest,
   submitBatch,
+  undeletedBatchFolders,
 } from '../../batch';
 import type { BatchInput, BatchView, ConversionPolicy } from '../../batch';
 import { createReplicas, SkahaError, validateSessionSpec } from '../../skaha';
@@ -289,9 +291,13 @@ async function batchFolder(batch: string | { batchId: string }): Promise<string>
   return found;
 }
 
-/** `canfar-lab batches`: every batch found, with k/N counts (one session listing for all of them). */
-export async function batches(options: { dirs?: string[] } = {}): Promise<BatchTable> {
-  const folders = await batchFolders(options.dirs);
+/**
+ * `canfar-lab batches`: every batch found, with k/N counts (one session listing for all of them).
+ * Deleted batches (`deleteBatch`, the panel's "Delete all") are left out unless `all` is true.
+ */
+export async function batches(options: { dirs?: string[]; all?: boolean } = {}): Promise<BatchTable> {
+  const found = await batchFolders(options.dirs);
+  const folders = options.all ? found : await undeletedBatchFolders(rootStore(), found);
   if (folders.length === 0) return BatchTable.list([]);
   const { client } = await connection();
   const views = await pollBatches(client, rootStore(), folders);
@@ -470,14 +476,22 @@ export async function stats(): Promise<StatsView> {
   return new StatsView(await client.stats());
 }
 
-/** `canfar-lab batch delete -f`: deletes every session of a batch (its folder stays). */
+/**
+ * `canfar-lab batch delete -f`: deletes every session of a batch and records the deletion in its
+ * batch.json, so that `batches()` no longer lists it (its folder, logs and outputs stay). With
+ * `replicas`, only those replicas' sessions are deleted and the batch stays listed.
+ */
 export async function deleteBatch(
   id: string | { batchId: string },
   options: { replicas?: number[] } = {},
 ): Promise<DeleteResult> {
   const folder = await batchFolder(id);
-  const manifest = await readManifest(rootStore(), folder);
   const { client } = await connection();
+  if (!options.replicas) {
+    const report = await deleteAndHideBatch(client, rootStore(), folder);
+    return new DeleteResult(report.manifest.batchId, report.deleted, report.failed);
+  }
+  const manifest = await readManifest(rootStore(), folder);
   const report = await deleteBatchSessions(client, manifest, options);
   return new DeleteResult(manifest.batchId, report.deleted, report.failed);
 }

@@ -1,7 +1,7 @@
 import {
   BatchPlanError,
   BATCHES_FOLDER,
-  deleteBatch,
+  deleteAndHideBatch,
   deleteReplica,
   failedReplicas,
   fetchPlatformInfo,
@@ -24,7 +24,8 @@ const usage = `Usage: canfar-lab batch ACTION BATCH_ID [OPTIONS]
 Act on a batch found in ${BATCHES_FOLDER}/ of the current directory (or of --dir).
 
 Actions:
-  delete BATCH_ID         delete every session of the batch (-f on a non-terminal); --replica I: only replica I
+  delete BATCH_ID         delete every session of the batch (-f on a non-terminal) and stop listing it (its
+                          folder, logs and outputs stay; batches --all lists it); --replica I: only replica I
   prune BATCH_ID          delete the sessions of finished replicas, after saving their logs and events
   rerun BATCH_ID          run the batch again: same script, image, resources, env and parameters, new batch id
   rerun-failed BATCH_ID   run again only the replicas that failed (or were never launched), with the same
@@ -84,12 +85,19 @@ async function run(io: CommandIO): Promise<number> {
         else line(io.stdout, `deleted replica ${replica} (session ${id})`);
         return EXIT.ok;
       }
-      const report = await deleteBatch(client, manifest);
+      // The sessions go and batch.json records the deletion (batches no longer lists it); the folder stays.
+      const { manifest: _m, ...report } = await deleteAndHideBatch(client, store, folder);
       if (io.globals.json) json(io.stdout, report);
       else {
         line(io.stdout, `deleted ${report.deleted.length} session(s) of batch ${batchId}`);
         for (const failure of report.failed)
           line(io.stderr, `replica ${failure.replica} (session ${failure.sessionId}): ${failure.message}`);
+        line(
+          io.stdout,
+          report.recorded
+            ? `batch ${batchId} is no longer listed (batches --all lists it); its folder stays: ${store.absolutePath(folder)}`
+            : `batch ${batchId} stays listed until every session is deleted: run the command again`,
+        );
       }
       return report.failed.length > 0 ? EXIT.failed : EXIT.ok;
     }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { BATCH_ID_PATTERN, BATCHES_FOLDER, pollBatches } from '../../../batch';
+import { BATCH_ID_PATTERN, BATCHES_FOLDER, pollBatches, undeletedBatchFolders } from '../../../batch';
 import type { BatchView } from '../../../batch';
 import { parseCommandArgs } from '../args';
 import type { Command, CommandIO } from '../command';
@@ -7,7 +7,7 @@ import { EXIT, withConnection } from '../context';
 import { json, line, table } from '../output';
 import { describeFailure, findBatches } from './batch-shared';
 
-const usage = `Usage: canfar-lab batches [BATCH_ID] [NOTEBOOK_OR_DIR...] [--json]
+const usage = `Usage: canfar-lab batches [BATCH_ID] [NOTEBOOK_OR_DIR...] [--all] [--json]
 
 List batches and the state of their replicas (one session list call for all of them). Batches are found
 in ${BATCHES_FOLDER}/ of the current directory and of the folder of each NOTEBOOK (or DIR) given.
@@ -16,20 +16,31 @@ platform deletes them an hour after a session ends.
 
 With a BATCH_ID: one line per replica (state, exit code, duration, host, and why it failed).
 
+Deleted batches (canfar-lab batch delete, or "Delete all" in JupyterLab) are not listed; their folders,
+logs and outputs stay on disk. --all lists them too, marked "(deleted)".
+
 Options:
+  --all    list deleted batches too
   --json   the batches (or the batch) as JSON on stdout
 `;
 
-const options = {} as const;
+const options = { all: { type: 'boolean' } } as const;
 
 const done = (v: BatchView) => v.counts.completed + v.counts.failed + v.counts.cancelled;
 
 async function run(io: CommandIO): Promise<number> {
-  const { positionals } = parseCommandArgs('batches', io.argv, options);
+  const { values, positionals } = parseCommandArgs('batches', io.argv, options);
   const batchId = positionals.find((p) => BATCH_ID_PATTERN.test(p));
   const places = positionals.filter((p) => p !== batchId);
   const { store, folders } = await findBatches(io, places);
-  const selected = batchId ? folders.filter((f) => path.basename(f) === batchId) : folders;
+  // A batch asked for by id is shown even when deleted; a listing hides deleted ones unless --all.
+  const selected = batchId
+    ? folders.filter((f) => path.basename(f) === batchId)
+    : values.all
+      ? folders
+      : await undeletedBatchFolders(store, folders);
+  const hidden = folders.length - selected.length;
+  const hiddenNote = `${hidden} deleted batch(es) not listed (--all lists them)`;
   if (batchId && selected.length === 0) {
     throw new Error(
       `batch ${batchId} not found in ${BATCHES_FOLDER}/ of ${[process.cwd(), ...places].join(', ')}`,
@@ -40,21 +51,28 @@ async function run(io: CommandIO): Promise<number> {
     else
       line(
         io.stderr,
-        `No batches in ${path.join(process.cwd(), BATCHES_FOLDER)}${places.length ? ' or beside the notebooks given' : ''}.`,
+        `No batches in ${path.join(process.cwd(), BATCHES_FOLDER)}${places.length ? ' or beside the notebooks given' : ''}${hidden && !batchId ? `; ${hiddenNote}` : ''}.`,
       );
     return EXIT.ok;
   }
   return withConnection(io, async ({ client }) => {
     const views = await pollBatches(client, store, selected);
     if (io.globals.json) {
-      json(io.stdout, batchId ? views[0] : views.map(({ manifest: _m, ...rest }) => rest));
+      json(
+        io.stdout,
+        batchId
+          ? views[0]
+          : views.map(({ manifest, ...rest }) =>
+              manifest.deletedAt ? { ...rest, deletedAt: manifest.deletedAt } : rest,
+            ),
+      );
       return EXIT.ok;
     }
     if (!batchId) {
       io.stdout.write(
         table(views, [
           { header: 'BATCH', value: (v) => v.batchId },
-          { header: 'NAME', value: (v) => v.name },
+          { header: 'NAME', value: (v) => (v.manifest.deletedAt ? `${v.name} (deleted)` : v.name) },
           { header: 'N', value: (v) => String(v.counts.total), right: true },
           { header: 'PENDING', value: (v) => String(v.counts.pending + v.counts.launching), right: true },
           { header: 'RUNNING', value: (v) => String(v.counts.running), right: true },
@@ -63,12 +81,13 @@ async function run(io: CommandIO): Promise<number> {
           { header: 'NOTEBOOK', value: (v) => v.manifest.notebook.path },
         ]),
       );
+      if (hidden > 0) line(io.stderr, hiddenNote);
       return EXIT.ok;
     }
     const view = views[0];
     line(
       io.stdout,
-      `batch ${view.batchId}  ${view.manifest.notebook.path}  image ${view.manifest.image}  submitted ${view.manifest.submittedAt}`,
+      `batch ${view.batchId}  ${view.manifest.notebook.path}  image ${view.manifest.image}  submitted ${view.manifest.submittedAt}${view.manifest.deletedAt ? `  deleted ${view.manifest.deletedAt}` : ''}`,
     );
     line(io.stdout, `folder ${store.absolutePath(view.folder)}`);
     io.stdout.write(
