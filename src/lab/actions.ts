@@ -39,27 +39,31 @@ export function sessionActions(
   };
   const deleteBatch = async (group: BatchGroup, ask = true) => {
     const count = group.replicas.filter((row) => row.session).length;
+    const sessions = trans._n(
+      'Delete the %1 session of batch %2?',
+      'Delete the %1 sessions of batch %2?',
+      count,
+      group.name,
+    );
+    // A recorded batch leaves the panel too; what it wrote is the user's and stays.
+    const folder = group.manifest?.folder;
+    const body = folder
+      ? `${count > 0 ? `${sessions} ` : ''}${trans.__(
+          'Batch %1 leaves the panel; its folder %2 (script, logs, status files, outputs) stays.',
+          group.name,
+          folder,
+        )}`
+      : sessions;
     const ok =
       !ask ||
-      (await confirmDelete(
-        trans,
-        model.settings.confirmBeforeDelete,
-        trans.__('Delete batch?'),
-        trans._n(
-          'Delete the %1 session of batch %2?',
-          'Delete the %1 sessions of batch %2?',
-          count,
-          group.name,
-        ),
-      ));
+      (await confirmDelete(trans, model.settings.confirmBeforeDelete, trans.__('Delete batch?'), body));
     if (!ok) return;
     const failures = await model.deleteBatch(group);
     if (failures.length > 0) {
       Notification.error(
         trans.__(
-          '%1 of %2 sessions could not be deleted: %3',
-          failures.length,
-          count,
+          'Batch %1 was not entirely deleted (it stays in the panel; try again): %2',
+          group.name,
           failures.map((f) => `${f.id}: ${f.error}`).join('; '),
         ),
       );

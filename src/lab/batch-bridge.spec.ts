@@ -7,9 +7,10 @@ import { SkahaClient } from '../skaha';
 import type { Transport } from '../skaha';
 import { BatchBridge } from './batch-bridge';
 import { groupSessions } from './grouping';
+import { CanfarModel } from './model';
 import type { SubmitRequest } from './submit-plugin';
 import { DEFAULT_SETTINGS } from './tokens';
-import { CONTEXT } from './testing.test';
+import { CONTEXT, INFO_OK } from './testing.test';
 
 interface Stored {
   id: string;
@@ -51,6 +52,13 @@ function fakeSkaha() {
           image: 'images.canfar.net/skaha/astroml:latest',
         })),
       );
+    }
+    const one = /^\/session\/([^/]+)$/.exec(path);
+    if (request.method === 'DELETE' && one) {
+      // Like the local server: the session stays listed as Terminating while its process ends.
+      const found = sessions.find((s) => s.id === one[1]);
+      if (found) found.status = 'Terminating';
+      return { status: 200, headers: { get: () => 'text/plain' }, text: async () => '' };
     }
     if (path === '/context') return json(CONTEXT);
     if (path === '/repository') return json(['images.canfar.net']);
@@ -186,5 +194,62 @@ describe('BatchBridge', () => {
     const summary = summaries.find((b) => b.id === again.batchId)!;
     expect(summary.total).toBe(1);
     expect(summary.replicas.map((r) => r.index)).toEqual([2]);
+  });
+
+  it('"Delete all" deletes the sessions and hides the batch, also after a reload; its files stay', async () => {
+    const { client, sessions } = fakeSkaha();
+    const store = new MemoryBatchStore('/arc/home/jdoe');
+    const bridge = new BatchBridge({ client, store, scanDirs: () => ['work'] });
+    const kept = await bridge.submit(request({ name: 'other' }), () => undefined);
+    const gone = await bridge.submit(request(), () => undefined);
+    // What run.sh and the notebook wrote into the folder of the batch to delete.
+    const files = {
+      [`${gone.folder}/logs/replica-1.log`]: 'replica 1 of 3 squares [0, 1, 4, 9]\n',
+      [`${gone.folder}/status/replica-1.json`]: '{"replica":1,"state":"finished","exitCode":0}',
+      [`${gone.folder}/outputs/replica-1/result.csv`]: 'x,y\n1,2\n',
+    };
+    for (const [path, text] of Object.entries(files)) await store.writeTextAtomic(path, text);
+    const before = [...store.files.keys()].filter((path) => path.startsWith(gone.folder)).sort();
+
+    const model = new CanfarModel({ service: client, info: async () => INFO_OK });
+    model.setBatchSource({
+      batches: (listed) => bridge.batches(listed),
+      markDeleted: (id) => bridge.markDeleted(id),
+    });
+    try {
+      await model.refresh();
+      const group = model.findBatch(gone.batchId)!;
+      expect(group.counts).toEqual({ Completed: 1, Running: 2 });
+      expect(await model.deleteBatch(group)).toEqual([]);
+      // Gone from the panel at once, before the next poll.
+      expect(model.state.grouped.batches.map((g) => g.key)).toEqual([kept.batchId]);
+
+      // The platform still lists its sessions (Terminating): they show neither as the batch nor as a
+      // batch of their own grouped by name; the other batch is untouched.
+      const names = (status: string) =>
+        sessions
+          .filter((s) => s.status === status)
+          .map((s) => s.name)
+          .sort();
+      expect(names('Terminating')).toEqual(['sweep-1', 'sweep-2', 'sweep-3']);
+      expect(names('Running')).toEqual(['other-1', 'other-2', 'other-3']);
+      await model.refresh();
+      expect(model.state.grouped.batches.map((g) => g.key)).toEqual([kept.batchId]);
+      expect(model.state.grouped.others).toEqual([]);
+
+      // Recorded in batch.json; every file is still there, unchanged.
+      const manifest = JSON.parse(await store.readText(`${gone.folder}/batch.json`));
+      expect(Date.parse(manifest.deletedAt)).not.toBeNaN();
+      expect([...store.files.keys()].filter((path) => path.startsWith(gone.folder)).sort()).toEqual(before);
+      for (const [path, text] of Object.entries(files)) expect(await store.readText(path)).toBe(text);
+
+      // Another browser (or a reload) finds the folder by scanning and keeps it hidden.
+      const reloaded = new BatchBridge({ client, store, scanDirs: () => ['work'] });
+      const listed = await client.list();
+      const grouped = groupSessions(listed, await reloaded.batches(listed));
+      expect(grouped.batches.map((g) => g.key)).toEqual([kept.batchId]);
+    } finally {
+      model.dispose();
+    }
   });
 });

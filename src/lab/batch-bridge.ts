@@ -7,14 +7,24 @@ import {
   BatchMonitor,
   BatchPlanError,
   failedReplicas,
+  isBatchDeleted,
   listBatchFolders,
   logPath,
+  markBatchDeleted,
   planBatch,
   readManifest,
   rerunInput,
   submitBatch,
 } from '../batch';
-import type { BatchInput, BatchPlan, BatchStore, BatchView, PlatformInfo, ReplicaState } from '../batch';
+import type {
+  BatchInput,
+  BatchManifest,
+  BatchPlan,
+  BatchStore,
+  BatchView,
+  PlatformInfo,
+  ReplicaState,
+} from '../batch';
 import { readParameters } from '../convert';
 import { replicaName } from '../skaha';
 import type { Session, SkahaClient } from '../skaha';
@@ -50,6 +60,8 @@ export class BatchBridge implements BatchBackend {
     await this._discover();
     const views = await this._monitor.poll();
     for (const view of views) {
+      // Deleted while this poll was under way: it stays hidden.
+      if (this._deleted.has(view.batchId)) continue;
       this._views.set(view.batchId, view);
       // A settled batch whose logs are saved changes no more: stop reading its files every poll.
       if (
@@ -59,7 +71,23 @@ export class BatchBridge implements BatchBackend {
         this._monitor.remove(view.batchId);
       }
     }
-    return [...this._views.values()].map(toSummary);
+    // Deleted batches go along, marked, so that their sessions (Terminating for a moment) are not
+    // shown as a batch of their own, grouped by name.
+    return [...[...this._views.values()].map(toSummary), ...this._deleted.values()];
+  }
+
+  /**
+   * Records in the batch's batch.json that the user deleted it (the caller has deleted its sessions),
+   * and hides it from now on, here and after a reload. Its folder, logs and outputs stay.
+   */
+  async markDeleted(batchId: string): Promise<void> {
+    const view = this._views.get(batchId);
+    if (!view) throw new Error(`batch ${batchId} is not known to the panel (its folder could not be read)`);
+    // The monitor's own writes to batch.json finish first, so that none of them undoes the mark.
+    await this._monitor.release(batchId);
+    const manifest = await markBatchDeleted(this.options.store, view.folder);
+    this._views.delete(batchId);
+    this._deleted.set(batchId, deletedSummary(view.folder, manifest));
   }
 
   /** The batch a panel group stands for (its key is the batch id). */
@@ -179,7 +207,9 @@ export class BatchBridge implements BatchBackend {
       this._added.add(folder);
       try {
         const manifest = await readManifest(store, folder);
-        await this._monitor.add(folder, manifest);
+        // A deleted batch is not followed (no reads per poll), only remembered as hidden.
+        if (isBatchDeleted(manifest)) this._deleted.set(manifest.batchId, deletedSummary(folder, manifest));
+        else await this._monitor.add(folder, manifest);
       } catch {
         // Not a batch folder (or unreadable): ignored, the sessions still show grouped by name.
       }
@@ -189,6 +219,7 @@ export class BatchBridge implements BatchBackend {
   private _monitor: BatchMonitor;
   private _sessions: Session[] = [];
   private _views = new Map<string, BatchView>();
+  private _deleted = new Map<string, BatchSummary>();
   private _known = new Set<string>();
   private _added = new Set<string>();
   private _loadedKnown = false;
@@ -268,6 +299,23 @@ const STATUS: Record<ReplicaState, ReplicaStatus> = {
   failed: 'Failed',
   lost: 'Failed',
 };
+
+/** A deleted batch: enough for the grouping to recognise (and hide) its sessions. */
+function deletedSummary(folder: string, manifest: BatchManifest): BatchSummary {
+  return {
+    id: manifest.batchId,
+    name: manifest.name,
+    total: manifest.replicas.length,
+    replicas: manifest.replicas.map((r) => ({
+      index: r.replica,
+      name: r.name,
+      ...(r.launch?.state === 'launched' ? { sessionId: r.launch.sessionId } : {}),
+    })),
+    folder,
+    createdAt: manifest.submittedAt,
+    ...(manifest.deletedAt ? { deletedAt: manifest.deletedAt } : {}),
+  };
+}
 
 function toSummary(view: BatchView): BatchSummary {
   const replicas: BatchReplicaSummary[] = view.replicas.map((r) => ({

@@ -75,6 +75,32 @@ describe('groupSessions', () => {
     expect(byName.replicas.map((r) => r.session?.id)).toEqual([stranger.id]);
   });
 
+  it('shows no deleted batch, and does not regroup its still-listed sessions by name', () => {
+    const a = session({ name: 'sweep-1', status: 'Terminating' });
+    const b = session({ name: 'sweep-2', status: 'Completed' });
+    const later = session({ name: 'sweep-1', status: 'Running' });
+    const { batches, others } = groupSessions(
+      [a, b, later],
+      [
+        {
+          id: '20260721-180000-abcd',
+          name: 'sweep',
+          total: 3,
+          deletedAt: '2026-07-21T19:00:00Z',
+          replicas: [
+            { index: 1, name: 'sweep-1', sessionId: a.id },
+            { index: 2, name: 'sweep-2', sessionId: b.id },
+            { index: 3, name: 'sweep-3' },
+          ],
+        },
+      ],
+    );
+    expect(others).toEqual([]);
+    // Only the session that is not the deleted batch's own (a later run under the same name).
+    expect(batches.map((g) => g.key)).toEqual(['name:sweep']);
+    expect(batches[0].replicas.map((r) => r.session?.id)).toEqual([later.id]);
+  });
+
   it('is settled only when every replica is terminal', () => {
     const { batches } = groupSessions([
       session({ name: 'x-1', status: 'Completed' }),

@@ -23,6 +23,11 @@ export interface BatchSummary {
   createdAt?: string;
   /** The script the replicas run, relative to the server root. */
   script?: string;
+  /**
+   * The user deleted the batch (recorded in its batch.json): it is not shown, and its sessions, while
+   * the platform still lists them (Terminating), are not shown as a batch of their own either.
+   */
+  deletedAt?: string;
 }
 
 export interface BatchReplicaSummary {
@@ -108,6 +113,10 @@ export function groupSessions(
   const batches: BatchGroup[] = [];
 
   for (const batch of manifests) {
+    if (batch.deletedAt) {
+      for (const replica of batch.replicas) if (replica.sessionId) claimed.add(replica.sessionId);
+      continue;
+    }
     const rows: ReplicaRow[] = batch.replicas.map((replica) => {
       const session = replica.sessionId !== undefined ? byId.get(replica.sessionId) : undefined;
       if (session) claimed.add(session.id);

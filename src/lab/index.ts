@@ -205,6 +205,7 @@ const batchesPlugin: JupyterFrontEndPlugin<BatchBridge> = {
     model.setBatchSource({
       batches: (sessions) => bridge.batches(sessions),
       capturedLog: (id) => bridge.capturedLog(id),
+      markDeleted: (id) => bridge.markDeleted(id),
     });
 
     const viewOf = (args: ReadonlyPartialJSONObject) => {

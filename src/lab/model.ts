@@ -47,6 +47,8 @@ export interface CanfarState {
 export interface BatchSource {
   batches: (sessions: Session[]) => Promise<BatchSummary[]>;
   capturedLog?: (sessionId: string) => Promise<string | undefined>;
+  /** Records that the user deleted this batch (its batch.json); the source then reports it `deletedAt`. */
+  markDeleted?: (batchId: string) => Promise<void>;
 }
 
 export interface CanfarModelOptions {
@@ -149,6 +151,7 @@ export class CanfarModel implements IDisposable {
   setBatchSource(source: BatchSource): void {
     this._batches = source.batches;
     this._capturedLog = source.capturedLog;
+    this._markDeleted = source.markDeleted;
     if (this._state.phase !== 'loading') void this.refresh();
   }
 
@@ -189,7 +192,9 @@ export class CanfarModel implements IDisposable {
 
   /**
    * Deletes every listed session of a group, a few at a time (each DELETE is a call to the cluster).
-   * Resolves with the ids that could not be deleted and why.
+   * Resolves with the ids that could not be deleted and why. A recorded batch whose sessions are all
+   * deleted is then marked deleted in its batch.json and leaves the panel at once; its folder, logs and
+   * outputs stay. When a session could not be deleted it stays, so that the user sees what may still run.
    */
   async deleteBatch(group: BatchGroup): Promise<{ id: string; error: string }[]> {
     const ids = group.replicas.flatMap((row) => (row.session ? [row.session.id] : []));
@@ -206,6 +211,21 @@ export class CanfarModel implements IDisposable {
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
+    if (failures.length === 0 && group.manifest && this._markDeleted) {
+      try {
+        await this._markDeleted(group.key);
+        const { grouped } = this._state;
+        this._setState({
+          ...this._state,
+          grouped: { ...grouped, batches: grouped.batches.filter((g) => g.key !== group.key) },
+        });
+      } catch (error) {
+        failures.push({
+          id: group.manifest.folder ?? group.key,
+          error: `the deletion could not be recorded in its batch.json (${describeError(error, this._state.info)})`,
+        });
+      }
+    }
     void this._poll.refresh();
     return failures;
   }
@@ -297,6 +317,7 @@ export class CanfarModel implements IDisposable {
   private _batches?: (sessions: Session[]) => Promise<BatchSummary[]>;
   private _batchProblem?: string;
   private _capturedLog?: (sessionId: string) => Promise<string | undefined>;
+  private _markDeleted?: (batchId: string) => Promise<void>;
   private _settings: ICanfarSettings;
   private _statsInterval: number;
   private _now: () => number;

@@ -272,11 +272,14 @@ export class CanfarPanel extends Widget {
         ),
       );
     }
-    if (group.replicas.some((r) => r.session)) {
+    // A recorded batch can be deleted (hidden) also once the platform has forgotten its sessions.
+    if (group.manifest || group.replicas.some((r) => r.session)) {
       actions.append(
         button(
           trans.__('Delete all'),
-          trans.__('Delete every session of this batch'),
+          group.manifest
+            ? trans.__('Delete every session of this batch and remove it from the panel (its folder stays)')
+            : trans.__('Delete every session of this batch'),
           'delete-batch',
           () => void a.deleteBatch(group),
         ),
