@@ -20,6 +20,7 @@ import {
 } from '../../batch';
 import type { BatchInput, BatchView, ConversionPolicy } from '../../batch';
 import { createReplicas, SkahaError, validateSessionSpec } from '../../skaha';
+import { abortableSleep } from '../../skaha/sleep';
 import type { ReplicaOutcome, SessionKind, SessionSpec, SessionStatus } from '../../skaha';
 import { NodeBatchStore } from '../batch-store';
 import { connect, type Connection } from '../connect';
@@ -324,18 +325,6 @@ export interface WatchOptions {
 
 const FAILED_STATES = new Set(['failed', 'launch-failed', 'lost', 'pull-error', 'cancelled']);
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /**
  * Follows a batch until every replica has finished: in a kernel, one status table updated in place
  * (display id); in plain node, a line each time the counts change. Resolves to the final status (which
@@ -367,7 +356,7 @@ export async function watch(
       }
       const stuck = view.replicas.every((r) => FAILED_STATES.has(r.state) || r.state === 'completed');
       if (view.done || stuck || options.signal?.aborted || Date.now() >= deadline) break;
-      await sleep(options.intervalMs ?? 2000, options.signal);
+      await abortableSleep(options.intervalMs ?? 2000, options.signal);
     }
   } finally {
     await monitor.flush().catch(() => undefined);
@@ -434,7 +423,7 @@ export class LogStream implements AsyncIterable<string>, PromiseLike<LogText> {
       seen = text;
       if (fresh) yield fresh;
       if (ended || this.options.signal?.aborted) return;
-      await sleep(this.options.intervalMs ?? 1000, this.options.signal);
+      await abortableSleep(this.options.intervalMs ?? 1000, this.options.signal);
     }
   }
 
