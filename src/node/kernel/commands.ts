@@ -18,7 +18,7 @@ import {
   submitBatch,
   undeletedBatchFolders,
 } from '../../batch';
-import type { BatchInput, BatchView, ConversionPolicy } from '../../batch';
+import type { BatchInput, BatchView } from '../../batch';
 import { createReplicas, SkahaError, validateSessionSpec } from '../../skaha';
 import { abortableSleep } from '../../skaha/sleep';
 import type { ReplicaOutcome, SessionKind, SessionSpec, SessionStatus } from '../../skaha';
@@ -164,21 +164,17 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   return LaunchResult.list(outcomes);
 }
 
-export interface BatchOptions {
-  /** Number of replicas, 1..512. */
-  replicas: number;
+/**
+ * `submit()`'s options: the batch library's own fields (BatchInput, same meaning, passed on as they are),
+ * the image optional, plus how to launch.
+ */
+export interface BatchOptions extends Pick<
+  BatchInput,
+  'replicas' | 'name' | 'cores' | 'ram' | 'gpus' | 'env' | 'params' | 'policy'
+> {
   /** Default: `images.canfar.net/skaha/astroml:latest`. */
   image?: string;
-  /** Session name prefix (default: notebook name + 4 characters of the batch id). */
-  name?: string;
-  cores?: number;
-  ram?: number;
-  gpus?: number;
-  env?: Record<string, string>;
-  /** Overrides of the notebook's `parameters` cell (Python notebooks). */
-  params?: Record<string, string>;
-  /** IPython magics: translate (default), ipython, comment. */
-  policy?: ConversionPolicy;
+  /** Session creations in flight at once (default 32). */
   concurrency?: number;
   signal?: AbortSignal;
 }
