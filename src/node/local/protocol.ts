@@ -106,18 +106,14 @@ export function parseEnvEntries(entries: string[]): Record<string, string> {
   return env;
 }
 
-export interface CreateRequest {
-  name: string;
-  image: string;
-  type: LocalSessionType;
-  fixed: boolean;
-  cores: number;
-  ramGiB: number;
-  gpus: number;
-  cmd?: string;
-  args: string[];
-  env: Record<string, string>;
-}
+/**
+ * A valid POST /session: the fields of the session record (SessionRecord, what is persisted) that the
+ * caller chooses; `SessionManager.create` copies them into the record it stores.
+ */
+export type CreateRequest = Pick<
+  SessionRecord,
+  'name' | 'image' | 'type' | 'fixed' | 'cores' | 'ramGiB' | 'gpus' | 'cmd' | 'args' | 'env'
+>;
 
 /**
  * Validates POST /session parameters in the service's order, with its messages (400 text/plain).
