@@ -12,6 +12,9 @@ const swc = [
   },
 ];
 
+// Built copies of the package (labextension, test app) would collide with it by name.
+const modulePathIgnorePatterns = ['<rootDir>/jupyterlab_canfar/labextension/', '<rootDir>/ui-tests/'];
+
 // JupyterLab and lumino ship ES modules: they are transformed too in the lab project.
 const esmPackages = [
   '@jupyterlab',
@@ -36,6 +39,7 @@ module.exports = {
     {
       displayName: 'node',
       testEnvironment: 'node',
+      modulePathIgnorePatterns,
       transform: { '^.+\\.(t|j)sx?$': swc },
       testMatch: [
         '<rootDir>/src/{distributed,skaha,convert,batch,node}/**/*.spec.ts',
@@ -50,8 +54,7 @@ module.exports = {
       transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
       moduleNameMapper: { '\\.(css|less)$': '<rootDir>/test/style-stub.js' },
       setupFiles: ['@jupyterlab/testing/lib/jest-shim.js', '<rootDir>/test/lab-setup.js'],
-      // Built copies of the package (labextension, test app) would collide with it by name.
-      modulePathIgnorePatterns: ['<rootDir>/jupyterlab_canfar/labextension/', '<rootDir>/ui-tests/'],
+      modulePathIgnorePatterns,
       testMatch: ['<rootDir>/src/lab/**/*.spec.ts', '<rootDir>/src/lab/**/*.spec.tsx'],
     },
   ],
