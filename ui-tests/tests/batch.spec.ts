@@ -1,6 +1,7 @@
 // A notebook goes to the local Skaha server as a headless batch of 3 replicas, through the UI only:
-// the panel follows it to 3/3 completed, a replica's log shows that replica's share of the work, the
-// batch folder holds one status file per replica, and deleting the batch empties the panel.
+// the panel follows it from pending to running to 3/3 completed, a replica's log shows that replica's
+// share of the work, the batch folder holds one status file per replica, and deleting the batch empties
+// the panel (also after a reload) while its folder stays.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,22 +11,12 @@ test.skip(
   !existsSync(join(REPO, 'src/lab/submit-plugin.ts')),
   'the submit command (src/lab) is not written yet',
 );
-// Parked (run it with CANFAR_UI_BATCH=1) until, on a default Jupyter server:
-// 1. the batch folder can be written: jupyter_server refuses hidden paths through the contents API
-//    (ContentsManager.allow_hidden is False by default): "Cannot create file or directory '/.canfar'";
-// 2. "Delete all" makes the batch leave the panel: today its sessions go ("Completed (cleaned up)")
-//    but the group stays, listed from its batch.json.
-// With CANFAR_UI_SERVER_ARGS=--ContentsManager.allow_hidden=True everything before the delete passes.
-test.fixme(
-  !process.env.CANFAR_UI_BATCH,
-  'submission fails on a default Jupyter server (see the comment above)',
-);
-
 // Each replica takes its share of 12 items with chunk() (contiguous blocks, 1-based REPLICA_ID) and
-// sleeps so that "running" is visible in the panel before the replicas complete.
+// sleeps so that "running" is visible in the panel before the replicas complete. (One-line def: the
+// editor indents after a colon by itself.)
 const NOTEBOOK_CODE = [
   'import os, time',
-  'chunk = lambda items, i, n: items[(i - 1) * len(items) // n : i * len(items) // n]',
+  'def chunk(items, i, n): return items[(i - 1) * len(items) // n : i * len(items) // n]',
   "replica, count = int(os.environ.get('REPLICA_ID', 1)), int(os.environ.get('REPLICA_COUNT', 1))",
   'mine = chunk(list(range(12)), replica, count)',
   "print(f'replica {replica} of {count} squares {[x * x for x in mine]}')",
@@ -47,20 +38,30 @@ test('a notebook runs as 3 replicas on the local server and the panel follows it
   await lab.acceptDialog('Save and submit');
   const form = page.locator('.jp-Dialog .jp-CanfarSubmit-form');
   await expect(form).toBeVisible();
+  const submitButton = page.locator('.jp-Dialog .jp-Dialog-footer button', { hasText: 'Submit' });
+  const before = await submitButton.boundingBox();
   await form.locator('[data-field="replicas"] input').fill('3');
-  await form.locator('[data-field="env"] textarea').fill('CANFAR_TEST_SLEEP=6');
+  await form.locator('[data-field="env"] textarea').fill('CANFAR_TEST_SLEEP=8');
+  // Fixed resources, all the local server's cores per replica: the replicas run one after the other,
+  // so the batch is seen pending (two waiting), then running, then completed on any machine.
+  await form.locator('input[name="flexible"]').uncheck();
+  const cores = form.locator('select[name="cores"]');
+  await cores.selectOption({ index: (await cores.locator('option').count()) - 1 });
   await page.keyboard.press('Tab'); // the form re-validates on leaving a field
-  await expect(form.locator('[data-canfar="plan"]')).toContainText('3');
+  await expect(form.locator('[data-canfar="plan"]')).toContainText('3 headless sessions');
+  // The dialog keeps its width whatever the plan says: the buttons stay under the pointer.
+  expect(await submitButton.boundingBox()).toEqual(before);
   await page.screenshot({ path: test.info().outputPath('submit-dialog.png') });
   await lab.acceptDialog('Submit');
 
   const panel = await lab.openCanfarPanel();
   const batch = panel.locator('.jp-CanfarPanel-batch').first();
   const summary = batch.locator('[data-canfar="summary"]');
-  await expect(summary).toContainText(/Running/i, { timeout: 60_000 });
+  await expect(summary).toContainText(/Pending/, { timeout: 60_000 });
+  await expect(summary).toContainText(/Running/, { timeout: 60_000 });
   await batch.locator('[data-canfar-action="toggle"]').click();
   await page.screenshot({ path: test.info().outputPath('panel-running.png') });
-  await expect(summary).toHaveText(/^3\/3 Completed$/i, { timeout: 120_000 });
+  await expect(summary).toHaveText(/^3\/3 Completed$/, { timeout: 120_000 });
 
   const rows = batch.locator('.jp-CanfarPanel-replica');
   await expect(rows).toHaveCount(3);
@@ -88,4 +89,16 @@ test('a notebook runs as 3 replicas on the local server and the panel follows it
   await batch.locator('[data-canfar-action="delete-batch"]').click();
   await lab.acceptDialog(/Delete/);
   await expect(panel.locator('.jp-CanfarPanel-batch')).toHaveCount(0, { timeout: 60_000 });
+  // Only the record changed: the folder keeps its logs and status files; batch.json says when.
+  expect(readdirSync(statusDir).sort()).toEqual(statusFiles);
+  expect(readFileSync(join(batches, batchId, 'logs/replica-2.log'), 'utf8')).toContain(
+    'replica 2 of 3 squares [16, 25, 36, 49]',
+  );
+  const manifest = JSON.parse(readFileSync(join(batches, batchId, 'batch.json'), 'utf8'));
+  expect(Number.isNaN(Date.parse(manifest.deletedAt))).toBe(false);
+  // Still gone after a reload: the folder is found again and read as deleted.
+  await lab.open();
+  const reloaded = await lab.openCanfarPanel();
+  await expect(reloaded.locator('[data-canfar="empty"]')).toBeVisible();
+  await expect(reloaded.locator('.jp-CanfarPanel-batch')).toHaveCount(0);
 });

@@ -9,8 +9,6 @@ test.skip(
   !existsSync(join(REPO, 'src/lab/submit-plugin.ts')),
   'the submit command (src/lab) is not written yet',
 );
-// Parked with batch.spec.ts (same blocker: the hidden batch folder); CANFAR_UI_BATCH=1 runs it.
-test.fixme(!process.env.CANFAR_UI_BATCH, 'submission fails on a default Jupyter server (see batch.spec.ts)');
 
 const CODE = [
   'import os',
