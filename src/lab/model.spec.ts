@@ -46,6 +46,19 @@ describe('CanfarModel', () => {
     expect(service.count('stats')).toBe(1);
   });
 
+  it('fetches the stats again at once when a session starts or ends, so the header matches the list', async () => {
+    make();
+    service.sessions = [session({ id: 'a1234567', name: 'sweep-1', status: 'Pending' })];
+    await model.refresh();
+    await model.refresh();
+    expect(service.count('stats')).toBe(1);
+    service.sessions = [session({ id: 'a1234567', name: 'sweep-1', status: 'Running' })];
+    await model.refresh();
+    expect(service.count('stats')).toBe(2);
+    await model.refresh();
+    expect(service.count('stats')).toBe(2);
+  });
+
   it('stands by while no view is visible and "refresh when hidden" is off', async () => {
     make({ settings: settings({ refreshInterval: 0.02 }) });
     await model.start();

@@ -255,7 +255,7 @@ export class CanfarModel implements IDisposable {
       }
       const sessions = await this._service.list();
       const batches = await this._readBatches(sessions);
-      const stats = await this._maybeStats();
+      const stats = await this._maybeStats(sessions);
       this._setState({
         ...this._state,
         ...stats,
@@ -288,10 +288,19 @@ export class CanfarModel implements IDisposable {
     }
   }
 
-  private async _maybeStats(): Promise<Partial<CanfarState>> {
+  private async _maybeStats(sessions: Session[]): Promise<Partial<CanfarState>> {
     const now = this._now();
     this._pollsSinceStats++;
+    // The platform's load follows the sessions: when one starts, ends or appears, the stats line would
+    // contradict the list below it, so they are fetched again at once.
+    const activity = sessions
+      .map((s) => `${s.id}:${s.status}`)
+      .sort()
+      .join(' ');
+    const changed = activity !== this._lastActivity;
+    this._lastActivity = activity;
     if (
+      !changed &&
       this._lastStats !== undefined &&
       (now - this._lastStats < this._statsInterval || this._pollsSinceStats < 5)
     ) {
@@ -320,6 +329,7 @@ export class CanfarModel implements IDisposable {
   private _markDeleted?: (batchId: string) => Promise<void>;
   private _settings: ICanfarSettings;
   private _statsInterval: number;
+  private _lastActivity?: string;
   private _now: () => number;
   private _trans: TranslationBundle;
   private _lastStats?: number;
