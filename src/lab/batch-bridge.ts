@@ -26,8 +26,8 @@ import type {
   ReplicaState,
 } from '../batch';
 import { readParameters } from '../convert';
-import { replicaName } from '../skaha';
-import type { Session, SkahaClient } from '../skaha';
+import { flexibleResources, replicaName } from '../skaha';
+import type { Session, SkahaClient, SkahaContext } from '../skaha';
 import { joinPath, notebookDirOf } from '../batch';
 import type { BatchReplicaSummary, BatchSummary, ReplicaStatus } from './grouping';
 import type { BatchBackend, SubmitOutcome, SubmitRequest } from './submit-plugin';
@@ -120,7 +120,7 @@ export class BatchBridge implements BatchBackend {
   async preview(request: SubmitRequest): Promise<PreviewResult> {
     try {
       const plan = await planBatch(toInput(request), platformOf(request), this.options.store);
-      return { plan: toPreview(plan) };
+      return { plan: toPreview(plan, request.platform.context) };
     } catch (error) {
       if (error instanceof BatchPlanError) return { problems: error.problems.map(toFieldProblem) };
       throw error;
@@ -254,11 +254,12 @@ function platformOf(request: SubmitRequest): PlatformInfo {
   };
 }
 
-function toPreview(plan: BatchPlan): PlanPreview {
+function toPreview(plan: BatchPlan, context?: SkahaContext): PlanPreview {
   const { spec } = plan;
+  const flexible = flexibleResources(context);
   const resources =
     spec.cores === undefined && spec.ram === undefined
-      ? 'flexible (1 core / 4 GB requested, up to 8 / 32)'
+      ? `flexible (${flexible.requestCores} core / ${flexible.requestRamGB} GB requested, up to ${flexible.limitCores} / ${flexible.limitRamGB})`
       : `${spec.cores ?? '?'} cores, ${spec.ram ?? '?'} GB`;
   return {
     names: plan.replicaIds.map((id) => replicaName(plan.name, id, plan.replicaCount)),

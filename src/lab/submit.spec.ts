@@ -1,8 +1,8 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
-import { currentSessionImage, defaultName, SubmitForm, validateSubmitInput } from './submit';
-import type { SubmitContext, SubmitInput } from './submit';
+import { currentSessionImage, defaultName, localPreview, SubmitForm, validateSubmitInput } from './submit';
+import type { SubmitContext, SubmitInput, SubmitValue } from './submit';
 import { DEFAULT_SETTINGS } from './tokens';
 import { CONTEXT, session } from './testing.test';
 
@@ -96,6 +96,29 @@ describe('validateSubmitInput', () => {
   it('derives a valid default name from the notebook path', () => {
     expect(defaultName('analysis/My Sweep.ipynb')).toBe('my-sweep');
     expect(defaultName('__.ipynb')).toBe('batch');
+  });
+});
+
+describe('localPreview', () => {
+  const value: SubmitValue = {
+    name: 'sweep',
+    image: 'images.canfar.net/skaha/astroml:latest',
+    replicas: 2,
+    env: {},
+    params: {},
+    policy: 'translate',
+  };
+
+  it("describes flexible resources with this platform's request and limit, CANFAR's without a context", () => {
+    const local = {
+      ...CONTEXT,
+      cores: { ...CONTEXT.cores, defaultLimit: 2 },
+      memoryGB: { ...CONTEXT.memoryGB, defaultLimit: 20 },
+    };
+    expect(localPreview(value, 'a.ipynb', undefined, local).resources).toBe(
+      `flexible (${CONTEXT.cores.defaultRequest} core / ${CONTEXT.memoryGB.defaultRequest} GB requested, up to 2 / 20)`,
+    );
+    expect(localPreview(value, 'a.ipynb').resources).toBe('flexible (1 core / 4 GB requested, up to 8 / 32)');
   });
 });
 

@@ -8,6 +8,7 @@ import type { Dialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import { BATCHES_FOLDER } from '../batch';
+import { flexibleResources } from '../skaha';
 import type { Session, SkahaContext, SkahaImage } from '../skaha';
 import type { ICanfarSettings } from './tokens';
 
@@ -500,7 +501,9 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
     const preview = this._options.preview;
     if (!preview) {
       this._plannerErrors = [];
-      this._renderPlan(localPreview(value, this._options.info.notebookPath, this._options.trans));
+      this._renderPlan(
+        localPreview(value, this._options.info.notebookPath, this._options.trans, this._options.info.context),
+      );
       return;
     }
     const token = ++this._previewToken;
@@ -582,6 +585,7 @@ export function localPreview(
   value: SubmitValue,
   notebookPath: string,
   trans?: TranslationBundle,
+  context?: SkahaContext,
 ): PlanPreview {
   const __ = (text: string, ...args: (string | number)[]) =>
     trans
@@ -592,9 +596,16 @@ export function localPreview(
       ? [value.name]
       : Array.from({ length: value.replicas }, (_, i) => `${value.name}-${i + 1}`);
   const dir = notebookPath.includes('/') ? notebookPath.slice(0, notebookPath.lastIndexOf('/')) : '';
+  const flexible = flexibleResources(context);
   const resources =
     value.cores === undefined
-      ? __('flexible (1 core / 4 GB requested, up to 8 / 32)')
+      ? __(
+          'flexible (%1 core / %2 GB requested, up to %3 / %4)',
+          flexible.requestCores,
+          flexible.requestRamGB,
+          flexible.limitCores,
+          flexible.limitRamGB,
+        )
       : __('%1 cores, %2 GB', value.cores, value.ram ?? '');
   return {
     names,

@@ -38,7 +38,7 @@ export interface ICanfarSettings {
 }
 
 export interface IResources {
-  /** Flexible: the platform picks (1 core / 4 GB requested, up to 8 / 32); fixed: request = limit. */
+  /** Flexible: the platform picks (its /context defaultRequest, up to defaultLimit); fixed: request = limit. */
   flexible: boolean;
   cores: number;
   ram: number;

@@ -19,3 +19,4 @@ export { parseEventsTable } from './event-table';
 export * from './validate';
 export * from './client';
 export * from './replicas';
+export * from './resources';
