@@ -17,33 +17,13 @@ cd "$repo"
 root_dir="${CANFAR_LAB_ROOT:-${INIT_CWD:-$PWD}}"
 step() { printf '\n== %s\n' "$1" >&2; }
 
-# True when the first file is missing or any of the other paths holds a newer file.
-stale() {
-  local stamp="$1"
-  shift
-  [ ! -e "$stamp" ] || [ -n "$(find "$@" -newer "$stamp" -type f -print -quit 2>/dev/null)" ]
-}
-
-step "system packages"
-bash scripts/system-deps.sh
-
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"
   npm ci --no-audit --no-fund
 fi
 
-if stale dist/node/cli.cjs src tsup.config.ts package.json tsconfig.node.json; then
-  step "build the Node module and CLI (the local server runs from it)"
-  npm run --silent build:node
-fi
-
-if stale jupyterlab_canfar/labextension/package.json src style schema package.json tsconfig.lab.json; then
-  step "build the labextension"
-  node scripts/build-labextension.mjs
-fi
-
-step "build the JupyterLab application (ui-tests/app)"
-bash scripts/build-app.sh
+step "build what is out of date"
+bash scripts/ensure-built.sh
 
 if [ "${CANFAR_LAB_USE_JUPYTER:-}" = 1 ]; then
   version="$(jupyter lab --version 2>/dev/null || true)"
