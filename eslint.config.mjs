@@ -44,7 +44,9 @@ export default tseslint.config(
       'lib/',
       'dist/',
       'jupyterlab_canfar/labextension/',
-      'ui-tests/app/',
+      'ui-tests/app/node_modules/',
+      'ui-tests/app/build/',
+      'ui-tests/app/src/*.generated.*',
       'ui-tests/test-results/',
       'ui-tests/playwright-report/',
       'coverage/',
@@ -113,7 +115,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['src/lab/**/*.{ts,tsx}'],
+    files: ['src/lab/**/*.{ts,tsx}', 'ui-tests/app/src/**/*.js'],
     languageOptions: { globals: { ...globals.browser } },
   },
 );

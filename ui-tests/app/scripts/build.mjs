@@ -127,5 +127,7 @@ compiler.run((error, stats) => {
     console.error('The test application build failed (errors above).');
     process.exit(1);
   }
-  console.log(`Built the test application (JupyterLab ${core.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s -> ${buildDir}`);
+  console.log(
+    `Built the test application (JupyterLab ${core.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s -> ${buildDir}`,
+  );
 });

@@ -71,7 +71,9 @@ if (mode === 'package') {
   pkg.dependencies = sorted(dependencies);
   pkg.overrides = sorted(overrides);
   writeFileSync(pkgPath, JSON.stringify(pkg, null, 2) + '\n');
-  console.log(`package.json: ${Object.keys(dependencies).length} dependencies from ${corePath} (JupyterLab ${core.version}).`);
+  console.log(
+    `package.json: ${Object.keys(dependencies).length} dependencies from ${corePath} (JupyterLab ${core.version}).`,
+  );
   console.log('Now run `npm install` in ui-tests/app and commit package.json with package-lock.json.');
 } else if (mode === 'plugins') {
   // Look packages up where the bundler will find them (hoisted in this app's node_modules). Not through
@@ -90,7 +92,9 @@ if (mode === 'package') {
     '];',
     '',
     'export const mimeExtensions = [',
-    ...Object.entries(mimeExtensions).map(([name, sub]) => `  ['${name}', () => import('${entry(name, sub)}')],`),
+    ...Object.entries(mimeExtensions).map(
+      ([name, sub]) => `  ['${name}', () => import('${entry(name, sub)}')],`,
+    ),
     '];',
     '',
   ];

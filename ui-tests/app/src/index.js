@@ -9,7 +9,8 @@ import './styles.generated.js';
 /** One module's plugins (an extension module exports one plugin or an array of them). */
 function pluginsOf(module) {
   // ES modules export plugins as default; a CommonJS module is the export itself.
-  const exported = module && Object.prototype.hasOwnProperty.call(module, '__esModule') ? module.default : module;
+  const exported =
+    module && Object.prototype.hasOwnProperty.call(module, '__esModule') ? module.default : module;
   const value = exported && exported.default !== undefined && !exported.id ? exported.default : exported;
   return Array.isArray(value) ? value : [value];
 }
@@ -50,7 +51,9 @@ export async function main(federated) {
   // A federated extension of the same name as a core one replaces it, as in JupyterLab.
   const overridden = new Set(federated.map((e) => e.name));
   const load = async (list) =>
-    Promise.allSettled(list.filter(([name]) => !overridden.has(name)).map(async ([name, loader]) => [name, await loader()]));
+    Promise.allSettled(
+      list.filter(([name]) => !overridden.has(name)).map(async ([name, loader]) => [name, await loader()]),
+    );
 
   const plugins = [];
   const mimePlugins = [];
