@@ -1,7 +1,7 @@
 // run.sh under dash and under the system sh, with real processes; and the Python fallback of
 // canfar.helpers.distributed against the TypeScript implementation of the official semantics.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -157,6 +157,133 @@ describe.each(SHELLS)('run.sh under %s', (command) => {
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('REPLICA_ID must be a positive integer');
+  });
+});
+
+// A tslab notebook's script runs with `node --experimental-strip-types`, which needs Node.js >= 22.6. Fake
+// node/deno executables stand in for the image's, on a PATH that holds nothing else but the tools run.sh
+// uses, so these tests depend neither on this machine's node version nor on whether deno is installed.
+describe.each(SHELLS)('run.sh of a TypeScript script under %s', (command) => {
+  const [shell, ...flags] = command.split(' ');
+  const name = `ts-${command.replace(/\W+/g, '-')}`;
+  const which = (tool: string) =>
+    spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+  // The shell itself is looked up on this PATH, not on the replica's.
+  const shellPath = which(shell);
+  const TOOLS = [
+    'dirname',
+    'mkdir',
+    'hostname',
+    'uname',
+    'date',
+    'tr',
+    'sed',
+    'mv',
+    'rm',
+    'mkfifo',
+    'tee',
+    'cat',
+  ];
+
+  /** A bin folder with the tools run.sh needs and the given fake executables (sh scripts). */
+  function bin(dir: string, fakes: Record<string, string>): string {
+    mkdirSync(dir, { recursive: true });
+    for (const tool of TOOLS) {
+      const found = which(tool);
+      if (found) symlinkSync(found, join(dir, tool));
+    }
+    for (const [file, body] of Object.entries(fakes)) {
+      writeFileSync(join(dir, file), `#!/bin/sh\n${body}`);
+      chmodSync(join(dir, file), 0o755);
+    }
+    return dir;
+  }
+
+  // Node 20: `node --experimental-strip-types ...` stops with "bad option" and status 9.
+  const OLD_NODE = `case "$1" in
+  --version) echo v20.11.1 ;;
+  --experimental-strip-types) echo "node: bad option: --experimental-strip-types" >&2; exit 9 ;;
+  *) echo "old node ran $*" ;;
+esac
+`;
+  const NEW_NODE = `case "$1" in
+  --version) echo v22.12.0 ;;
+  *) printf '%s\n' "$@" >"$(dirname "$0")/node.argv"; [ "$2" = -e ] || echo "new node ran the script" ;;
+esac
+`;
+  const DENO = `printf '%s\n' "$@" >"$(dirname "$0")/deno.argv"; echo "deno ran: $(cat "$3")"
+`;
+
+  function tsBatch(label: string): string {
+    const folder = join(root, `${name}-${label}`, 'nb', BATCHES_FOLDER, 'b1');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(
+      join(folder, 'run.sh'),
+      wrapperScript({
+        batchId: 'b1',
+        script: 'script.mts',
+        interpreter: { command: 'node', args: ['--experimental-strip-types'] },
+        python: false,
+      }),
+    );
+    writeFileSync(join(folder, 'script.mts'), 'const x: number = 1; console.log(x);\n');
+    return folder;
+  }
+  const run = (folder: string, path: string) =>
+    spawnSync(shellPath, [...flags, join(folder, 'run.sh')], {
+      env: { PATH: path, CANFAR_BATCH_ID: 'b1', REPLICA_ID: '2', REPLICA_COUNT: '2' },
+      encoding: 'utf8',
+    });
+  const statusOf = (folder: string) =>
+    JSON.parse(readFileSync(join(folder, 'status/replica-2.json'), 'utf8'));
+
+  test('node older than 22.6: the script runs with deno run -A when deno is on PATH', () => {
+    const folder = tsBatch('deno');
+    const path = bin(join(root, `${name}-deno-bin`), { node: OLD_NODE, deno: DENO });
+    const result = run(folder, path);
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(path, 'deno.argv'), 'utf8')).toBe(`run\n-A\n${join(folder, 'script.mts')}\n`);
+    expect(result.stdout).toContain('deno ran: const x: number = 1;');
+    expect(result.stderr).toContain('node v20.11.1 cannot strip TypeScript types (Node.js >= 22.6 needed)');
+    const log = readFileSync(join(folder, 'logs/replica-2.log'), 'utf8');
+    expect(log).toContain('running the script with deno run -A instead');
+    expect(log).toContain('deno ran: const x: number = 1;');
+    expect(log).not.toContain('bad option');
+    expect(statusOf(folder)).toMatchObject({ replica: 2, state: 'finished', exitCode: 0 });
+  });
+
+  test('node older than 22.6 and no deno: exit 127, saying what the image needs and which node it has', () => {
+    const folder = tsBatch('none');
+    const result = run(folder, bin(join(root, `${name}-none-bin`), { node: OLD_NODE }));
+    expect(result.status).toBe(127);
+    const expected =
+      'needs Node.js >= 22.6 (node --experimental-strip-types) or Deno in the image, found node v20.11.1; use an image with Node.js 22.6 or later or with deno on PATH';
+    expect(result.stderr).toContain(expected);
+    expect(readFileSync(join(folder, 'logs/replica-2.log'), 'utf8')).toContain(expected);
+    expect(result.stdout + result.stderr).not.toContain('old node ran');
+    expect(statusOf(folder)).toMatchObject({ replica: 2, state: 'finished', exitCode: 127 });
+  });
+
+  test('no node at all and no deno: the same message, naming the missing node', () => {
+    const folder = tsBatch('nonode');
+    const result = run(folder, bin(join(root, `${name}-nonode-bin`), {}));
+    expect(result.status).toBe(127);
+    expect(result.stderr).toContain('or Deno in the image, found no working node on PATH;');
+    expect(statusOf(folder)).toMatchObject({ state: 'finished', exitCode: 127 });
+  });
+
+  test('node 22.6 or later: node runs the script, even with deno on PATH', () => {
+    const folder = tsBatch('node');
+    const path = bin(join(root, `${name}-node-bin`), { node: NEW_NODE, deno: DENO });
+    const result = run(folder, path);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('new node ran the script');
+    expect(result.stderr).toBe('');
+    expect(readFileSync(join(path, 'node.argv'), 'utf8')).toBe(
+      `--experimental-strip-types\n${join(folder, 'script.mts')}\n`,
+    );
+    expect(spawnSync('test', ['-e', join(path, 'deno.argv')]).status).not.toBe(0);
+    expect(statusOf(folder)).toMatchObject({ state: 'finished', exitCode: 0 });
   });
 });
 

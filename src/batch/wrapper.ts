@@ -25,11 +25,14 @@ export interface WrapperOptions {
  *   outlives the session (the platform deletes a finished session's log an hour after it ends);
  * - status/replica-<i>.json is replaced atomically (temporary file + mv) when the replica starts and when
  *   it ends, also when the script fails or the replica is stopped with TERM, INT or HUP;
- * - run.sh exits with the script's exit code (128 + signal number when stopped).
+ * - run.sh exits with the script's exit code (128 + signal number when stopped), or 127 when the image
+ *   cannot run the script at all (see {@link interpreterCheck}), after a line on stderr and in the log
+ *   saying what the image lacks.
  */
 export function wrapperScript(options: WrapperOptions): string {
   const args = options.interpreter.args.map((arg) => `${shellQuote(arg)} `).join('');
   const script = `"$batch_dir/${options.script}"`;
+  const check = interpreterCheck(options.interpreter, script);
   const python = options.python
     ? `
 # The official helpers (from canfar.helpers import distributed) without the canfar package: the batch's
@@ -118,6 +121,9 @@ write_status running
 cd -- "$batch_dir/${BATCH_FOLDER_TO_NOTEBOOK_DIR}" || finish 126
 echo "run.sh: batch \${CANFAR_BATCH_ID:-?} replica $replica/\${REPLICA_COUNT:-?} on $host, started $start" >"$log"
 
+# The interpreter's command line: the interpreter's options, then the script.
+set -- ${args}${script}
+${check}
 # A FIFO lets the shell know the script's own pid (to forward signals) and its exit code, which a plain
 # "script | tee" pipeline hides in POSIX sh (no pipefail).
 fifo=\${TMPDIR:-/tmp}/canfar-replica-$replica-$$.fifo
@@ -125,10 +131,10 @@ rm -f "$fifo"
 if mkfifo "$fifo" 2>/dev/null; then
   tee -a "$log" <"$fifo" &
   tee_pid=$!
-  "$interpreter_command" ${args}${script} >"$fifo" 2>&1 &
+  "$interpreter_command" "$@" >"$fifo" 2>&1 &
 else
   fifo=
-  "$interpreter_command" ${args}${script} >>"$log" 2>&1 &
+  "$interpreter_command" "$@" >>"$log" 2>&1 &
 fi
 child=$!
 wait "$child"
@@ -137,6 +143,39 @@ child=
 if [ -z "$fifo" ]; then cat "$log"; fi
 finish "$code"
 `;
+}
+
+/**
+ * What run.sh checks before starting an interpreter that not every image can provide, as sh lines run after
+ * `set -- <options> <script>` (they may replace `$interpreter_command` and the positional parameters);
+ * `script` is the script's path as an sh word.
+ * Only one case today: TypeScript through `node --experimental-strip-types` (tslab notebooks), which needs
+ * Node.js >= 22.6; an older node stops at once with `node: bad option: --experimental-strip-types`, which
+ * tells a user nothing. Probed quietly; if node cannot strip types, `deno run -A` runs the same `.mts`
+ * (Deno provides `node:module`'s createRequire); with neither, run.sh ends with 127 and says what to do.
+ */
+export function interpreterCheck(interpreter: { command: string; args: string[] }, script: string): string {
+  if (interpreter.command === 'node' && interpreter.args.includes('--experimental-strip-types')) {
+    return `
+# TypeScript through node needs Node.js >= 22.6 (older versions refuse --experimental-strip-types).
+if ! "$interpreter_command" --experimental-strip-types -e 0 >/dev/null 2>&1; then
+  found=$("$interpreter_command" --version 2>/dev/null) && found="node $found" || found='no working node on PATH'
+  if command -v deno >/dev/null 2>&1; then
+    message="run.sh: $found cannot strip TypeScript types (Node.js >= 22.6 needed); running the script with deno run -A instead"
+    echo "$message" >&2
+    echo "$message" >>"$log"
+    interpreter_command=deno
+    set -- run -A ${script}
+  else
+    message="run.sh: this TypeScript script needs Node.js >= 22.6 (node --experimental-strip-types) or Deno in the image, found $found; use an image with Node.js 22.6 or later or with deno on PATH, or run the notebook with a Deno kernel"
+    echo "$message" >&2
+    echo "$message" >>"$log"
+    finish 127
+  fi
+fi
+`;
+  }
+  return '';
 }
 
 /**
