@@ -92,7 +92,7 @@ export function convertNotebook(notebook: unknown, options: ConvertOptions = {})
       cell: 0,
       kind: 'typescript-runner',
       message:
-        'the TypeScript script runs with node --experimental-strip-types (node 22.6 or later in the image): type annotations are removed, not checked; enums, namespaces and parameter properties need Deno instead',
+        'the TypeScript script runs with node --experimental-strip-types, which needs Node.js 22.6 or later in the image (with an older node, run.sh uses deno run -A if deno is on PATH, else the replica stops with exit code 127 saying so): type annotations are removed, not checked; enums, namespaces and parameter properties need Deno instead',
     });
   }
   return {
