@@ -39,11 +39,14 @@ def _wait_dead(pid, seconds=10.0):
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
-        # A child of the Jupyter process becomes a zombie until reaped by init: /proc tells.
+        # A child of the Jupyter process stays a zombie until Jupyter reaps it: /proc tells. The main thread
+        # of a threaded server shows "Z" while its other threads are still exiting (its listening socket
+        # still resets connections then), so only a zombie with no thread left counts as dead.
         try:
             with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-                if handle.read().split(") ", 1)[1].startswith("Z"):
-                    return True
+                zombie = handle.read().split(") ", 1)[1].startswith("Z")
+            if zombie and len(os.listdir(f"/proc/{pid}/task")) <= 1:
+                return True
         except (FileNotFoundError, IndexError):
             return True
         time.sleep(0.05)
