@@ -2,6 +2,11 @@
  * Golden files: every fixture notebook under every policy, script and diagnostics, compared with the files in
  * test/fixtures/notebooks/golden/. A change in output fails here; after reading the diff, update them
  * deliberately with `UPDATE_GOLDEN=1 npx jest src/convert/golden.spec.ts` and commit them with the change.
+ *
+ * The runtime block at the top of a script (between the `canfar runtime` markers) is the same under every
+ * policy for most notebooks, so it has a golden file of its own per notebook (`<name>.runtime.<ext>`, or
+ * `<name>.<policy>.runtime.<ext>` where a policy's differs), and the script goldens show the conversion
+ * with that block replaced by one line. Script and runtime together are still compared exactly.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,8 +30,25 @@ function golden(file: string, actual: string): void {
   expect(actual).toBe(readFileSync(path, 'utf8'));
 }
 
+const RUNTIME =
+  /^(?:#|\/\/) ---- canfar runtime[^\n]*\n[\s\S]*?^(?:#|\/\/) ---- end of the canfar runtime ----\n/m;
+
+/** The runtime block of a script ('' when it has none) and the script with that block as one line. */
+function splitRuntime(script: string): { runtime: string; rest: string } {
+  const match = RUNTIME.exec(script);
+  if (!match) return { runtime: '', rest: script };
+  const comment = match[0].startsWith('//') ? '//' : '#';
+  return {
+    runtime: match[0],
+    rest: script.replace(RUNTIME, `${comment} (the canfar runtime: see the .runtime golden file)\n`),
+  };
+}
+
 describe.each(notebooks)('%s', (name) => {
   const notebook = JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
+  const translated = splitRuntime(
+    convertNotebook(notebook, { policy: 'translate', notebookPath: name }).script,
+  );
   test.each(policies)('policy %s matches its golden files', (policy) => {
     const result = convertNotebook(notebook, { policy, notebookPath: name });
     const base = name.replace(/\.ipynb$/, '');
@@ -39,6 +61,12 @@ describe.each(notebooks)('%s', (name) => {
       ...result.diagnostics.map(formatDiagnostic),
     ].join('\n');
     golden(`${base}.${policy}.diagnostics.txt`, summary + '\n');
-    golden(`${base}.${policy}${result.extension || '.txt'}`, result.script);
+    const extension = result.extension || '.txt';
+    const { runtime, rest } = splitRuntime(result.script);
+    golden(`${base}.${policy}${extension}`, rest);
+    if (policy === 'translate' || runtime !== translated.runtime) {
+      if (runtime)
+        golden(`${base}.${policy === 'translate' ? '' : `${policy}.`}runtime${extension}`, runtime);
+    }
   });
 });
