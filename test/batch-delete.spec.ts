@@ -4,24 +4,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 
 import type { BatchManifest } from '../src/batch';
-import { main } from '../src/node/cli/run';
 import { startTestServer } from './helpers/local';
+import { runCli } from './helpers/cli';
 
 jest.setTimeout(60_000);
-
-async function cli(argv: string[], env: NodeJS.ProcessEnv) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  const code = await main(argv, { stdout, stderr, env });
-  return { code, out, err };
-}
 
 /** Every file under `dir`, relative, sorted. */
 function tree(dir: string): string[] {
@@ -68,11 +56,11 @@ describe('canfar-lab batch delete', () => {
         ],
       }),
     );
-    const run = await cli(
+    const run = await runCli(
       [...globals, 'submit', notebook, '-r', '2', '--name', 'squares', '--follow', '--interval', '0.2'],
       env,
     );
-    expect(run.err).not.toMatch(/fail|error/i);
+    expect(run.stderr).not.toMatch(/fail|error/i);
     expect(run.code).toBe(0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
     const folder = join(dir, 'canfar-batches', batchId);
@@ -80,18 +68,18 @@ describe('canfar-lab batch delete', () => {
     expect(files).toEqual(expect.arrayContaining(['logs/replica-1.log', 'status/replica-2.json']));
     const logs = files.filter((f) => f.startsWith('logs/')).map((f) => readFileSync(join(folder, f), 'utf8'));
 
-    const listed = await cli([...globals, '--json', 'batches', dir], env);
-    expect(JSON.parse(listed.out).map((b: { batchId: string }) => b.batchId)).toEqual([batchId]);
+    const listed = await runCli([...globals, '--json', 'batches', dir], env);
+    expect(JSON.parse(listed.stdout).map((b: { batchId: string }) => b.batchId)).toEqual([batchId]);
 
-    const deleted = await cli([...globals, 'batch', 'delete', batchId, '--dir', dir, '-f'], env);
-    expect(deleted.err).toBe('');
+    const deleted = await runCli([...globals, 'batch', 'delete', batchId, '--dir', dir, '-f'], env);
+    expect(deleted.stderr).toBe('');
     expect(deleted.code).toBe(0);
-    expect(deleted.out).toContain(`deleted 2 session(s) of batch ${batchId}`);
-    expect(deleted.out).toContain(`batch ${batchId} is no longer listed (batches --all lists it)`);
+    expect(deleted.stdout).toContain(`deleted 2 session(s) of batch ${batchId}`);
+    expect(deleted.stdout).toContain(`batch ${batchId} is no longer listed (batches --all lists it)`);
 
     // The platform no longer lists (or is ending) the sessions.
-    const sessions = await cli([...globals, '--json', 'ps', '--all'], env);
-    const left = JSON.parse(sessions.out) as { name: string; status: string }[];
+    const sessions = await runCli([...globals, '--json', 'ps', '--all'], env);
+    const left = JSON.parse(sessions.stdout) as { name: string; status: string }[];
     expect(left.filter((s) => s.name.startsWith('squares-') && s.status !== 'Terminating')).toEqual([]);
 
     // Recorded in batch.json; every file still there (batch.json itself rewritten, the logs unchanged).
@@ -104,18 +92,18 @@ describe('canfar-lab batch delete', () => {
     expect(logs.join('\n')).toContain('replica 2 squared 4');
 
     // Not listed any more, and said so; --all lists it, marked.
-    const after = await cli([...globals, 'batches', dir], env);
+    const after = await runCli([...globals, 'batches', dir], env);
     expect(after.code).toBe(0);
-    expect(after.out).not.toContain(batchId);
-    expect(after.err).toContain('1 deleted batch(es) not listed (--all lists them)');
-    const all = await cli([...globals, 'batches', dir, '--all'], env);
-    expect(all.out).toMatch(new RegExp(`${batchId}\\s+squares \\(deleted\\)`));
-    const allJson = await cli([...globals, '--json', 'batches', dir, '--all'], env);
-    expect(JSON.parse(allJson.out)).toEqual([
+    expect(after.stdout).not.toContain(batchId);
+    expect(after.stderr).toContain('1 deleted batch(es) not listed (--all lists them)');
+    const all = await runCli([...globals, 'batches', dir, '--all'], env);
+    expect(all.stdout).toMatch(new RegExp(`${batchId}\\s+squares \\(deleted\\)`));
+    const allJson = await runCli([...globals, '--json', 'batches', dir, '--all'], env);
+    expect(JSON.parse(allJson.stdout)).toEqual([
       expect.objectContaining({ batchId, deletedAt: manifest.deletedAt }),
     ]);
     // By id it is still shown, with when it was deleted.
-    const one = await cli([...globals, 'batches', batchId, dir], env);
-    expect(one.out).toContain(`deleted ${manifest.deletedAt}`);
+    const one = await runCli([...globals, 'batches', batchId, dir], env);
+    expect(one.stdout).toContain(`deleted ${manifest.deletedAt}`);
   });
 });

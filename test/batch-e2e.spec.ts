@@ -4,26 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 
 import type { BatchManifest, ReplicaStatusFile } from '../src/batch';
-import { main } from '../src/node/cli/run';
 import { startTestServer } from './helpers/local';
+import { runCli } from './helpers/cli';
 
 jest.setTimeout(60_000);
 
 const repo = join(__dirname, '..');
-
-async function cli(argv: string[], env: NodeJS.ProcessEnv) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  const code = await main(argv, { stdout, stderr, env });
-  return { code, out, err };
-}
 
 describe('canfar-lab submit, end to end on the local server', () => {
   let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -54,14 +42,14 @@ describe('canfar-lab submit, end to end on the local server', () => {
     const inputs = readdirSync(join(dir, 'inputs')).sort();
     expect(inputs).toHaveLength(30);
 
-    const run = await cli(
+    const run = await runCli(
       [...globals, 'submit', join(dir, 'demo.ipynb'), '-r', '8', '--follow', '--interval', '0.2'],
       env,
     );
-    expect(run.err).not.toMatch(/failed/);
+    expect(run.stderr).not.toMatch(/failed/);
     expect(run.code).toBe(0);
-    expect(run.out).toMatch(/8\/8 replica\(s\) launched/);
-    expect(run.out).toMatch(/8\/8 done/);
+    expect(run.stdout).toMatch(/8\/8 replica\(s\) launched/);
+    expect(run.stdout).toMatch(/8\/8 done/);
 
     const batches = readdirSync(join(dir, 'canfar-batches'));
     expect(batches).toHaveLength(1);
@@ -101,9 +89,12 @@ describe('canfar-lab submit, end to end on the local server', () => {
     expect(readdirSync(join(dir, 'results')).sort()).toEqual(inputs.map((f) => f.replace('.txt', '.json')));
 
     // `batches` finds it and reports 8/8 completed.
-    const list = await cli([...globals, '--json', 'batches', manifest.batchId, join(dir, 'demo.ipynb')], env);
+    const list = await runCli(
+      [...globals, '--json', 'batches', manifest.batchId, join(dir, 'demo.ipynb')],
+      env,
+    );
     expect(list.code).toBe(0);
-    const view = JSON.parse(list.out);
+    const view = JSON.parse(list.stdout);
     expect(view.counts).toMatchObject({ total: 8, completed: 8, failed: 0 });
     expect(view.replicas.every((r: { exitCode: number }) => r.exitCode === 0)).toBe(true);
   });
@@ -112,16 +103,16 @@ describe('canfar-lab submit, end to end on the local server', () => {
     const dir = join(work, 'failing');
     mkdirSync(dir);
     copyFileSync(join(repo, 'examples/failing-cell/failing.ipynb'), join(dir, 'failing.ipynb'));
-    const run = await cli(
+    const run = await runCli(
       [...globals, 'submit', join(dir, 'failing.ipynb'), '-r', '3', '--follow', '--interval', '0.2'],
       env,
     );
     expect(run.code).toBe(1);
-    expect(run.err).toMatch(/1 of 3 replica\(s\) failed/);
-    expect(run.err).toMatch(
+    expect(run.stderr).toMatch(/1 of 3 replica\(s\) failed/);
+    expect(run.stderr).toMatch(
       /replica 3 \(failing-[a-z0-9]{4}-3, session [a-z0-9]+\) failed with exit code 1 in cell 3: ZeroDivisionError/,
     );
-    expect(run.err).not.toMatch(/replica [12] \(.*failed/);
+    expect(run.stderr).not.toMatch(/replica [12] \(.*failed/);
 
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
     const folder = join(dir, 'canfar-batches', batchId);
@@ -132,12 +123,12 @@ describe('canfar-lab submit, end to end on the local server', () => {
     expect(readFileSync(join(folder, 'logs/replica-3.platform.log'), 'utf8')).toContain('ZeroDivisionError');
 
     // rerun-failed: only replica 3 again, as REPLICA_ID=3 of 3, in a new batch that names its parent.
-    const rerun = await cli(
+    const rerun = await runCli(
       [...globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
       env,
     );
     expect(rerun.code).toBe(1);
-    expect(rerun.err).toMatch(/replica 3 .* in cell 3: ZeroDivisionError/);
+    expect(rerun.stderr).toMatch(/replica 3 .* in cell 3: ZeroDivisionError/);
     const child = readdirSync(join(dir, 'canfar-batches')).find((b) => b !== batchId)!;
     const childManifest = JSON.parse(
       readFileSync(join(dir, 'canfar-batches', child, 'batch.json'), 'utf8'),

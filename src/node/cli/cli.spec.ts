@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { runCli } from '../../../test/helpers/cli';
 import { startLocalServer, type LocalServer } from '../local';
 import { main } from './run';
 
@@ -17,22 +18,7 @@ let root: string;
 let server: LocalServer;
 let env: NodeJS.ProcessEnv;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Result> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await main(argv, { stdout, stderr, env });
-  return { code, stdout: out, stderr: err };
-}
+const cli = (...argv: string[]) => runCli(argv, env);
 
 async function cliJson<T = unknown>(...argv: string[]): Promise<T> {
   const result = await cli('--json', ...argv);
