@@ -3,16 +3,15 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 
-import { BatchPlanError, fetchPlatformInfo, planBatch, submitBatch } from '../src/batch';
+import { BATCHES_FOLDER, BatchPlanError, fetchPlatformInfo, planBatch, submitBatch } from '../src/batch';
 import type { BatchInput } from '../src/batch';
 import { NodeBatchStore } from '../src/node/batch-store';
-import { main } from '../src/node/cli/run';
 import { createNodeTransport } from '../src/node/transport';
 import { SkahaClient } from '../src/skaha';
 import type { Transport } from '../src/skaha';
 import { IMAGE, startTestServer } from './helpers/local';
+import { runCli } from './helpers/cli';
 import { pythonNotebook } from './helpers/notebooks';
 
 jest.setTimeout(30_000);
@@ -70,7 +69,7 @@ async function refused(change: Partial<BatchInput>, folderName = `case-${++case_
   }
   expect(error).toBeInstanceOf(BatchPlanError);
   // Nothing written, nothing sent but reads.
-  expect(existsSync(join(dir, '.canfar'))).toBe(false);
+  expect(existsSync(join(dir, BATCHES_FOLDER))).toBe(false);
   expect(requests.filter((r) => !r.startsWith('GET '))).toEqual([]);
   return (error as BatchPlanError).problems;
 }
@@ -148,10 +147,7 @@ test('the CLI: exit code 2, every problem on stderr, no folder, no POST to the s
   mkdirSync(dir);
   writeFileSync(join(dir, 'nb.ipynb'), GOOD);
   const before = (await server.api.list()).length;
-  const stderr = new PassThrough();
-  let err = '';
-  stderr.on('data', (chunk) => (err += chunk));
-  const code = await main(
+  const { code, stderr: err } = await runCli(
     [
       '--url',
       server.server.url,
@@ -168,14 +164,14 @@ test('the CLI: exit code 2, every problem on stderr, no folder, no POST to the s
       '-e',
       'X=a=b',
     ],
-    { stdout: new PassThrough(), stderr, env: { PATH: process.env.PATH, HOME: server.home } },
+    { PATH: process.env.PATH, HOME: server.home },
   );
   expect(code).toBe(2);
   expect(err).toMatch(/nothing was written or launched/);
   expect(err).toMatch(/cores=999/);
   expect(err).toMatch(/steps.*whole number/);
   expect(err).toMatch(/X=.*contains "="/);
-  expect(existsSync(join(dir, '.canfar'))).toBe(false);
+  expect(existsSync(join(dir, BATCHES_FOLDER))).toBe(false);
   expect((await server.api.list()).length).toBe(before);
 });
 
@@ -195,17 +191,14 @@ test('a good plan writes nothing until submitted, and a dry run of the CLI write
     await fetchPlatformInfo(client),
     store,
   );
-  expect(existsSync(join(dir, '.canfar'))).toBe(false);
+  expect(existsSync(join(dir, BATCHES_FOLDER))).toBe(false);
   expect(plan.spec.env).toMatchObject({ API_TOKEN: 's3cret', MODE: 'fast', CANFAR_BATCH_ID: plan.batchId });
   // Secret values are sent but never stored; names always are.
   expect(plan.manifest.env.names).toEqual(expect.arrayContaining(['API_TOKEN', 'MODE', 'CANFAR_BATCH_ID']));
   expect(plan.manifest.env.values).toEqual({ MODE: 'fast', CANFAR_BATCH_ID: plan.batchId });
   expect(JSON.stringify(plan.files)).not.toContain('s3cret');
 
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  const code = await main(
+  const { code, stdout: out } = await runCli(
     [
       '--url',
       server.server.url,
@@ -217,13 +210,12 @@ test('a good plan writes nothing until submitted, and a dry run of the CLI write
       '3',
       '--dry-run',
     ],
-    {
-      stdout,
-      stderr: new PassThrough(),
-      env: { PATH: process.env.PATH, HOME: server.home },
-    },
+    { PATH: process.env.PATH, HOME: server.home },
   );
   expect(code).toBe(0);
   expect(out).toMatch(/Would launch 3 replica\(s\)/);
-  expect(existsSync(join(dir, '.canfar'))).toBe(false);
+  expect(existsSync(join(dir, BATCHES_FOLDER))).toBe(false);
+  // The folder the assertions above watch is where a submitted batch does go.
+  await submitBatch(plan, { client, store });
+  expect(existsSync(join(dir, BATCHES_FOLDER, plan.batchId, 'batch.json'))).toBe(true);
 });
