@@ -20,6 +20,7 @@ export type {
 } from './types';
 export { kernelLanguage, kernelInfo, type KernelInfo } from './language';
 export { readParameters } from './parameters';
+export { ENCODED_PARAM_PREFIX, encodeParamEnv, decodeParamEnv } from './param-env';
 export { readNotebook, NotebookFormatError, type Notebook, type Cell } from './notebook';
 
 const failed = (language: string, diagnostic: ConversionDiagnostic): ConversionResult => ({
