@@ -189,7 +189,16 @@ test('a Pending replica whose events show an image pull error is reported with t
     },
     async create(spec: { name: string }) {
       const id = `p${String(sessions.length).padStart(7, '0')}`;
-      sessions.push({ id, name: spec.name, status: 'Pending', image: IMAGE, type: 'headless', raw: {} });
+      // Admitted (a pod exists, so it has a start time), its image being pulled.
+      sessions.push({
+        id,
+        name: spec.name,
+        status: 'Pending',
+        startTime: new Date(),
+        image: IMAGE,
+        type: 'headless',
+        raw: {},
+      });
       return id;
     },
     async events(id: string) {
@@ -211,7 +220,8 @@ test('a Pending replica whose events show an image pull error is reported with t
   expect(states.p0000001).toEqual(['pull-error', expect.stringContaining('Failed to pull image')]);
   expect(states.p0000000).toEqual(['pending', undefined]);
   expect(view.counts).toMatchObject({ pending: 2, pullErrors: 1 });
-  expect(failedReplicas(view)).toEqual([2]);
+  // Still Pending on the platform: not a final outcome, so not something "re-run failed" launches again.
+  expect(failedReplicas(view)).toEqual([]);
 });
 
 test('a monitor elsewhere (the panel, another process) sees the launch as it happens and never undoes it', async () => {

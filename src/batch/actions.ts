@@ -1,10 +1,15 @@
 import type { SkahaClient } from '../skaha';
-import { markBatchDeleted, readManifest } from './manifest';
+import { ManifestWriter, markBatchDeleted, readManifest } from './manifest';
+import { describeOutcome, TERMINAL_STATES, UNSUCCESSFUL_STATES } from './monitor';
 import type { BatchView, ReplicaState } from './monitor';
+import { BatchPlanError, planBatch } from './plan';
+import { fetchPlatformInfo } from './platform';
+import { submitBatch } from './submit';
+import type { SubmitOptions, SubmitResult } from './submit';
 import { notebookDirOf } from './paths';
 import type { BatchStore } from './store';
 import { basename, joinPath } from './store';
-import type { BatchInput, BatchManifest } from './types';
+import type { BatchInput, BatchManifest, BatchPlan } from './types';
 
 /** The session id of a replica, if it was launched. */
 export function replicaSessionId(manifest: BatchManifest, replica: number): string | undefined {
@@ -104,23 +109,22 @@ export async function pruneFinished(client: SkahaClient, views: BatchView[]): Pr
   return pruned;
 }
 
-/** States that `rerun-failed` launches again. */
-export const RERUN_STATES: ReadonlySet<ReplicaState> = new Set([
-  'failed',
-  'launch-failed',
-  'cancelled',
-  'lost',
-  'pull-error',
-]);
+/**
+ * States that `rerun-failed` launches again: final outcomes only (a replica waiting in the queue, or
+ * preempted and waiting to run again, is not failed; an image pull error keeps its session Pending:
+ * delete it first).
+ */
+export const RERUN_STATES: ReadonlySet<ReplicaState> = UNSUCCESSFUL_STATES;
 
 export function failedReplicas(view: BatchView): number[] {
   return view.replicas.filter((r) => RERUN_STATES.has(r.state)).map((r) => r.replica);
 }
 
 /**
- * The input of a re-run: the parent's image, resources, env, parameters and its script as it was
- * (not the notebook as it is now), under a new batch id. With `replicaIds`, only those replicas run,
- * with their own REPLICA_ID values and the parent's REPLICA_COUNT, so each takes the same share of the data.
+ * The input of a re-run: the parent's image, resources, env, parameters, sweep and its script as it was
+ * (not the notebook as it is now). Each replica keeps its identity (index, set, shard, name suffix), so
+ * it redoes the same share of the data with the same values. `inPlace` ("re-run failed") launches the
+ * given replicas again in the parent's own folder; otherwise a new batch id and folder.
  */
 export async function rerunInput(
   store: BatchStore,
@@ -131,24 +135,117 @@ export async function rerunInput(
     name?: string;
     user?: string;
     endpoint?: string;
+    inPlace?: boolean;
   } = {},
 ): Promise<BatchInput> {
   const parent = await readManifest(store, folder);
   const script = await store.readText(joinPath(folder, parent.script.file));
-  // The new batch folder goes beside the parent's: <notebook dir>/canfar-batches/<new id>.
+  const combineScript = parent.combine
+    ? await store.readText(joinPath(folder, parent.combine.file))
+    : undefined;
+  // A new batch folder goes beside the parent's: <notebook dir>/canfar-batches/<new id>.
   const notebookDir = notebookDirOf(folder);
   return {
     notebookPath: joinPath(notebookDir, basename(parent.notebook.path)),
     notebookText: '',
-    replicas: parent.replicaCount,
+    replicas: parent.sweep ? parent.sweep.shards : parent.replicaCount,
     image: parent.image,
     ...parent.resources,
-    ...(options.name ? { name: options.name } : {}),
+    ...(options.name && !options.inPlace ? { name: options.name } : {}),
     env: options.env ?? {},
     params: {},
     policy: parent.script.policy,
     ...((options.user ?? parent.user) ? { user: options.user ?? parent.user } : {}),
     ...((options.endpoint ?? parent.endpoint) ? { endpoint: options.endpoint ?? parent.endpoint } : {}),
-    rerun: { parent, script, ...(options.replicaIds ? { replicaIds: options.replicaIds } : {}) },
+    rerun: {
+      parent,
+      script,
+      ...(combineScript !== undefined ? { combineScript } : {}),
+      ...(options.replicaIds ? { replicaIds: options.replicaIds } : {}),
+      ...(options.inPlace ? { inPlace: { folder } } : {}),
+    },
   };
+}
+
+/** What `continueCanary` did. */
+export type CanaryStep =
+  | { action: 'none' | 'waiting' | 'taken' }
+  | { action: 'unable'; message: string }
+  | { action: 'stopped'; message: string }
+  | { action: 'launched'; result: SubmitResult };
+
+export interface CanaryOptions extends Pick<SubmitOptions, 'concurrency' | 'signal' | 'onProgress'> {
+  /** The plan of the submission (it holds the env values batch.json does not: secrets). */
+  plan?: BatchPlan;
+  /** Secret env values to give again, when there is no plan (batch.json does not hold them). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The launcher's step after a canary: once replica 1 completed with exit 0, launches the others (in the
+ * same folder, each with its own identity); once it ended otherwise, records them cancelled with the
+ * reason (phase `stopped`): nothing else is launched. An exclusive file (`canary.lock`) in the batch
+ * folder makes sure that of several watchers (the CLI, the panel, a kernel) only one goes on. Without the
+ * submission's plan, the rest is planned again from batch.json ('unable' when a secret env value is
+ * needed and not given).
+ */
+export async function continueCanary(
+  client: SkahaClient,
+  store: BatchStore,
+  view: BatchView,
+  options: CanaryOptions = {},
+): Promise<CanaryStep> {
+  const canary = view.manifest.canary;
+  if (!canary || canary.state !== 'waiting') return { action: 'none' };
+  const first = view.replicas.find((r) => r.replica === canary.replica);
+  if (!first || !TERMINAL_STATES.has(first.state)) return { action: 'waiting' };
+  const rest = view.manifest.replicas
+    .filter((r) => r.replica !== canary.replica && !r.launch)
+    .map((r) => r.replica);
+  const passed = first.state === 'completed';
+  let plan = options.plan;
+  if (passed && !plan && rest.length > 0) {
+    try {
+      plan = await planBatch(
+        await rerunInput(store, view.folder, { replicaIds: rest, inPlace: true, env: options.env }),
+        await fetchPlatformInfo(client, options.signal),
+        store,
+      );
+    } catch (error) {
+      if (error instanceof BatchPlanError) return { action: 'unable', message: error.message };
+      throw error;
+    }
+  }
+  try {
+    await store.writeTextExclusive(joinPath(view.folder, 'canary.lock'), `${new Date().toISOString()}\n`);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'exists') return { action: 'taken' };
+    throw error;
+  }
+  const writer = new ManifestWriter(store, view.folder, await readManifest(store, view.folder));
+  const at = new Date().toISOString();
+  if (!passed) {
+    const message = `the canary, replica ${canary.replica}, ${describeOutcome(first)}`;
+    await writer.update((manifest) => {
+      manifest.canary = { ...canary, state: 'failed', at, message };
+      for (const record of manifest.replicas)
+        if (record.replica !== canary.replica && !record.launch)
+          record.launch = { state: 'cancelled', message: `not launched: ${message}`, at };
+    });
+    await writer.flush();
+    return { action: 'stopped', message };
+  }
+  await writer.update((manifest) => {
+    manifest.canary = { ...canary, state: 'passed', at };
+  });
+  const result = await submitBatch(plan!, {
+    client,
+    store,
+    writer,
+    ids: rest,
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  return { action: 'launched', result };
 }

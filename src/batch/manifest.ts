@@ -35,22 +35,41 @@ export function replicaRecord(manifest: BatchManifest, replica: number): Replica
   return manifest.replicas.find((record) => record.replica === replica);
 }
 
-/** Copies the launch records (written by the submitting process) from `source` into `target`. */
+/** What identifies a launch: its session, or its state and time. */
+function launchKey(record: ReplicaRecord | undefined): string {
+  const launch = record?.launch;
+  if (!launch) return '';
+  return launch.state === 'launched' ? launch.sessionId : `${launch.state}@${launch.at}`;
+}
+
+/**
+ * Copies the launch records (written by the submitting process: launches, a canary's fate, re-runs in
+ * the same folder with their history) from `source` into `target`. A replica launched anew loses what
+ * was observed of its earlier launch.
+ */
 function adoptLaunch(target: BatchManifest, source: BatchManifest): void {
   target.launch = source.launch;
   // A deletion recorded meanwhile (by another process or tab) is kept, never undone.
   if (source.deletedAt) target.deletedAt = source.deletedAt;
+  if (source.canary) target.canary = source.canary;
   for (const record of target.replicas) {
-    const launch = source.replicas.find((r) => r.replica === record.replica)?.launch;
-    if (launch) record.launch = launch;
+    const stored = source.replicas.find((r) => r.replica === record.replica);
+    if (!stored) continue;
+    if (launchKey(record) !== launchKey(stored)) {
+      if (stored.observed) record.observed = stored.observed;
+      else delete record.observed;
+    }
+    if (stored.launch) record.launch = stored.launch;
+    if (stored.history) record.history = stored.history;
   }
 }
 
-/** Copies what a monitor observed from `source` into `target`. */
+/** Copies what a monitor observed from `source` into `target` (for the same launch only). */
 function mergeObserved(target: BatchManifest, source: BatchManifest): void {
   for (const record of target.replicas) {
-    const observed = source.replicas.find((r) => r.replica === record.replica)?.observed;
-    if (observed) record.observed = { ...record.observed, ...observed };
+    const from = source.replicas.find((r) => r.replica === record.replica);
+    if (from?.observed && launchKey(from) === launchKey(record))
+      record.observed = { ...record.observed, ...from.observed };
   }
 }
 
@@ -173,18 +192,18 @@ export async function undeletedBatchFolders(store: BatchStore, folders: string[]
   return kept;
 }
 
-export function statusPath(folder: string, replica: number): string {
-  return joinPath(folder, 'status', `replica-${replica}.json`);
+export function statusPath(folder: string, replica: number | 'combine'): string {
+  return joinPath(folder, 'status', replica === 'combine' ? 'combine.json' : `replica-${replica}.json`);
 }
-export function logPath(folder: string, replica: number): string {
-  return joinPath(folder, 'logs', `replica-${replica}.log`);
+export function logPath(folder: string, replica: number | 'combine'): string {
+  return joinPath(folder, 'logs', replica === 'combine' ? 'combine.log' : `replica-${replica}.log`);
 }
 
 /** A replica's status file, or undefined when it has not started (or the file is unreadable mid-way). */
 export async function readStatusFile(
   store: BatchStore,
   folder: string,
-  replica: number,
+  replica: number | 'combine',
 ): Promise<ReplicaStatusFile | undefined> {
   try {
     const status = JSON.parse(await store.readText(statusPath(folder, replica))) as ReplicaStatusFile;

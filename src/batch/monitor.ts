@@ -4,22 +4,30 @@ import type { FailureSummary } from './logs';
 import { ManifestWriter, logPath, readManifest, readStatusFile } from './manifest';
 import type { BatchStore } from './store';
 import { isNotFound, joinPath } from './store';
-import type { BatchManifest, ReplicaStatusFile } from './types';
+import type { BatchManifest, ReplicaRecord, ReplicaStatusFile } from './types';
 
 /**
+ * - `launching`: not launched yet (the launch is under way, or it waits for the canary);
  * - `launch-failed`: the platform refused or never answered the POST (counted as failed);
- * - `cancelled`: never sent (submission stopped);
- * - `pull-error`: Pending, and its events say the image cannot be pulled;
+ * - `cancelled`: never sent (submission stopped, or the canary failed);
+ * - `queued`: Pending and never started (no startTime, no status file): waiting in the platform's queue;
+ * - `requeued`: Pending again after an attempt started (preempted: CANFAR runs it again from the start);
+ * - `pending`: admitted, starting (Pending with a startTime); `pull-error`: its events say the image
+ *   cannot be pulled;
+ * - `output-missing`: exit 0, but an expected output is absent (counted as failed);
  * - `lost`: the session is gone and left no exit status (counted as failed).
  */
 export type ReplicaState =
   | 'launching'
   | 'launch-failed'
   | 'cancelled'
+  | 'queued'
+  | 'requeued'
   | 'pending'
   | 'pull-error'
   | 'running'
   | 'completed'
+  | 'output-missing'
   | 'failed'
   | 'lost';
 
@@ -27,6 +35,16 @@ export const TERMINAL_STATES: ReadonlySet<ReplicaState> = new Set([
   'launch-failed',
   'cancelled',
   'completed',
+  'output-missing',
+  'failed',
+  'lost',
+]);
+
+/** Final outcomes that are not a success: they skip the combine and are what "re-run failed" runs again. */
+export const UNSUCCESSFUL_STATES: ReadonlySet<ReplicaState> = new Set([
+  'launch-failed',
+  'cancelled',
+  'output-missing',
   'failed',
   'lost',
 ]);
@@ -46,22 +64,60 @@ export interface ReplicaView {
   start?: string;
   end?: string;
   durationSeconds?: number;
-  /** Why: launch failure, image pull error, lost session. */
+  /** The attempt its status file reports (2 and more: preempted and run again, or re-run failed). */
+  attempt?: number;
+  /** In a sweep: its parameter set, its shard, and the set's values (text). */
+  set?: number;
+  shard?: number;
+  params?: Record<string, string>;
+  /** Expected outputs it did not write (state `output-missing`). */
+  outputsMissing?: string[];
+  /** Why: launch failure, image pull error, lost session, queue. */
   message?: string;
-  /** For failed replicas: the cell and error read from its log. */
+  /** For failed replicas: the cell and error read from its log (its last attempt). */
   failure?: FailureSummary;
 }
 
 export interface BatchCounts {
   total: number;
   launching: number;
+  /** Waiting in the platform's queue (never started). */
+  queued: number;
+  /** Preempted, waiting to run again. */
+  requeued: number;
+  /** Admitted, starting (pull errors included). */
   pending: number;
   running: number;
   completed: number;
+  /** Every unsuccessful final outcome: failed, lost, launch failures, output missing. */
   failed: number;
+  /** Of `failed`: exit 0 without an expected output. */
+  outputMissing: number;
   cancelled: number;
   cleanedUp: number;
   pullErrors: number;
+}
+
+/**
+ * - `launching`: replicas are being launched; `canary`: replica 1 runs alone, the others wait for it;
+ * - `running`: some replica has not finished; `combining`: every replica completed, the combine step
+ *   has not (it waits for its runner or runs);
+ * - `done`: everything finished; `stopped`: the canary failed, nothing else was launched.
+ */
+export type BatchPhase = 'launching' | 'canary' | 'running' | 'combining' | 'done' | 'stopped';
+
+/** The combine step, from status/combine.json (and the replicas' outcomes while it has not started). */
+export interface CombineView {
+  state: 'waiting' | 'running' | 'completed' | 'failed' | 'interrupted' | 'skipped';
+  /** The replica that ran it. */
+  replica?: number;
+  attempt?: number;
+  start?: string;
+  end?: string;
+  exitCode?: number;
+  /** Relative to the batch folder. */
+  log: 'logs/combine.log';
+  message?: string;
 }
 
 export interface BatchView {
@@ -70,7 +126,10 @@ export interface BatchView {
   folder: string;
   manifest: BatchManifest;
   counts: BatchCounts;
-  /** Every replica is terminal. */
+  phase: BatchPhase;
+  /** Present when the batch has a combine step. */
+  combine?: CombineView;
+  /** Every replica is terminal, and the combine too (phase `done` or `stopped`). */
   done: boolean;
   replicas: ReplicaView[];
 }
@@ -80,7 +139,7 @@ export interface MonitorOptions {
   store: BatchStore;
   /** Save the platform log and events of each finished replica into its batch folder (default true). */
   capture?: boolean;
-  /** How often a Pending replica's events are checked for image pull errors (default 30 s). */
+  /** How often a starting replica's events are checked for image pull errors (default 30 s). */
   pullCheckSeconds?: number;
   /** At most this many event checks per poll, so that one poll stays cheap (default 8). */
   maxEventChecksPerPoll?: number;
@@ -92,31 +151,31 @@ export interface MonitorOptions {
 interface Tracked {
   folder: string;
   writer: ManifestWriter;
+  /** Final status files, by replica, once the platform too says the session ended. */
   finalStatus: Map<number, ReplicaStatusFile>;
   failures: Map<number, FailureSummary>;
+  /** Sessions seen Running (a later Pending is a requeue). */
+  started: Set<string>;
+  /** The last view was done (an observer then stops re-reading the launch records). */
+  done?: boolean;
   /** No longer followed (see `release`): a poll still under way writes nothing more into batch.json. */
   released?: boolean;
 }
 
-const sessionState = (status: SessionStatus): ReplicaState => {
-  switch (status) {
-    case 'Pending':
-      return 'pending';
-    case 'Completed':
-      return 'completed';
-    case 'Failed':
-    case 'Error':
-      return 'failed';
-    default:
-      return 'running';
-  }
-};
+const ENDED: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Error']);
 
 const seconds = (from?: string, to?: string) => {
   if (!from || !to) return undefined;
   const ms = Date.parse(to) - Date.parse(from);
   return Number.isFinite(ms) ? Math.max(0, Math.round(ms / 1000)) : undefined;
 };
+
+/** The outcome a status file reports, when final: completed, output missing, or failed. */
+function finalState(status: ReplicaStatusFile | undefined): ReplicaState | undefined {
+  if (status?.state !== 'finished' || typeof status.exitCode !== 'number') return undefined;
+  if (status.exitCode !== 0) return 'failed';
+  return status.outputsMissing && status.outputsMissing.length > 0 ? 'output-missing' : 'completed';
+}
 
 async function limited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -132,7 +191,9 @@ async function limited<T>(items: T[], limit: number, work: (item: T) => Promise<
  * terminal, its platform log and events are saved once into the batch folder
  * (`logs/replica-<i>.platform.log`, `logs/replica-<i>.events.txt`), since the platform deletes them an hour
  * later. A replica missing from the list after a terminal state is "cleaned up", not failed; its exit
- * code comes from its status file when there is one.
+ * code comes from its status file when there is one. A replica's final outcome is its last attempt's: an
+ * interrupted attempt (preemption) is not one. Events are asked only for sessions that have a pod (a
+ * startTime): a queued session has none.
  */
 export class BatchMonitor {
   private readonly batches = new Map<string, Tracked>();
@@ -158,11 +219,21 @@ export class BatchMonitor {
       writer: writer ?? new ManifestWriter(this.init.store, folder, current, 'observer'),
       finalStatus: new Map(),
       failures: new Map(),
+      started: new Set(),
     });
   }
 
   remove(batchId: string): void {
     this.batches.delete(batchId);
+  }
+
+  /** Forgets what was cached of a batch's replicas (after they were launched again in the same folder). */
+  reset(batchId: string): void {
+    const tracked = this.batches.get(batchId);
+    if (!tracked) return;
+    tracked.finalStatus.clear();
+    tracked.failures.clear();
+    tracked.done = false;
   }
 
   /**
@@ -206,117 +277,55 @@ export class BatchMonitor {
     eventBudget: { left: number },
   ): Promise<BatchView> {
     const { store } = this.init;
-    // A batch still being launched (by this process or another): take the launch records written so far.
-    if (
-      tracked.writer.role === 'observer' &&
-      (tracked.writer.current.launch.state === 'launching' ||
-        tracked.writer.current.launch.state === 'planned')
-    ) {
+    // Another process may be launching (a submission, a canary's continuation, re-run failed in the same
+    // folder): an observer takes the launch records written so far, until the batch is done.
+    if (tracked.writer.role === 'observer' && !tracked.done)
       await tracked.writer.refresh().catch(() => undefined);
-    }
     const manifest = tracked.writer.current;
     const now = this.options.now();
     const statusNames = new Set(await store.list(joinPath(tracked.folder, 'status')));
     const replicas: ReplicaView[] = [];
     const toCapture: { replica: number; session: Session }[] = [];
-    const observedChanges: { replica: number; status: string }[] = [];
+    const observedChanges: { replica: number; status: string; started: boolean }[] = [];
 
     for (const record of manifest.replicas) {
       const launch = record.launch;
+      const sessionId = launch?.state === 'launched' ? launch.sessionId : undefined;
+      // By id; else (launch not yet recorded) by name, if the session started after the batch was submitted.
+      const session =
+        (sessionId ? byId.get(sessionId) : undefined) ??
+        (sessionId || launch
+          ? undefined
+          : byName
+              .get(record.name)
+              ?.find(
+                (s) => !s.startTime || s.startTime.getTime() >= Date.parse(manifest.submittedAt) - 60_000,
+              ));
       let status = tracked.finalStatus.get(record.replica);
       if (!status && statusNames.has(`replica-${record.replica}.json`)) {
         status = await readStatusFile(store, tracked.folder, record.replica);
-        if (status?.state === 'finished') tracked.finalStatus.set(record.replica, status);
+        // A status file of an earlier launch (re-run failed in the same folder) says nothing of this one.
+        const current = sessionId ?? session?.id;
+        if (status?.sessionId && current && status.sessionId !== current) status = undefined;
+        if (status?.state === 'finished' && (!session || ENDED.has(session.status)))
+          tracked.finalStatus.set(record.replica, status);
       }
-      const view: ReplicaView = {
-        replica: record.replica,
-        name: record.name,
-        state: 'launching',
-        cleanedUp: false,
-      };
-      if (status) {
-        Object.assign(view, {
-          ...(status.host ? { host: status.host } : {}),
-          ...(status.start ? { start: status.start } : {}),
-          ...(status.end ? { end: status.end } : {}),
-          ...(typeof status.exitCode === 'number' ? { exitCode: status.exitCode } : {}),
-          ...(status.signal ? { signal: status.signal } : {}),
-        });
-      }
-
-      if (launch?.state === 'failed') {
-        Object.assign(view, { state: 'launch-failed', message: `${launch.code}: ${launch.message}` });
-      } else if (launch?.state === 'cancelled') {
-        Object.assign(view, { state: 'cancelled', message: launch.message });
-      } else {
-        const sessionId = launch?.state === 'launched' ? launch.sessionId : undefined;
-        // By id; else (launch not yet recorded) by name, if the session started after the batch was submitted.
-        const session =
-          (sessionId ? byId.get(sessionId) : undefined) ??
-          (sessionId
-            ? undefined
-            : byName
-                .get(record.name)
-                ?.find(
-                  (s) => !s.startTime || s.startTime.getTime() >= Date.parse(manifest.submittedAt) - 60_000,
-                ));
-        if (session || sessionId) view.sessionId = session?.id ?? sessionId;
-        const exitKnown = status?.state === 'finished' && typeof status.exitCode === 'number';
-        if (session) {
-          view.sessionStatus = session.status;
-          view.state = exitKnown
-            ? status!.exitCode === 0
-              ? 'completed'
-              : 'failed'
-            : sessionState(session.status);
-          if (
-            !exitKnown &&
-            view.state !== 'running' &&
-            view.state !== 'pending' &&
-            session.status !== 'Terminating'
-          ) {
-            // Terminal according to the platform, but run.sh left no exit code (killed hard, or never started).
-            if (view.state === 'failed')
-              view.message = 'the session failed before run.sh recorded an exit code';
-          }
-          if (!view.start && session.startTime) view.start = session.startTime.toISOString();
-          if (record.observed?.status !== session.status)
-            observedChanges.push({ replica: record.replica, status: session.status });
-          // Captured once the platform itself says the session ended, so the log is complete.
-          if (
-            TERMINAL_STATES.has(sessionState(session.status)) &&
-            this.options.capture &&
-            !record.observed?.captured
-          ) {
-            toCapture.push({ replica: record.replica, session });
-          }
-          if (session.status === 'Pending') await this.checkPull(view, session, eventBudget, now);
-        } else if (sessionId) {
-          const seen = record.observed?.status;
-          if (exitKnown) {
-            view.state = status!.exitCode === 0 ? 'completed' : 'failed';
-            view.cleanedUp = true;
-          } else if (seen === 'Completed' || seen === 'Failed' || seen === 'Error') {
-            view.state = seen === 'Completed' ? 'completed' : 'failed';
-            view.cleanedUp = true;
-          } else if (
-            launch?.state === 'launched' &&
-            now.getTime() - Date.parse(launch.at) < this.options.listGraceSeconds * 1000
-          ) {
-            view.state = 'pending';
-          } else {
-            view.state = 'lost';
-            view.cleanedUp = true;
-            view.message = `session ${sessionId} is gone and left no exit status in status/replica-${record.replica}.json`;
-          }
-        } else {
-          view.state =
-            manifest.launch.state === 'launching' || manifest.launch.state === 'planned'
-              ? 'launching'
-              : 'lost';
-          if (view.state === 'lost')
-            view.message = 'no launch outcome was recorded and no session has this name';
-        }
+      if (session?.status === 'Running') tracked.started.add(session.id);
+      const view = this.replicaView(record, manifest, session, sessionId, status, tracked, now);
+      if (session) {
+        const started = tracked.started.has(session.id);
+        if (record.observed?.status !== session.status || (started && !record.observed?.started))
+          observedChanges.push({ replica: record.replica, status: session.status, started });
+        // Captured once the platform itself says the session ended, so the log is complete.
+        if (ENDED.has(session.status) && this.options.capture && !record.observed?.captured)
+          toCapture.push({ replica: record.replica, session });
+        // Events only for a session with a pod: a queued one has none (its events are a 404).
+        if (
+          session.status === 'Pending' &&
+          session.startTime &&
+          (view.state === 'pending' || view.state === 'pull-error')
+        )
+          await this.checkPull(view, session, eventBudget, now);
       }
       if (view.start) {
         const duration = seconds(
@@ -335,68 +344,211 @@ export class BatchMonitor {
         .update((m) => {
           for (const change of observedChanges) {
             const entry = m.replicas.find((r) => r.replica === change.replica);
-            if (entry) entry.observed = { ...entry.observed, status: change.status, at: now.toISOString() };
+            if (entry)
+              entry.observed = {
+                ...entry.observed,
+                status: change.status,
+                ...(change.started ? { started: true } : {}),
+                at: now.toISOString(),
+              };
           }
         })
         .catch(() => undefined);
     }
     if (toCapture.length > 0) await this.capture(tracked, toCapture);
 
-    const counts: BatchCounts = {
-      total: replicas.length,
-      launching: 0,
-      pending: 0,
-      running: 0,
-      completed: 0,
-      failed: 0,
-      cancelled: 0,
-      cleanedUp: 0,
-      pullErrors: 0,
-    };
-    for (const view of replicas) {
-      if (view.cleanedUp) counts.cleanedUp += 1;
-      switch (view.state) {
-        case 'launching':
-          counts.launching += 1;
-          break;
-        case 'pending':
-          counts.pending += 1;
-          break;
-        case 'pull-error':
-          counts.pending += 1;
-          counts.pullErrors += 1;
-          break;
-        case 'running':
-          counts.running += 1;
-          break;
-        case 'completed':
-          counts.completed += 1;
-          break;
-        case 'cancelled':
-          counts.cancelled += 1;
-          break;
-        default:
-          counts.failed += 1;
-      }
-    }
+    const counts = countReplicas(replicas);
+    const combine = manifest.combine
+      ? await this.combineView(tracked, replicas, statusNames.has('combine.json'))
+      : undefined;
+    const phase = batchPhase(manifest, replicas, combine);
+    // Done once the platform agrees too (a replica's status file can say "finished" a moment before its
+    // session does, and the combine runs in the last replica's session), so that the poll that reports
+    // it done has also captured its log.
+    const done =
+      (phase === 'done' || phase === 'stopped') &&
+      replicas.every((view) => !view.sessionStatus || ENDED.has(view.sessionStatus));
+    tracked.done = done;
     return {
       batchId: manifest.batchId,
       name: manifest.name,
       folder: tracked.folder,
       manifest,
       counts,
-      // Done once the platform agrees too (a replica's status file can say "finished" a moment before its
-      // session does), so that the poll that reports it done has also captured its log.
-      done:
-        manifest.launch.state !== 'launching' &&
-        manifest.launch.state !== 'planned' &&
-        replicas.every(
-          (view) =>
-            TERMINAL_STATES.has(view.state) &&
-            (!view.sessionStatus || TERMINAL_STATES.has(sessionState(view.sessionStatus))),
-        ),
+      phase,
+      ...(combine ? { combine } : {}),
+      done,
       replicas,
     };
+  }
+
+  /** One replica's state from its launch record, its session in this poll's list and its status file. */
+  private replicaView(
+    record: ReplicaRecord,
+    manifest: BatchManifest,
+    session: Session | undefined,
+    sessionId: string | undefined,
+    status: ReplicaStatusFile | undefined,
+    tracked: Tracked,
+    now: Date,
+  ): ReplicaView {
+    const launch = record.launch;
+    const set = record.set;
+    const view: ReplicaView = {
+      replica: record.replica,
+      name: record.name,
+      state: 'launching',
+      cleanedUp: false,
+      ...(set !== undefined ? { set, shard: record.shard, params: manifest.sweep?.sets[set - 1] ?? {} } : {}),
+    };
+    if (status) {
+      Object.assign(view, {
+        ...(status.host ? { host: status.host } : {}),
+        ...(status.start ? { start: status.start } : {}),
+        ...(status.end && status.state !== 'running' ? { end: status.end } : {}),
+        ...(typeof status.exitCode === 'number' && status.state === 'finished'
+          ? { exitCode: status.exitCode }
+          : {}),
+        ...(status.signal ? { signal: status.signal } : {}),
+        ...(status.outputsMissing?.length ? { outputsMissing: status.outputsMissing } : {}),
+        attempt: status.attempt ?? 1,
+      });
+    }
+    if (launch?.state === 'failed')
+      return Object.assign(view, { state: 'launch-failed', message: `${launch.code}: ${launch.message}` });
+    if (launch?.state === 'cancelled')
+      return Object.assign(view, { state: 'cancelled', message: launch.message });
+    if (session || sessionId) view.sessionId = session?.id ?? sessionId;
+    const final = finalState(status);
+    const missing = () =>
+      final === 'output-missing'
+        ? { message: `exit 0, but expected output(s) missing: ${status!.outputsMissing!.join(', ')}` }
+        : {};
+
+    if (session) {
+      view.sessionStatus = session.status;
+      if (!view.start && session.startTime && session.status !== 'Pending')
+        view.start = session.startTime.toISOString();
+      if (session.status === 'Pending') {
+        if (!session.startTime) {
+          // No pod: waiting for admission, for the first time or again after a preemption.
+          const again =
+            Boolean(status) || tracked.started.has(session.id) || record.observed?.started === true;
+          return Object.assign(
+            view,
+            again
+              ? {
+                  state: 'requeued',
+                  message: `preempted${status ? ` after attempt ${status.attempt ?? 1}` : ''}: waiting in the platform's queue to run again from the start`,
+                }
+              : {
+                  state: 'queued',
+                  message:
+                    "waiting in the platform's queue (CANFAR queues headless work behind interactive sessions)",
+                },
+          );
+        }
+        return Object.assign(view, { state: final ?? 'pending', ...missing() });
+      }
+      if (final) return Object.assign(view, { state: final, ...missing() });
+      if (ENDED.has(session.status)) {
+        if (status?.state === 'interrupted')
+          return Object.assign(view, {
+            state: 'failed',
+            message: `stopped by SIG${status.signal ?? 'TERM'} (attempt ${status.attempt ?? 1}) and not run again`,
+          });
+        if (session.status === 'Completed') return Object.assign(view, { state: 'completed' });
+        return Object.assign(view, {
+          state: 'failed',
+          message: 'the session failed before run.sh recorded an exit code',
+        });
+      }
+      return Object.assign(view, { state: 'running' });
+    }
+    if (sessionId) {
+      const seen = record.observed?.status;
+      if (final) return Object.assign(view, { state: final, cleanedUp: true, ...missing() });
+      if (seen === 'Completed' || seen === 'Failed' || seen === 'Error')
+        return Object.assign(view, {
+          state: seen === 'Completed' ? 'completed' : 'failed',
+          cleanedUp: true,
+          ...(status?.state === 'interrupted' ? { message: `stopped by SIG${status.signal ?? 'TERM'}` } : {}),
+        });
+      if (
+        launch?.state === 'launched' &&
+        now.getTime() - Date.parse(launch.at) < this.options.listGraceSeconds * 1000
+      )
+        return Object.assign(view, { state: 'pending' });
+      return Object.assign(view, {
+        state: status?.state === 'interrupted' ? 'failed' : 'lost',
+        cleanedUp: true,
+        message:
+          status?.state === 'interrupted'
+            ? `stopped by SIG${status.signal ?? 'TERM'} (attempt ${status.attempt ?? 1}) and its session is gone (deleted?)`
+            : `session ${sessionId} is gone and left no exit status in status/replica-${record.replica}.json`,
+      });
+    }
+    if (manifest.canary?.state === 'waiting' && record.replica !== manifest.canary.replica)
+      return Object.assign(view, {
+        state: 'launching',
+        message: `waits for the canary (replica ${manifest.canary.replica})`,
+      });
+    if (manifest.launch.state === 'launching' || manifest.launch.state === 'planned') return view;
+    return Object.assign(view, {
+      state: 'lost',
+      message: 'no launch outcome was recorded and no session has this name',
+    });
+  }
+
+  /** The combine step: its status file, else waiting for the replicas, or skipped when one failed. */
+  private async combineView(
+    tracked: Tracked,
+    replicas: ReplicaView[],
+    hasStatus: boolean,
+  ): Promise<CombineView> {
+    const log = 'logs/combine.log' as const;
+    const status = hasStatus ? await readStatusFile(this.init.store, tracked.folder, 'combine') : undefined;
+    if (status) {
+      const common = {
+        log,
+        ...(typeof status.runBy === 'number' ? { replica: status.runBy } : {}),
+        ...(status.attempt ? { attempt: status.attempt } : {}),
+        ...(status.start ? { start: status.start } : {}),
+        ...(status.end ? { end: status.end } : {}),
+        ...(typeof status.exitCode === 'number' ? { exitCode: status.exitCode } : {}),
+      };
+      if (status.state === 'running') {
+        const runner = replicas.find((r) => r.replica === status.runBy);
+        // Its replica's session ended while the combine was recorded running: killed without a trace.
+        if (runner && (runner.cleanedUp || (runner.sessionStatus && ENDED.has(runner.sessionStatus))))
+          return {
+            ...common,
+            state: 'failed',
+            message: `replica ${status.runBy} ended while running the combine`,
+          };
+        return { ...common, state: 'running' };
+      }
+      if (status.state === 'interrupted')
+        return { ...common, state: 'interrupted', message: `stopped by SIG${status.signal ?? 'TERM'}` };
+      return { ...common, state: status.exitCode === 0 ? 'completed' : 'failed' };
+    }
+    const unsuccessful = replicas.filter((r) => UNSUCCESSFUL_STATES.has(r.state));
+    if (unsuccessful.length > 0)
+      return {
+        state: 'skipped',
+        log,
+        message: `not run: ${unsuccessful.length} replica(s) did not complete (${unsuccessful
+          .slice(0, 3)
+          .map((r) => `${r.replica} ${r.state}`)
+          .join(', ')}${unsuccessful.length > 3 ? ', ...' : ''}); re-run failed replicas to run it`,
+      };
+    if (
+      replicas.every(
+        (r) => r.state === 'completed' && (r.cleanedUp || !r.sessionStatus || ENDED.has(r.sessionStatus)),
+      )
+    )
+      return { state: 'failed', log, message: 'every replica completed but none started the combine' };
+    return { state: 'waiting', log };
   }
 
   private async checkPull(
@@ -414,7 +566,7 @@ export class BatchMonitor {
         const message = imagePullError(await this.init.client.events(session.id));
         if (message) this.pullErrors.set(session.id, message);
       } catch {
-        // No pod yet (404) or events unavailable: look again at the next check.
+        // Events unavailable: look again at the next check.
       }
     }
     const message = this.pullErrors.get(session.id);
@@ -437,7 +589,9 @@ export class BatchMonitor {
       }
     }
     if (log === undefined) return undefined;
-    const summary = summarizeFailure(log);
+    // The last attempt is the one that counts.
+    const marker = log.lastIndexOf('==== canfar: attempt ');
+    const summary = summarizeFailure(marker >= 0 ? log.slice(marker) : log);
     tracked.failures.set(replica, summary);
     return summary;
   }
@@ -487,6 +641,97 @@ export class BatchMonitor {
       })
       .catch(() => undefined);
   }
+}
+
+/**
+ * How a replica ended, in a phrase: `failed with exit code 1 in cell 3: ZeroDivisionError: ...`, `was not
+ * launched: ...`, `completed, output missing: results/part-3.json`.
+ */
+export function describeOutcome(replica: ReplicaView): string {
+  switch (replica.state) {
+    case 'launch-failed':
+      return `was not launched: ${replica.message}`;
+    case 'cancelled':
+      return `was not launched (${replica.message ?? 'cancelled'})`;
+    case 'pull-error':
+      return `cannot start: ${replica.message}`;
+    case 'completed':
+      return 'completed';
+    case 'output-missing':
+      return `completed, output missing: ${(replica.outputsMissing ?? []).join(', ')}`;
+    case 'failed':
+    case 'lost': {
+      const parts = [
+        replica.exitCode !== undefined
+          ? `failed with exit code ${replica.exitCode}${replica.signal ? ` (SIG${replica.signal})` : ''}`
+          : replica.state === 'lost'
+            ? 'was lost'
+            : 'failed',
+      ];
+      if (replica.failure?.cell !== undefined) parts.push(`in cell ${replica.failure.cell}`);
+      const why = replica.failure?.error ?? replica.message;
+      return `${parts.join(' ')}${why ? `: ${why}` : ''}`;
+    }
+    default:
+      return replica.state + (replica.message ? ` (${replica.message})` : '');
+  }
+}
+
+/** k/N per state (`failed` counts every unsuccessful final outcome, `outputMissing` among them). */
+export function countReplicas(replicas: readonly ReplicaView[]): BatchCounts {
+  const counts: BatchCounts = {
+    total: replicas.length,
+    launching: 0,
+    queued: 0,
+    requeued: 0,
+    pending: 0,
+    running: 0,
+    completed: 0,
+    failed: 0,
+    outputMissing: 0,
+    cancelled: 0,
+    cleanedUp: 0,
+    pullErrors: 0,
+  };
+  for (const view of replicas) {
+    if (view.cleanedUp) counts.cleanedUp += 1;
+    switch (view.state) {
+      case 'launching':
+      case 'queued':
+      case 'requeued':
+      case 'pending':
+      case 'running':
+      case 'completed':
+      case 'cancelled':
+        counts[view.state] += 1;
+        break;
+      case 'pull-error':
+        counts.pending += 1;
+        counts.pullErrors += 1;
+        break;
+      case 'output-missing':
+        counts.outputMissing += 1;
+        counts.failed += 1;
+        break;
+      default:
+        counts.failed += 1;
+    }
+  }
+  return counts;
+}
+
+/** Where the batch stands as a whole (see BatchPhase). */
+export function batchPhase(
+  manifest: BatchManifest,
+  replicas: readonly ReplicaView[],
+  combine: CombineView | undefined,
+): BatchPhase {
+  if (manifest.launch.state === 'planned' || manifest.launch.state === 'launching') return 'launching';
+  if (manifest.canary?.state === 'waiting') return 'canary';
+  if (manifest.canary?.state === 'failed') return 'stopped';
+  if (!replicas.every((r) => TERMINAL_STATES.has(r.state))) return 'running';
+  if (combine && (combine.state === 'waiting' || combine.state === 'running')) return 'combining';
+  return 'done';
 }
 
 /** One poll of the given batches (folders relative to the store), with a throw-away monitor. */

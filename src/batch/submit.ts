@@ -1,6 +1,6 @@
-import { createReplicas } from '../skaha';
+import { createReplicas, replicaName } from '../skaha';
 import type { CreateReplicasOptions, ReplicaOutcome, Session, SessionKind, SkahaClient } from '../skaha';
-import { ManifestWriter } from './manifest';
+import { ManifestWriter, readManifest } from './manifest';
 import type { BatchStore } from './store';
 import { joinPath } from './store';
 import type { BatchManifest, BatchPlan, ReplicaLaunch } from './types';
@@ -53,6 +53,11 @@ export interface SubmitOptions {
   relaunchPasses?: number;
   /** A writer from `materializeBatch` (when the caller wrote the folder itself). */
   writer?: ManifestWriter;
+  /**
+   * The replica ids to launch now (default: the plan's, or only the canary when the plan has one waiting;
+   * `continueCanary` launches the rest).
+   */
+  ids?: number[];
   /**
    * How old (ms, from when it was requested) the plan's session listing may be for the launch to use it as
    * createReplicas' baseline instead of listing again (default 60 000; 0: always list again).
@@ -176,9 +181,18 @@ function recentListing(plan: BatchPlan, maxAgeMs: number): Session[] | undefined
  * the manifest says exactly which ones were launched.
  */
 export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Promise<SubmitResult> {
-  const writer = options.writer ?? (await materializeBatch(plan, options.store));
+  const writer =
+    options.writer ??
+    (plan.inPlace
+      ? new ManifestWriter(options.store, plan.folder, await readManifest(options.store, plan.folder))
+      : await materializeBatch(plan, options.store));
+  // The canary goes alone; the others wait for `continueCanary`.
+  const ids =
+    options.ids ??
+    (plan.manifest.canary?.state === 'waiting' ? [plan.manifest.canary.replica] : plan.replicaIds);
+  const own = new Map(plan.replicas.map((r) => [r.replica, r]));
   const counts = { launched: 0, failed: 0, cancelled: 0 };
-  const total = plan.replicaIds.length;
+  const total = ids.length;
   const client = options.client;
   const spec = plan.spec;
   const kind = spec.kind ?? 'headless';
@@ -204,12 +218,28 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
   };
 
   await writer.update((manifest) => {
-    manifest.launch = { state: 'launching', startedAt: new Date().toISOString() };
+    manifest.launch = { ...manifest.launch, state: 'launching', startedAt: new Date().toISOString() };
+    // Launched again in the same folder (re-run failed): the earlier launch goes to the record's history.
+    for (const entry of manifest.replicas) {
+      if (!ids.includes(entry.replica) || !entry.launch) continue;
+      entry.history = [
+        ...(entry.history ?? []),
+        { launch: entry.launch, ...(entry.observed ? { observed: entry.observed } : {}) },
+      ];
+      delete entry.launch;
+      delete entry.observed;
+    }
   });
   let error: unknown;
   try {
     const launchOptions: CreateReplicasOptions = {
       concurrency: options.concurrency ?? 32,
+      replica: (id) => {
+        const planned = own.get(id);
+        return planned
+          ? { name: planned.name, env: planned.env }
+          : { name: replicaName(spec.name, id, plan.replicaCount) };
+      },
       signal: options.signal,
       ...(options.retries !== undefined ? { retries: options.retries } : {}),
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
@@ -217,7 +247,7 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
     const baseline = recentListing(plan, options.baselineMaxAgeMs ?? 60_000);
     const outcomes = await createReplicas(client, spec, plan.replicaCount, {
       ...launchOptions,
-      ids: plan.replicaIds,
+      ids,
       ...(baseline ? { baseline } : {}),
       onOutcome: (outcome) => record(outcome, false),
     });
@@ -225,7 +255,7 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
     // A 500 is not retried by createReplicas (it may not be transient), but once a listing has shown that
     // the session was not created, launching that replica again cannot duplicate it: one more pass. It
     // lists sessions afresh (no baseline): the first pass's sessions exist by now.
-    const indexOf = new Map(plan.replicaIds.map((id, index) => [id, index]));
+    const indexOf = new Map(ids.map((id, index) => [id, index]));
     for (let pass = 0; pass < (options.relaunchPasses ?? 1) && !options.signal?.aborted; pass++) {
       const again = outcomes.filter(
         (o) => !o.ok && ((o.code === 'server-error' && (o.status ?? 0) >= 500) || absent.has(o.replica)),
@@ -251,7 +281,7 @@ export async function submitBatch(plan: BatchPlan, options: SubmitOptions): Prom
   }
   // Whatever happened, every replica ends up with an outcome in the manifest.
   const interrupted = options.signal?.aborted === true || error !== undefined;
-  for (const replica of plan.replicaIds) {
+  for (const replica of ids) {
     if (recorded.has(replica)) continue;
     const message =
       error instanceof Error ? `not launched: ${error.message}` : 'not launched: submission was stopped';

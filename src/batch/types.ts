@@ -1,5 +1,7 @@
 import type { ConversionDiagnostic, ConversionResult, NotebookParameter } from '../convert';
 import type { Session, SessionSpec, SkahaContext, SkahaImage } from '../skaha';
+import type { BatchShape } from './identity';
+import type { SweepInput, SweepRecord } from './sweep';
 
 /** The conversion policies of `convertNotebook` (how IPython magics are treated). */
 export type ConversionPolicy = 'translate' | 'ipython' | 'comment';
@@ -10,7 +12,10 @@ export interface BatchInput {
   notebookPath: string;
   /** The notebook's text exactly as stored (hashed into the manifest, parsed here). */
   notebookText: string;
-  /** Number of replicas, 1..512. */
+  /**
+   * Number of replicas, 1..512; with a sweep, the number of shards per parameter set (R): the batch then
+   * runs S x R sessions (S sets), at most 512.
+   */
   replicas: number;
   /** Container image, e.g. `images.canfar.net/skaha/astroml:latest`. */
   image: string;
@@ -21,8 +26,22 @@ export interface BatchInput {
   gpus?: number;
   /** User environment, `NAME -> value`. Values of secret-looking names are launched but never stored. */
   env?: Record<string, string>;
-  /** Overrides of the notebook's `parameters` cell, `NAME -> value` (sent as `CANFAR_PARAM_<NAME>`). */
+  /**
+   * Overrides of the notebook's `parameters` cell, `NAME -> value as written` (checked with the
+   * parameter's type, see params.ts; sent as `CANFAR_PARAM_<NAME>` with encodeParamEnv, and only when
+   * it differs from the notebook's default).
+   */
   params?: Record<string, string>;
+  /** A parameter sweep: axes (every combination) or an explicit list of sets (sweep.ts). */
+  sweep?: SweepInput;
+  /** Launch replica 1 alone; the others once it has completed with exit 0 (see `continueCanary`). */
+  canary?: boolean;
+  /**
+   * Outputs every replica must write, relative to the notebook's folder (or absolute), with `{replica}`
+   * (= the batch-wide index i), `{set}`, `{shard}` and `*`: a replica that exits 0 without one is
+   * "completed, output missing", counted as failed.
+   */
+  expect?: string[];
   policy?: ConversionPolicy;
   unknownMagics?: 'error' | 'comment';
   /** Who submits and where (recorded in the manifest only). */
@@ -37,8 +56,15 @@ export interface RerunSource {
   parent: BatchManifest;
   /** The parent's script text (same script, new batch). */
   script: string;
-  /** Replica ids to launch again (default: all of the parent's). REPLICA_COUNT stays the parent's count. */
+  /** The parent's combine script, when it has one. */
+  combineScript?: string;
+  /** Replica ids to launch again (default: all of the parent's). Each keeps its set, shard and name. */
   replicaIds?: number[];
+  /**
+   * Launch again IN the parent's folder ("re-run failed"): same batch id and folder, nothing written but
+   * batch.json (the replicas' old launches move to `history`), attempts continue in their status files.
+   */
+  inPlace?: { folder: string };
 }
 
 /** What the platform offers, fetched once before planning (see `fetchPlatformInfo`). */
@@ -65,6 +91,15 @@ export interface PlanProblem {
   hint?: string;
 }
 
+/** One replica to launch: who it is (identity.ts) and its own env (identity, the set's parameters). */
+export interface PlannedReplica {
+  replica: number;
+  name: string;
+  set: number;
+  shard: number;
+  env: Record<string, string>;
+}
+
 export interface BatchFile {
   /** Path relative to the batch folder. */
   path: string;
@@ -84,11 +119,25 @@ export interface BatchPlan {
   replicaIds: number[];
   /** REPLICA_COUNT. */
   replicaCount: number;
-  /** Session spec shared by every replica (createReplicas adds name suffix, REPLICA_ID, REPLICA_COUNT). */
+  /** Session spec shared by every replica (each replica's name and own env are in `replicas`). */
   spec: SessionSpec;
+  /** S sets x R shards. */
+  shape: BatchShape;
+  /** The replicas to launch, in `replicaIds` order, each with its name and own env. */
+  replicas: PlannedReplica[];
+  /** The sweep's sets, when there is one. */
+  sweep?: SweepRecord;
+  /** Re-run failed: launches in the existing folder (nothing but batch.json is written). */
+  inPlace?: boolean;
   files: BatchFile[];
   manifest: BatchManifest;
-  conversion: Pick<ConversionResult, 'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters'>;
+  conversion: Pick<
+    ConversionResult,
+    'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters'
+  > & {
+    /** 0-based indices of the cells tagged `combine`, when the batch has a combine step. */
+    combineCells?: number[];
+  };
   warnings: string[];
   /**
    * The headless sessions listed while planning (none of them carries a replica name: planning refuses
@@ -108,6 +157,8 @@ export type ReplicaLaunch =
 export interface ReplicaObserved {
   /** Last status seen in the session list. */
   status?: string;
+  /** The session was seen Running (a later Pending is a requeue, not a queue). */
+  started?: boolean;
   at?: string;
   /** The platform log and events were saved into the batch folder. */
   captured?: { log?: string; events?: string; at: string };
@@ -116,8 +167,22 @@ export interface ReplicaObserved {
 export interface ReplicaRecord {
   replica: number;
   name: string;
+  /** Its parameter set (1..S) and shard (1..R), in a sweep. */
+  set?: number;
+  shard?: number;
   launch?: ReplicaLaunch;
   observed?: ReplicaObserved;
+  /** Earlier launches of this replica ("re-run failed" in the same folder), oldest first. */
+  history?: { launch?: ReplicaLaunch; observed?: ReplicaObserved }[];
+}
+
+/** The canary of a batch submitted with `canary`: replica 1 runs alone first. */
+export interface CanaryRecord {
+  replica: number;
+  /** waiting: replica 1 runs; passed: the others were launched; failed: they never will be. */
+  state: 'waiting' | 'passed' | 'failed';
+  at?: string;
+  message?: string;
 }
 
 export const MANIFEST_SCHEMA = 'jupyterlab-canfar/batch@1';
@@ -142,7 +207,15 @@ export interface BatchManifest {
   replicaIds: number[];
   /** Every env name sent; values only for names that do not look secret. */
   env: { names: string[]; values: Record<string, string> };
+  /** `overrides`: the batch-wide values sent (only those differing from the notebook's defaults), as text. */
   parameters: { declared: NotebookParameter[]; overrides: Record<string, string> };
+  /** The sweep: its parameters, the table of sets (text values), R shards per set. */
+  sweep?: SweepRecord;
+  /** Present when the batch has a combine step: the combine script and the notebook cells it holds. */
+  combine?: { file: string; cells: number[] };
+  /** Outputs every replica must write (BatchInput.expect). */
+  expect?: string[];
+  canary?: CanaryRecord;
   submittedAt: string;
   user?: string;
   endpoint?: string;
@@ -161,16 +234,27 @@ export interface BatchManifest {
   deletedAt?: string;
 }
 
-/** `status/replica-<i>.json`, written by run.sh inside the replica. */
+/**
+ * `status/replica-<i>.json` (and `status/combine.json`), written by run.sh inside the replica and
+ * replaced atomically. Schema 2 (the round's memo, "Attempts"): `attempt` counts the runs of this
+ * replica (preemption, re-run failed); `interrupted` (TERM, INT, HUP) is not a final outcome, the
+ * platform may run the replica again; the final outcome is the last attempt's.
+ */
 export interface ReplicaStatusFile {
   schema?: number;
   batchId?: string;
-  replica: number;
-  state: 'running' | 'finished';
+  replica: number | 'combine';
+  /** 1 for the first run (absent in schema 1 files). */
+  attempt?: number;
+  state: 'running' | 'finished' | 'interrupted';
   host?: string;
   sessionId?: string;
   start?: string;
   end?: string;
   exitCode?: number;
   signal?: string;
+  /** Expected outputs (their patterns, placeholders filled in) absent after exit 0. */
+  outputsMissing?: string[];
+  /** combine.json: the replica that ran the combine. */
+  runBy?: number;
 }

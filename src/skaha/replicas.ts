@@ -19,7 +19,14 @@ import type { SkahaClient } from './client';
 import { SkahaError, SkahaTransportError } from './errors';
 import { abortableSleep } from './sleep';
 import type { Session, SessionSpec, SkahaContext } from './types';
-import { replicaName, validateSessionSpec } from './validate';
+import {
+  envProblems,
+  nameProblems,
+  replicaCountProblems,
+  replicaName,
+  throwProblems,
+  validateSessionSpec,
+} from './validate';
 
 export type ReplicaOutcome =
   | { replica: number; name: string; ok: true; sessionId: string; attempts: number; reconciled?: boolean }
@@ -70,6 +77,14 @@ export interface CreateReplicasOptions {
    * launches nothing and sends nothing. Default: 1..n.
    */
   ids?: number[];
+  /**
+   * The name and env of each replica, when not the default (`<name>-<id>`, REPLICA_ID=<id>,
+   * REPLICA_COUNT=<n>): a batch sweep names replica i `<name>-<set>-<shard>` and gives it REPLICA_ID =
+   * shard. `env` is added to the spec's env after the defaults (so it may replace REPLICA_ID and
+   * REPLICA_COUNT). Called once per requested id before anything is sent; the names must be distinct,
+   * and each name and env is checked like the spec's.
+   */
+  replica?: (id: number) => { name: string; env?: Record<string, string> };
   /** Validate cores/ram/gpus against these options before launching. */
   context?: SkahaContext;
   /** Validate the image's registry against these hosts before launching. */
@@ -193,8 +208,36 @@ export async function createReplicas(
   n: number,
   options: CreateReplicasOptions = {},
 ): Promise<ReplicaOutcome[]> {
-  validateSessionSpec(spec, { replicas: n, context: options.context, repositories: options.repositories });
+  const custom = options.replica;
+  if (custom) {
+    // Each replica's own name and env replace the template's suffix rule: checked one by one.
+    validateSessionSpec(spec, { context: options.context, repositories: options.repositories });
+    throwProblems(replicaCountProblems(n));
+  } else {
+    validateSessionSpec(spec, { replicas: n, context: options.context, repositories: options.repositories });
+  }
   const ids = requestedIds(n, options.ids);
+  const own = new Map<number, { name: string; env: Record<string, string> }>();
+  if (custom) {
+    const problems: string[] = [];
+    const byName = new Map<string, number>();
+    for (const id of ids) {
+      const entry = custom(id);
+      own.set(id, { name: entry.name, env: entry.env ?? {} });
+      problems.push(
+        ...nameProblems(entry.name).map((p) => `replica ${id}: ${p}`),
+        ...envProblems(entry.env).map((p) => `replica ${id}: ${p}`),
+      );
+      const key = String(entry.name).toLowerCase();
+      const first = byName.get(key);
+      if (first !== undefined)
+        problems.push(
+          `replicas ${first} and ${id} are both named ${JSON.stringify(entry.name)}: names must be distinct.`,
+        );
+      else byName.set(key, id);
+    }
+    throwProblems(problems);
+  }
   if (options.baseline !== undefined && !Array.isArray(options.baseline))
     throw new SkahaError(
       'invalid-input',
@@ -223,7 +266,7 @@ export async function createReplicas(
       }
     }
   };
-  const nameOf = (replica: number) => replicaName(spec.name, replica, n);
+  const nameOf = (replica: number) => own.get(replica)?.name ?? replicaName(spec.name, replica, n);
 
   // Sessions that exist before the launch: never taken for a replica of this launch.
   let before: Session[];
@@ -268,7 +311,12 @@ export async function createReplicas(
         attempts: 0,
       };
     }
-    const env = { ...spec.env, REPLICA_ID: String(replica), REPLICA_COUNT: String(n) };
+    const env = {
+      ...spec.env,
+      REPLICA_ID: String(replica),
+      REPLICA_COUNT: String(n),
+      ...own.get(replica)?.env,
+    };
     const replicaSpec: SessionSpec = { ...spec, name, env };
     let attempts = 0;
     let unknown = false; // some earlier attempt may have created the session

@@ -61,65 +61,64 @@ function checkResource(
 }
 
 /**
- * Throw SkahaError 'invalid-input' listing every problem of `spec`, or return quietly. Nothing is sent.
+ * The name rules: `[A-Za-z0-9-]+`, not starting or ending with `-` (the service answers 400 or 500), and
+ * at most 63 characters with the longest replica suffix (`longest`: that full name, default the name;
+ * `what`: what needs the suffix, e.g. `10 replicas`).
  */
-export function validateSessionSpec(spec: SessionSpec, options: ValidateOptions = {}): void {
-  const problems: string[] = [];
-  const { context, repositories, replicas } = options;
-  const kind = spec.kind ?? 'headless';
-
-  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS)) {
-    problems.push(`replicas=${replicas} is out of range: launch between 1 and ${MAX_REPLICAS} replicas.`);
-  }
-
-  const name = spec.name;
-  if (typeof name !== 'string' || name === '') {
-    problems.push('name is required: letters, digits and "-".');
-  } else if (!NAME.test(name)) {
+export function nameProblems(name: unknown, longest?: string, what = 'its replicas'): string[] {
+  if (typeof name !== 'string' || name === '') return ['name is required: letters, digits and "-".'];
+  if (!NAME.test(name)) {
     const bad = [...new Set([...name].filter((c) => !/[A-Za-z0-9-]/.test(c)))].map((c) => JSON.stringify(c));
-    problems.push(
+    return [
       `name ${JSON.stringify(name)} contains ${bad.join(', ')}: only letters, digits and "-" are allowed.`,
-    );
-  } else {
-    const n = replicas !== undefined && Number.isInteger(replicas) && replicas >= 1 ? replicas : 1;
-    const longest = replicaName(name, n, n);
-    if (longest.length > MAX_NAME_LENGTH) {
-      const room = MAX_NAME_LENGTH - (longest.length - name.length);
-      problems.push(
-        n === 1
-          ? `name ${JSON.stringify(name)} has ${name.length} characters: the service keeps ${MAX_NAME_LENGTH}.`
-          : `name ${JSON.stringify(name)} is too long for ${n} replicas: ${JSON.stringify(longest)} has ${longest.length} characters, ` +
-              `the service keeps ${MAX_NAME_LENGTH} (the replica number would be cut off). Use at most ${room} characters.`,
-      );
-    }
+    ];
   }
-
-  if (!SESSION_KINDS.includes(kind)) {
-    problems.push(
-      `kind ${JSON.stringify(kind)} is not a session kind: use one of ${SESSION_KINDS.join(', ')}.`,
-    );
+  if (name.startsWith('-') || name.endsWith('-'))
+    return [
+      `name ${JSON.stringify(name)} ${name.startsWith('-') ? 'starts' : 'ends'} with "-": the service refuses such names (a session name must start and end with a letter or digit).`,
+    ];
+  const full = longest ?? name;
+  if (full.length > MAX_NAME_LENGTH) {
+    const room = MAX_NAME_LENGTH - (full.length - name.length);
+    return [
+      full === name
+        ? `name ${JSON.stringify(name)} has ${name.length} characters: the service keeps ${MAX_NAME_LENGTH}.`
+        : `name ${JSON.stringify(name)} is too long for ${what}: ${JSON.stringify(full)} has ${full.length} characters, ` +
+          `the service keeps ${MAX_NAME_LENGTH} (the replica number would be cut off). Use at most ${room} characters.`,
+    ];
   }
+  return [];
+}
 
-  const image = spec.image;
-  if (typeof image !== 'string' || image.trim() === '') {
-    problems.push('image is required, e.g. images.canfar.net/skaha/astroml:latest.');
-  } else if (/\s/.test(image)) {
-    problems.push(`image ${JSON.stringify(image)} contains white space.`);
-  } else if (
-    repositories &&
-    repositories.length > 0 &&
-    !repositories.some((host) => image.startsWith(`${host}/`))
-  ) {
-    problems.push(
+/** The image is given, without white space, and (with `repositories`) on an allowed registry. */
+export function imageProblems(image: unknown, repositories?: string[]): string[] {
+  if (typeof image !== 'string' || image.trim() === '')
+    return ['image is required, e.g. images.canfar.net/skaha/astroml:latest.'];
+  if (/\s/.test(image)) return [`image ${JSON.stringify(image)} contains white space.`];
+  if (repositories && repositories.length > 0 && !repositories.some((host) => image.startsWith(`${host}/`)))
+    return [
       `image ${JSON.stringify(image)} is not on a registry this service allows (${repositories.join(', ')}): ` +
         `write it as ${repositories[0]}/<project>/<image>:<tag>.`,
-    );
-  }
+    ];
+  return [];
+}
 
+/** cores, ram and gpus: whole numbers, gpus never 0, and (with a context) among the service's options. */
+export function resourceProblems(
+  spec: Pick<SessionSpec, 'cores' | 'ram' | 'gpus'>,
+  context?: SkahaContext,
+): string[] {
+  const problems: string[] = [];
   checkResource(problems, 'cores', spec.cores, context?.cores.options, 'cores');
   checkResource(problems, 'ram', spec.ram, context?.memoryGB.options, 'GB');
   checkResource(problems, 'gpus', spec.gpus, context?.gpus.options, 'GPUs');
+  return problems;
+}
 
+/** cmd and args: headless only, no white space in cmd, no empty argument and no space inside one. */
+export function commandProblems(spec: Pick<SessionSpec, 'kind' | 'cmd' | 'args'>): string[] {
+  const problems: string[] = [];
+  const kind = spec.kind ?? 'headless';
   if (kind !== 'headless' && (spec.cmd !== undefined || (spec.args && spec.args.length > 0))) {
     problems.push(`cmd and args apply to headless sessions only, not to kind ${JSON.stringify(kind)}.`);
   }
@@ -140,13 +139,21 @@ export function validateSessionSpec(spec: SessionSpec, options: ValidateOptions 
       );
     }
   }
+  return problems;
+}
 
-  for (const [key, value] of Object.entries(spec.env ?? {})) {
+/**
+ * env entries the service would refuse or silently drop: bad names, empty values, values with `=`; with
+ * `reserveReplicaKeys`, REPLICA_ID and REPLICA_COUNT too (the launcher sets them for each replica).
+ */
+export function envProblems(env: Record<string, string> | undefined, reserveReplicaKeys = false): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(env ?? {})) {
     if (!ENV_KEY.test(key)) {
       problems.push(
         `env key ${JSON.stringify(key)} is not a valid variable name (letters, digits, "_", not starting with a digit).`,
       );
-    } else if (replicas !== undefined && (REPLICA_ENV_KEYS as readonly string[]).includes(key)) {
+    } else if (reserveReplicaKeys && (REPLICA_ENV_KEYS as readonly string[]).includes(key)) {
       problems.push(`env ${key} is set for each replica by the launcher: remove it from env.`);
     }
     if (typeof value !== 'string' || value === '') {
@@ -160,7 +167,50 @@ export function validateSessionSpec(spec: SessionSpec, options: ValidateOptions 
       );
     }
   }
+  return problems;
+}
 
+/** The replica count of one launch: 1..512. */
+export function replicaCountProblems(replicas: number | undefined): string[] {
+  return replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS)
+    ? [`replicas=${replicas} is out of range: launch between 1 and ${MAX_REPLICAS} replicas.`]
+    : [];
+}
+
+/** Throws SkahaError 'invalid-input' with the problems (one, or a numbered list); returns when there are none. */
+export function throwProblems(problems: string[]): void {
+  if (problems.length === 1) throw new SkahaError('invalid-input', problems[0]);
+  if (problems.length > 1) {
+    throw new SkahaError('invalid-input', `${problems.length} problems:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+/**
+ * Throw SkahaError 'invalid-input' listing every problem of `spec`, or return quietly. Nothing is sent.
+ */
+export function validateSessionSpec(spec: SessionSpec, options: ValidateOptions = {}): void {
+  const { context, repositories, replicas } = options;
+  const kind = spec.kind ?? 'headless';
+  const n = replicas !== undefined && Number.isInteger(replicas) && replicas >= 1 ? replicas : 1;
+  const problems = [
+    ...replicaCountProblems(replicas),
+    ...nameProblems(
+      spec.name,
+      typeof spec.name === 'string' ? replicaName(spec.name, n, n) : undefined,
+      `${n} replicas`,
+    ),
+  ];
+  if (!SESSION_KINDS.includes(kind)) {
+    problems.push(
+      `kind ${JSON.stringify(kind)} is not a session kind: use one of ${SESSION_KINDS.join(', ')}.`,
+    );
+  }
+  problems.push(
+    ...imageProblems(spec.image, repositories),
+    ...resourceProblems(spec, context),
+    ...commandProblems(spec),
+    ...envProblems(spec.env, replicas !== undefined),
+  );
   if (spec.registryAuth) {
     const { username, secret } = spec.registryAuth;
     if (!username || !secret) problems.push('registryAuth needs both a username and a secret.');
@@ -170,9 +220,5 @@ export function validateSessionSpec(spec: SessionSpec, options: ValidateOptions 
       );
     }
   }
-
-  if (problems.length === 1) throw new SkahaError('invalid-input', problems[0]);
-  if (problems.length > 1) {
-    throw new SkahaError('invalid-input', `${problems.length} problems:\n- ${problems.join('\n- ')}`);
-  }
+  throwProblems(problems);
 }
