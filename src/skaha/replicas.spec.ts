@@ -569,3 +569,91 @@ test('200 seeded random runs with ids and a baseline: no duplicate, no missing r
   expect(totals.reconciled).toBeGreaterThan(20);
   expect(totals.failed).toBeGreaterThan(10);
 });
+
+// A sweep's replicas: `<name>-<set>-<shard>`, REPLICA_ID = shard, and each set's own env.
+const sweepReplica = (id: number) => {
+  const set = Math.ceil(id / 2);
+  const shard = ((id - 1) % 2) + 1;
+  return {
+    name: `Sweep-${set}-${shard}`,
+    env: {
+      REPLICA_ID: String(shard),
+      REPLICA_COUNT: '2',
+      CANFAR_BATCH_REPLICA_ID: String(id),
+      SET: String(set),
+    },
+  };
+};
+
+test('replica: each replica its own name and env (replacing REPLICA_ID/REPLICA_COUNT), one outcome each', async () => {
+  const fake = fakeSkaha({ postFault: () => 'ok', random: seededRandom(7) });
+  const outcomes = await createReplicas(fake.client, spec, 6, { replica: sweepReplica });
+  expect(outcomes.map((o) => [o.replica, o.name, o.ok])).toEqual([
+    [1, 'Sweep-1-1', true],
+    [2, 'Sweep-1-2', true],
+    [3, 'Sweep-2-1', true],
+    [4, 'Sweep-2-2', true],
+    [5, 'Sweep-3-1', true],
+    [6, 'Sweep-3-2', true],
+  ]);
+  expect(fake.sessions.find((s) => s.name === 'sweep-2-2')?.env).toEqual([
+    'MODE=fast',
+    'REPLICA_ID=2',
+    'REPLICA_COUNT=2',
+    'CANFAR_BATCH_REPLICA_ID=4',
+    'SET=2',
+  ]);
+});
+
+test('replica: repeated names, invalid names and env values the service drops are refused before anything is sent', async () => {
+  const fake = fakeSkaha({ postFault: () => 'ok', random: seededRandom(8) });
+  const refused = (replica: (id: number) => { name: string; env?: Record<string, string> }) =>
+    createReplicas(fake.client, spec, 3, { replica }).then(
+      () => 'launched',
+      (error: Error) => error.message,
+    );
+  expect(await refused(() => ({ name: 'same' }))).toMatch(/replicas 1 and 2 are both named "same"/);
+  expect(await refused((id) => ({ name: `bad_${id}` }))).toMatch(/replica 1: name "bad_1" contains "_"/);
+  expect(await refused((id) => ({ name: `x-${id}`, env: { P: 'a=b' } }))).toMatch(
+    /replica 1: env P="a=b" contains "="/,
+  );
+  expect(fake.counts().posts).toBe(0);
+});
+
+test('replica: 100 seeded runs with every fault and sweep names: no duplicate, no missing replica', async () => {
+  const faults: Fault[] = [
+    'create-then-drop',
+    'refused',
+    'timeout-nothing',
+    '503',
+    '500-after-create',
+    '500-nothing',
+  ];
+  for (let seed = 1; seed <= 100; seed++) {
+    const random = seededRandom(1000 + seed);
+    const n = 2 * (1 + Math.floor(random() * 10));
+    const fake = fakeSkaha({
+      random,
+      postFault: () => (random() < 0.4 ? faults[Math.floor(random() * faults.length)] : 'ok'),
+      listFails: () => random() < 0.03,
+    });
+    const outcomes = await createReplicas(fake.client, spec, n, {
+      replica: sweepReplica,
+      concurrency: 1 + Math.floor(random() * 6),
+      retries: Math.floor(random() * 4),
+      sleep: noSleep,
+    });
+    const byName = new Map<string, number>();
+    for (const s of fake.sessions) byName.set(s.name, (byName.get(s.name) ?? 0) + 1);
+    const problems = [...byName].filter(([, k]) => k > 1).map(([name, k]) => `${name} created ${k} times`);
+    for (const o of outcomes) {
+      const made = fake.sessions.find((s) => s.name === sweepReplica(o.replica).name.toLowerCase());
+      if (o.ok && made?.id !== o.sessionId)
+        problems.push(`${o.name}: reported ${o.sessionId}, made ${made?.id}`);
+      if (!o.ok && o.code !== 'uncertain' && made)
+        problems.push(`${o.name}: reported ${o.code} but ${made.id} exists`);
+    }
+    if (outcomes.length !== n) problems.push(`${outcomes.length} outcomes for ${n}`);
+    if (problems.length > 0) throw new Error(`seed ${seed}, n=${n}:\n${problems.join('\n')}`);
+  }
+});
