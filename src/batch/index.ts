@@ -17,4 +17,5 @@ export * from './manifest';
 export * from './submit';
 export * from './logs';
 export * from './monitor';
+export * from './views';
 export * from './actions';

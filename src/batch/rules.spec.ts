@@ -327,16 +327,19 @@ describe('sweep text forms', () => {
   test('--sweep-file: CSV with a header (quoted cells, empty = default) or a JSON list of objects', () => {
     expect(
       parseSweepFile('sets.csv', 'threshold,method\n0.1,"a,b"\n0.5,\n"1e-3","say ""hi""\nthere"\n'),
-    ).toEqual([
-      { threshold: '0.1', method: 'a,b' },
-      { threshold: '0.5' },
-      { threshold: '1e-3', method: 'say "hi"\nthere' },
-    ]);
-    expect(parseSweepFile('sets.json', '[{"threshold": 0.1}, {"threshold": 0.5, "method": "x"}]')).toEqual([
-      { threshold: 0.1 },
-      { threshold: 0.5, method: 'x' },
-    ]);
-    expect(parseSweepFile('axes.json', '{"threshold": [0.1, 0.2]}')).toEqual({ threshold: [0.1, 0.2] });
+    ).toEqual({
+      sweep: [
+        { threshold: '0.1', method: 'a,b' },
+        { threshold: '0.5' },
+        { threshold: '1e-3', method: 'say "hi"\nthere' },
+      ],
+    });
+    expect(parseSweepFile('sets.json', '[{"threshold": 0.1}, {"threshold": 0.5, "method": "x"}]')).toEqual({
+      sweep: [{ threshold: 0.1 }, { threshold: 0.5, method: 'x' }],
+    });
+    expect(parseSweepFile('axes.json', '{"threshold": [0.1, 0.2]}')).toEqual({
+      sweep: { threshold: [0.1, 0.2] },
+    });
     expect(parseSweepFile('s.csv', 'a,b\n1\n')).toEqual({
       error: 's.csv: row 2 has 1 cell(s), the header 2',
     });

@@ -90,7 +90,7 @@ export function parseSweepOption(text: string): { name: string; values: ParamVal
 }
 
 /** A sweep file: a JSON list of objects (or an object of lists: axes), or CSV with a header row. */
-export function parseSweepFile(fileName: string, text: string): SweepInput | { error: string } {
+export function parseSweepFile(fileName: string, text: string): { sweep: SweepInput } | { error: string } {
   const body = text.replace(/^\uFEFF/, '');
   const json = /\.json$/i.test(fileName) || (!/\.csv$/i.test(fileName) && /^\s*[[{]/.test(body));
   if (json) {
@@ -103,12 +103,12 @@ export function parseSweepFile(fileName: string, text: string): SweepInput | { e
     if (Array.isArray(value)) {
       const bad = value.findIndex((row) => row === null || typeof row !== 'object' || Array.isArray(row));
       if (bad >= 0) return { error: `${fileName}: item ${bad + 1} is not an object of parameter values` };
-      return value as Record<string, ParamValue>[];
+      return { sweep: value as Record<string, ParamValue>[] };
     }
     if (value && typeof value === 'object') {
       const bad = Object.entries(value).find(([, values]) => !Array.isArray(values));
       if (bad) return { error: `${fileName}: ${bad[0]} is not a list of values` };
-      return value as Record<string, ParamValue[]>;
+      return { sweep: value as Record<string, ParamValue[]> };
     }
     return { error: `${fileName}: expected a JSON list of objects, one per parameter set` };
   }
@@ -124,7 +124,7 @@ export function parseSweepFile(fileName: string, text: string): SweepInput | { e
     // An empty cell leaves the parameter at the notebook's default for that set.
     sets.push(Object.fromEntries(names.flatMap((name, k) => (row[k] === '' ? [] : [[name, row[k]]]))));
   }
-  return sets;
+  return { sweep: sets };
 }
 
 /** RFC 4180 CSV: quoted cells may hold commas, newlines and doubled quotes. */

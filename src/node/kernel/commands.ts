@@ -8,6 +8,7 @@ import {
   BATCH_FOLDER_TO_NOTEBOOK_DIR,
   BatchMonitor,
   BATCHES_FOLDER,
+  continueCanary,
   deleteAndHideBatch,
   deleteBatch as deleteBatchSessions,
   fetchPlatformInfo,
@@ -16,9 +17,10 @@ import {
   pollBatches,
   readManifest,
   submitBatch,
+  TERMINAL_STATES,
   undeletedBatchFolders,
 } from '../../batch';
-import type { BatchInput, BatchView } from '../../batch';
+import type { BatchInput, BatchPlan, BatchView } from '../../batch';
 import { createReplicas, SkahaError, validateSessionSpec } from '../../skaha';
 import { abortableSleep } from '../../skaha/sleep';
 import type { ReplicaOutcome, SessionKind, SessionSpec, SessionStatus } from '../../skaha';
@@ -61,6 +63,8 @@ let current: Promise<Connection> | undefined;
 let exitHook = false;
 /** Batches submitted by this process: id -> absolute folder. */
 const submitted = new Map<string, string>();
+/** Their plans, for a canary's continuation (the plan holds env values batch.json does not store). */
+const plans = new Map<string, BatchPlan>();
 
 /**
  * Sets the endpoint and credentials for the next commands (closing the current connection).
@@ -170,8 +174,13 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
  */
 export interface BatchOptions extends Pick<
   BatchInput,
-  'replicas' | 'name' | 'cores' | 'ram' | 'gpus' | 'env' | 'params' | 'policy'
+  'name' | 'cores' | 'ram' | 'gpus' | 'env' | 'params' | 'policy' | 'sweep' | 'canary' | 'expect'
 > {
+  /**
+   * Number of replicas (1..512); with a `sweep`, the shards per parameter set (default 1), for S x R
+   * sessions in all.
+   */
+  replicas?: number;
   /** Default: `images.canfar.net/skaha/astroml:latest`. */
   image?: string;
   /** Session creations in flight at once (default 32). */
@@ -208,8 +217,11 @@ export async function submit(notebookPath: string, options: BatchOptions): Promi
   const input: BatchInput = {
     notebookPath: relative,
     notebookText: text,
-    replicas: options.replicas,
+    replicas: options.replicas ?? (options.sweep ? 1 : NaN),
     image: options.image ?? DEFAULT_BATCH_IMAGE,
+    ...(options.sweep ? { sweep: options.sweep } : {}),
+    ...(options.canary ? { canary: true } : {}),
+    ...(options.expect ? { expect: options.expect } : {}),
     ...(options.name ? { name: options.name } : {}),
     ...(options.cores !== undefined ? { cores: options.cores } : {}),
     ...(options.ram !== undefined ? { ram: options.ram } : {}),
@@ -229,6 +241,7 @@ export async function submit(notebookPath: string, options: BatchOptions): Promi
   });
   const folder = store.absolutePath(result.folder);
   submitted.set(result.batchId, folder);
+  if (plan.manifest.canary) plans.set(result.batchId, plan);
   const outcomes = LaunchResult.list(
     result.manifest.replicas.map((r): ReplicaOutcome =>
       r.launch?.state === 'launched'
@@ -319,7 +332,10 @@ export interface WatchOptions {
   print?: (line: string) => void;
 }
 
-const FAILED_STATES = new Set(['failed', 'launch-failed', 'lost', 'pull-error', 'cancelled']);
+/** The plan with its folder as the root store (`/`) sees it (the watch reads batches by absolute path). */
+function rebase(plan: BatchPlan, absoluteFolder: string): BatchPlan {
+  return { ...plan, folder: absoluteFolder.replace(/^\/+/, '') };
+}
 
 /**
  * Follows a batch until every replica has finished: in a kernel, one status table updated in place
@@ -343,14 +359,29 @@ export async function watch(
   let lastLine = '';
   try {
     for (;;) {
-      const [view]: BatchView[] = await monitor.poll(options.signal);
+      let [view]: BatchView[] = await monitor.poll(options.signal);
+      // A canary: this watcher launches the rest once it completed (or stops the batch).
+      if (view.phase === 'canary') {
+        const plan = plans.get(view.batchId);
+        const step = await continueCanary(client, rootStore(), view, {
+          ...(plan ? { plan: rebase(plan, folder) } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        if (step.action === 'launched' || step.action === 'stopped') {
+          monitor.reset(view.batchId);
+          [view] = await monitor.poll(options.signal);
+        } else if (step.action === 'unable') throw new Error(`batch ${view.batchId}: ${step.message}`);
+      }
       status = new BatchStatus(view, folder);
       if (await live.show(status)) shown = true;
       else if (status.summary !== lastLine) {
         lastLine = status.summary;
         print(lastLine);
       }
-      const stuck = view.replicas.every((r) => FAILED_STATES.has(r.state) || r.state === 'completed');
+      // An image that cannot be pulled keeps its replica Pending for days: that is an end as well.
+      const stuck =
+        view.counts.pullErrors > 0 &&
+        view.replicas.every((r) => r.state === 'pull-error' || TERMINAL_STATES.has(r.state));
       if (view.done || stuck || options.signal?.aborted || Date.now() >= deadline) break;
       await abortableSleep(options.intervalMs ?? 2000, options.signal);
     }

@@ -1,6 +1,7 @@
 // The values the notebook commands return: plain data (arrays of sessions, batch views...) that also
 // render as an HTML table, JSON and text in every kernel (render.ts).
-import type { BatchCounts, BatchView, ReplicaView } from '../../batch';
+import { describeOutcome, oneLine, setRows, stateText } from '../../batch';
+import type { BatchCounts, BatchView, CombineView, ReplicaView } from '../../batch';
 import type { PlatformStats, ReplicaOutcome, Session, SessionEvent } from '../../skaha';
 import {
   displayable,
@@ -93,42 +94,68 @@ export class LaunchResult extends Array<ReplicaOutcome> {
 }
 displayable(LaunchResult);
 
-/** "2/4 done, 1 running, 1 pending, 1 failed". */
+/** "2/4 done, 1 running, 1 pending, 12 waiting in the platform's queue, 1 failed". */
 export function countsSummary(counts: BatchCounts): string {
   const parts = [
     `${counts.completed + counts.failed + counts.cancelled}/${counts.total} done`,
     `${counts.running} running`,
     `${counts.pending + counts.launching} pending`,
   ];
-  if (counts.failed) parts.push(`${counts.failed} failed`);
+  if (counts.queued) parts.push(`${counts.queued} waiting in the platform's queue`);
+  if (counts.requeued) parts.push(`${counts.requeued} requeued after preemption`);
+  if (counts.failed)
+    parts.push(
+      `${counts.failed} failed${counts.outputMissing ? ` (${counts.outputMissing} with output missing)` : ''}`,
+    );
   if (counts.cancelled) parts.push(`${counts.cancelled} cancelled`);
   return parts.join(', ');
+}
+
+/** "combine completed (replica 4)", "combine skipped: ...". */
+export function combineSummary(combine: CombineView): string {
+  return `combine ${combine.state}${combine.replica !== undefined ? ` (replica ${combine.replica}${combine.exitCode !== undefined ? `, exit ${combine.exitCode}` : ''})` : ''}${combine.message ? `: ${combine.message}` : ''}`;
 }
 
 /** Why a replica is not fine, in one phrase (empty when it is). */
 export function replicaDetail(r: ReplicaView): string {
   if (r.state === 'completed' || r.state === 'running' || r.state === 'pending' || r.state === 'launching')
-    return '';
+    return r.state === 'launching' ? (r.message ?? '') : '';
+  if (r.state === 'queued' || r.state === 'requeued') return r.message ?? '';
+  if (r.state === 'output-missing') return `output missing: ${(r.outputsMissing ?? []).join(', ')}`;
   const parts: string[] = [];
   if (r.failure?.cell !== undefined) parts.push(`cell ${r.failure.cell}`);
   if (r.failure?.error) parts.push(r.failure.error);
   else if (r.message) parts.push(r.message);
-  return parts.join(': ');
+  return parts.join(': ') || describeOutcome(r);
 }
 
-const REPLICA_COLUMNS: Column<ReplicaView>[] = [
-  { header: 'REPLICA', value: (r) => r.replica, right: true },
-  { header: 'NAME', value: (r) => r.name },
-  { header: 'SESSION', value: (r) => r.sessionId },
-  { header: 'STATE', value: (r) => r.state + (r.cleanedUp ? ' (cleaned up)' : '') },
-  { header: 'EXIT', value: (r) => r.exitCode, right: true },
-  {
-    header: 'TIME',
-    value: (r) => (r.durationSeconds === undefined ? '' : `${r.durationSeconds}s`),
-    right: true,
-  },
-  { header: 'DETAIL', value: replicaDetail },
-];
+/** The replica table's columns: with a sweep, the set and each swept parameter's value. */
+function replicaColumns(view: BatchView): Column<ReplicaView>[] {
+  const sweep = view.manifest.sweep;
+  return [
+    { header: 'REPLICA', value: (r) => r.replica, right: true },
+    ...(sweep
+      ? [
+          { header: 'SET', value: (r: ReplicaView) => r.set, right: true },
+          ...(sweep.shards > 1 ? [{ header: 'SHARD', value: (r: ReplicaView) => r.shard, right: true }] : []),
+          ...sweep.parameters.map((name) => ({
+            header: name,
+            value: (r: ReplicaView) => oneLine(r.params?.[name] ?? '', 24),
+          })),
+        ]
+      : []),
+    { header: 'NAME', value: (r) => r.name },
+    { header: 'SESSION', value: (r) => r.sessionId },
+    { header: 'STATE', value: stateText },
+    { header: 'EXIT', value: (r) => r.exitCode, right: true },
+    {
+      header: 'TIME',
+      value: (r) => (r.durationSeconds === undefined ? '' : `${r.durationSeconds}s`),
+      right: true,
+    },
+    { header: 'DETAIL', value: replicaDetail },
+  ];
+}
 
 /** One batch and each of its replicas (`watch()`, `batch()`), from a monitor poll. */
 export class BatchStatus {
@@ -155,8 +182,22 @@ export class BatchStatus {
   get ok(): boolean {
     return this.view.done && this.view.counts.completed === this.view.counts.total;
   }
+  /** Every replica completed with exit 0, and the combine step too when there is one. */
+  get succeeded(): boolean {
+    return this.ok && (!this.view.combine || this.view.combine.state === 'completed');
+  }
+  /** A row per parameter set (one without a sweep): values, states, exit codes, attempts, log paths. */
+  get sets(): ReturnType<typeof setRows> {
+    return setRows(this.view, this.folder);
+  }
   get summary(): string {
-    return `batch ${this.view.batchId} (${this.view.name}): ${countsSummary(this.view.counts)}`;
+    const phase =
+      this.view.phase === 'canary'
+        ? 'canary: replica 1 runs alone; '
+        : this.view.phase === 'stopped'
+          ? 'stopped by its canary; '
+          : '';
+    return `batch ${this.view.batchId} (${this.view.name}): ${phase}${countsSummary(this.view.counts)}${this.view.combine ? `, ${combineSummary(this.view.combine)}` : ''}`;
   }
   toJSON(): Record<string, unknown> {
     const { manifest, ...view } = this.view;
@@ -166,6 +207,8 @@ export class BatchStatus {
       notebook: manifest.notebook.path,
       image: manifest.image,
       submittedAt: manifest.submittedAt,
+      ...(manifest.sweep ? { sweep: manifest.sweep } : {}),
+      sets: this.sets,
     });
   }
   mimeBundle(): MimeBundle {
@@ -180,8 +223,8 @@ export class BatchStatus {
     const m = this.view.manifest;
     const caption = `${this.summary} · ${m.notebook.path} · ${m.image}`;
     return {
-      'text/plain': `${caption}\nfolder ${this.folder}\n${textTable(this.view.replicas, REPLICA_COLUMNS)}`,
-      'text/html': htmlTable(this.view.replicas, REPLICA_COLUMNS, { caption, kind: 'batch' }),
+      'text/plain': `${caption}\nfolder ${this.folder}\n${textTable(this.view.replicas, replicaColumns(this.view))}`,
+      'text/html': htmlTable(this.view.replicas, replicaColumns(this.view), { caption, kind: 'batch' }),
       'application/json': json,
     };
   }
@@ -192,6 +235,7 @@ const BATCH_COLUMNS: Column<BatchStatus>[] = [
   { header: 'BATCH', value: (b) => b.view.batchId },
   { header: 'NAME', value: (b) => b.view.name },
   { header: 'N', value: (b) => b.counts.total, right: true },
+  { header: 'QUEUED', value: (b) => b.counts.queued + b.counts.requeued, right: true },
   { header: 'PENDING', value: (b) => b.counts.pending + b.counts.launching, right: true },
   { header: 'RUNNING', value: (b) => b.counts.running, right: true },
   {
@@ -200,6 +244,10 @@ const BATCH_COLUMNS: Column<BatchStatus>[] = [
     right: true,
   },
   { header: 'FAILED', value: (b) => b.counts.failed, right: true },
+  {
+    header: 'PHASE',
+    value: (b) => `${b.view.phase}${b.view.combine ? ` (combine ${b.view.combine.state})` : ''}`,
+  },
   { header: 'NOTEBOOK', value: (b) => b.view.manifest.notebook.path },
 ];
 

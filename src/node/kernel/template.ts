@@ -2,7 +2,7 @@
 // functions as the typed API. Arguments are parsed by the CLI's own parsers (src/node/cli).
 import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../cli/args';
 import { parseCreate } from '../cli/commands/create';
-import { intervalOption, SUBMIT_OPTIONS } from '../cli/commands/submit';
+import { intervalOption, SUBMIT_OPTIONS, sweepOptions } from '../cli/commands/submit';
 import { SESSION_KINDS, SESSION_STATUSES } from '../../skaha';
 import type { ConversionPolicy } from '../../batch';
 import {
@@ -91,8 +91,13 @@ export async function runLine(argv: string[]): Promise<unknown> {
         );
       const notebook = one('submit', positionals, 'NOTEBOOK');
       const interval = intervalOption(values.interval);
-      const replicas = integerOption('--replicas', values.replicas, 'submit', 1);
-      if (replicas === undefined) throw new UsageError('-r/--replicas N is required', 'submit');
+      const sweep = await sweepOptions(values, 'submit');
+      const replicas = integerOption('--replicas', values.replicas, 'submit', 1) ?? (sweep ? 1 : undefined);
+      if (replicas === undefined)
+        throw new UsageError(
+          '-r/--replicas N is required (or a --sweep, whose shards per set -r gives)',
+          'submit',
+        );
       const number = (name: string, value: unknown) => integerOption(name, value, 'submit');
       const options: BatchOptions = {
         replicas,
@@ -103,6 +108,9 @@ export async function runLine(argv: string[]): Promise<unknown> {
         ...(values.gpus !== undefined ? { gpus: number('--gpus', values.gpus) } : {}),
         env: keyValueOptions('--env', values.env, 'submit') ?? {},
         params: keyValueOptions('--param', values.param, 'submit') ?? {},
+        ...(sweep ? { sweep } : {}),
+        ...(values.canary ? { canary: true } : {}),
+        ...(values.expect ? { expect: values.expect as string[] } : {}),
         ...(values.policy !== undefined
           ? {
               policy: choiceOption<ConversionPolicy>(
@@ -118,7 +126,8 @@ export async function runLine(argv: string[]): Promise<unknown> {
           : {}),
       };
       const result = await submit(notebook, options);
-      if (!values.follow) return result;
+      // A canary needs a watcher to launch the rest: watch() is one.
+      if (!values.follow && !options.canary) return result;
       return watch(result, interval !== undefined ? { intervalMs: interval * 1000 } : {});
     }
     case 'batches': {

@@ -27,9 +27,12 @@ Actions:
   delete BATCH_ID         delete every session of the batch (-f on a non-terminal) and stop listing it (its
                           folder, logs and outputs stay; batches --all lists it); --replica I: only replica I
   prune BATCH_ID          delete the sessions of finished replicas, after saving their logs and events
-  rerun BATCH_ID          run the batch again: same script, image, resources, env and parameters, new batch id
-  rerun-failed BATCH_ID   run again only the replicas that failed (or were never launched), with the same
-                          REPLICA_ID values and REPLICA_COUNT, so each redoes the same share of the data
+  rerun BATCH_ID          run the batch again: same script, image, resources, env, parameters and sweep
+                          (each replica keeps its set and shard), new batch id
+  rerun-failed BATCH_ID   run again, IN THE SAME batch folder, only the replicas whose final outcome is not a
+                          success (failed, lost, output missing, never launched), each with its own identity
+                          (set, shard, REPLICA_ID, REPLICA_COUNT), so each redoes the same share of the data;
+                          their logs append a new attempt, and the combine step runs once they all completed
 
 Options:
       --dir DIR           where to look for ${BATCHES_FOLDER}/ (repeatable; default: the current directory)
@@ -116,19 +119,22 @@ async function run(io: CommandIO): Promise<number> {
     }
 
     let replicaIds: number[] | undefined;
-    if (action === 'rerun-failed') {
+    const inPlace = action === 'rerun-failed';
+    if (inPlace) {
       const [view] = await pollBatches(client, store, [folder]);
       replicaIds = failedReplicas(view);
       if (replicaIds.length === 0) {
+        const c = view.counts;
         line(
           io.stderr,
-          `batch ${batchId} has no failed replica (${view.counts.completed} completed, ${view.counts.running + view.counts.pending} still running or pending)`,
+          `batch ${batchId} has no failed replica (${c.completed} completed, ${c.running + c.pending + c.launching} still running or pending, ${c.queued + c.requeued} waiting in the platform's queue)`,
         );
         return EXIT.ok;
       }
     }
     const input = await rerunInput(store, folder, {
       ...(replicaIds ? { replicaIds } : {}),
+      inPlace,
       env: keyValueOptions('--env', values.env, 'batch') ?? {},
       ...(io.env.USER ? { user: io.env.USER } : {}),
       endpoint: connection.baseUrl,
@@ -149,7 +155,7 @@ async function run(io: CommandIO): Promise<number> {
     if (io.globals.json && !values.follow)
       json(io.stdout, {
         batchId: result.batchId,
-        parent: batchId,
+        ...(inPlace ? { inPlace: true } : { parent: batchId }),
         folder: store.absolutePath(result.folder),
         launched: result.launched,
         failed: result.failed,
@@ -158,7 +164,9 @@ async function run(io: CommandIO): Promise<number> {
     else if (!io.globals.json) {
       line(
         io.stdout,
-        `batch ${result.batchId} (re-run of ${batchId}, replicas ${plan.replicaIds.join(',')}): ${result.launched}/${plan.replicaIds.length} launched`,
+        inPlace
+          ? `batch ${batchId}: replica(s) ${plan.replicaIds.join(',')} launched again in the same folder: ${result.launched}/${plan.replicaIds.length} launched`
+          : `batch ${result.batchId} (re-run of ${batchId}): ${result.launched}/${plan.replicaIds.length} launched`,
       );
       line(io.stdout, `folder ${store.absolutePath(result.folder)}`);
     }

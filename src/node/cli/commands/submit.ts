@@ -1,7 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BatchPlanError, BATCHES_FOLDER, fetchPlatformInfo, planBatch, submitBatch } from '../../../batch';
-import type { BatchInput, BatchPlan, ConversionPolicy } from '../../../batch';
+import {
+  BatchPlanError,
+  BATCHES_FOLDER,
+  fetchPlatformInfo,
+  parseSweepFile,
+  parseSweepOption,
+  planBatch,
+  sessionNameOf,
+  submitBatch,
+  sweepTable,
+  unquoteStringLiteral,
+} from '../../../batch';
+import type { BatchInput, BatchPlan, ConversionPolicy, ParamValue, SweepInput } from '../../../batch';
 import { NodeBatchStore } from '../../batch-store';
 import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../args';
 import type { Command, CommandIO } from '../command';
@@ -12,6 +23,7 @@ import { followBatch, reportPlanError } from './batch-shared';
 export const DEFAULT_IMAGE = 'images.canfar.net/skaha/astroml:latest';
 
 const usage = `Usage: canfar-lab submit NOTEBOOK -r N [OPTIONS]
+       canfar-lab submit NOTEBOOK --sweep NAME=V1,V2,... [--sweep NAME2=...] [-r R] [OPTIONS]
 
 Run a notebook as N headless replica sessions. The notebook is converted to a script and written, with
 a POSIX sh wrapper (run.sh) and the manifest batch.json, into ${BATCHES_FOLDER}/<batch-id>/ beside the
@@ -19,8 +31,14 @@ notebook; replica i (1..N) gets REPLICA_ID=i, REPLICA_COUNT=N and CANFAR_BATCH_I
 to logs/replica-<i>.log and its exit status to status/replica-<i>.json there. Every input is checked
 before anything is written or launched. The folder must be on storage the replicas mount (on CANFAR: /arc).
 
+A sweep runs the notebook once per parameter set (every combination of the --sweep lists, or the rows of
+--sweep-file), each set as R shards (-r R, default 1): S x R sessions, at most 512. Replica i = (set-1) x R
++ shard; REPLICA_ID/REPLICA_COUNT are the shard and R (so chunk()/stripe() split each set's data), and
+CANFAR_SET_ID, CANFAR_BATCH_REPLICA_ID tell the set and the batch-wide index. Sessions are named
+NAME-<set>-<shard> (NAME-<i> when R = 1).
+
 Options:
-  -r, --replicas N        number of replicas, 1..512 (required)
+  -r, --replicas N        number of replicas, 1..512 (required without a sweep); with a sweep: shards per set
       --name NAME         session name prefix, replica i is NAME-i (default: notebook name + 4 characters)
       --image IMAGE       container image (default: ${DEFAULT_IMAGE})
   -c, --cores N           cores per replica (default: flexible)
@@ -28,16 +46,30 @@ Options:
   -g, --gpus N            GPUs per replica
   -e, --env KEY=VALUE     environment variable (repeatable); values of names like *TOKEN*, *SECRET*,
                           *PASSWORD*, *KEY* are sent but never written to batch.json
-      --param NAME=VALUE  override a variable of the notebook's "parameters" cell (repeatable)
+      --param NAME=VALUE  set a variable of the notebook's "parameters" cell for every replica (repeatable);
+                          the value is parsed with the type of the default; for a string, a quoted literal
+                          ("a b" or 'a,b') stands for the text inside; any text (=, quotes, newlines,
+                          non-ASCII) reaches the replica intact
+      --sweep NAME=V1,V2  sweep a parameter over these values (repeatable: every combination); values are
+                          split on commas; for values holding commas give a JSON list:
+                          --sweep 'method=["a,b", "c"]' (a list parameter: --sweep 'bands=[[1,2],[3]]')
+      --sweep-file FILE   the parameter sets, one per row: CSV with a header row of parameter names (an empty
+                          cell keeps the notebook's default), or a JSON list of objects
+      --canary            launch replica 1 alone first; the others only once it completed with exit 0 (a
+                          failing canary stops the batch: nothing else is launched)
+      --expect PATTERN    an output every replica must write, relative to the notebook's folder, with
+                          {replica}, {set}, {shard} and * (repeatable); exit 0 without it is "output missing"
       --policy P          IPython magics: translate (default), ipython (needs ipython in the image), comment
       --concurrency C     session creations in flight at once (default 32)
-      --follow            wait for every replica to finish: progress, then the failures by replica and cell;
-                          exit code 1 if any replica failed
-      --interval S        seconds between polls with --follow (default 2)
-      --dry-run           check and show the plan; write and launch nothing
+      --follow            wait for every replica to finish, and for the combine step (cells tagged
+                          "combine"): progress, then the failures by replica and cell; exit code 1 if any
+                          replica or the combine failed
+      --interval S        seconds between polls with --follow or --canary (default 2)
+      --dry-run           check and show the plan (with a sweep: the table of sets); write and launch nothing
       --json              the plan / the result as JSON on stdout
 
-Exit codes: 0 all replicas launched (with --follow: all completed), 1 a replica failed, 2 bad input.
+Exit codes: 0 all replicas launched (with --follow: all completed, and the combine), 1 a replica failed,
+2 bad input.
 `;
 
 /**
@@ -53,6 +85,10 @@ export const SUBMIT_OPTIONS = {
   gpus: { type: 'string', short: 'g' },
   env: { type: 'string', short: 'e', multiple: true },
   param: { type: 'string', multiple: true },
+  sweep: { type: 'string', multiple: true },
+  'sweep-file': { type: 'string' },
+  canary: { type: 'boolean' },
+  expect: { type: 'string', multiple: true },
   policy: { type: 'string' },
   concurrency: { type: 'string' },
   follow: { type: 'boolean' },
@@ -70,6 +106,41 @@ export function intervalOption(value: unknown): number | undefined {
       'submit',
     );
   return seconds;
+}
+
+/**
+ * The sweep of `--sweep NAME=...` options (axes: every combination) or of `--sweep-file FILE` (its sets),
+ * undefined without either; both at once is a usage error.
+ */
+export async function sweepOptions(
+  values: Record<string, unknown>,
+  verb: string,
+): Promise<SweepInput | undefined> {
+  const options = (values.sweep as string[] | undefined) ?? [];
+  const file = values['sweep-file'] as string | undefined;
+  if (options.length > 0 && file !== undefined)
+    throw new UsageError('give the sweep either as --sweep options or as --sweep-file, not both', verb);
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read the sweep file ${file}: ${(error as Error).message}`, verb);
+    }
+    const parsed = parseSweepFile(file, text);
+    if ('error' in parsed) throw new UsageError(parsed.error, verb);
+    return parsed.sweep;
+  }
+  if (options.length === 0) return undefined;
+  const axes: Record<string, ParamValue[]> = {};
+  for (const option of options) {
+    const parsed = parseSweepOption(option);
+    if ('error' in parsed) throw new UsageError(parsed.error, verb);
+    if (parsed.name in axes)
+      throw new UsageError(`--sweep ${parsed.name} is given twice: give its values in one list`, verb);
+    axes[parsed.name] = parsed.values;
+  }
+  return axes;
 }
 
 /** The store root and the notebook's path in it: the current directory when it holds the notebook. */
@@ -94,13 +165,23 @@ function planSummary(plan: BatchPlan, store: NodeBatchStore) {
     env: plan.manifest.env.names,
     interpreter: plan.conversion.interpreter,
     warnings: plan.warnings,
+    sessions: plan.replicas.map((r) => r.name),
+    ...(plan.sweep ? { sweep: plan.sweep } : {}),
+    ...(plan.manifest.canary ? { canary: plan.manifest.canary } : {}),
+    ...(plan.manifest.expect ? { expect: plan.manifest.expect } : {}),
+    ...(plan.conversion.combineCells ? { combineCells: plan.conversion.combineCells.map((c) => c + 1) } : {}),
   };
 }
 
 async function run(io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('submit', io.argv, SUBMIT_OPTIONS);
   if (positionals.length !== 1) throw new UsageError('submit takes exactly one NOTEBOOK', 'submit');
-  if (values.replicas === undefined) throw new UsageError('-r/--replicas N is required', 'submit');
+  const sweep = await sweepOptions(values, 'submit');
+  if (values.replicas === undefined && !sweep)
+    throw new UsageError(
+      '-r/--replicas N is required (or a --sweep, whose shards per set -r gives)',
+      'submit',
+    );
   const notebook = positionals[0];
   const replicas = integerOption('--replicas', values.replicas, 'submit', 1) ?? 1;
   const concurrency = integerOption('--concurrency', values.concurrency, 'submit', 1) ?? 32;
@@ -131,6 +212,9 @@ async function run(io: CommandIO): Promise<number> {
     gpus: numberOption('--gpus', values.gpus),
     env: keyValueOptions('--env', values.env, 'submit') ?? {},
     params: keyValueOptions('--param', values.param, 'submit') ?? {},
+    ...(sweep ? { sweep } : {}),
+    ...(values.canary ? { canary: true } : {}),
+    ...(values.expect ? { expect: values.expect as string[] } : {}),
     policy:
       choiceOption<ConversionPolicy>(
         '--policy',
@@ -153,25 +237,65 @@ async function run(io: CommandIO): Promise<number> {
     }
     for (const warning of plan.warnings) line(io.stderr, `warning: ${warning}`);
     if (values['dry-run']) {
-      if (io.globals.json) json(io.stdout, { dryRun: true, ...planSummary(plan, store) });
+      const summary = planSummary(plan, store);
+      if (io.globals.json) json(io.stdout, { dryRun: true, ...summary });
       else {
-        const summary = planSummary(plan, store);
         line(
           io.stdout,
           `Would launch ${summary.replicas} replica(s) of ${notebook} as batch ${summary.batchId} (dry run: nothing written or sent)`,
         );
-        line(io.stdout, `  sessions  ${plan.name}-1 .. ${plan.name}-${plan.replicaCount}`);
+        const names = plan.replicas.map((r) => r.name);
+        line(
+          io.stdout,
+          `  sessions  ${names.length > 2 ? `${names[0]} .. ${names[names.length - 1]}` : names.join(' ')}`,
+        );
         line(io.stdout, `  image     ${summary.image}`);
         line(io.stdout, `  folder    ${summary.folder}`);
         line(io.stdout, `  command   ${summary.command}`);
         line(io.stdout, `  env       ${summary.env.join(' ')}`);
+        if (plan.manifest.canary)
+          line(
+            io.stdout,
+            `  canary    replica ${plan.manifest.canary.replica} first, the others once it completed`,
+          );
+        if (plan.manifest.expect) line(io.stdout, `  expect    ${plan.manifest.expect.join(' ')}`);
+        if (plan.conversion.combineCells)
+          line(
+            io.stdout,
+            `  combine   cell(s) ${plan.conversion.combineCells.map((c) => c + 1).join(', ')}, once after every replica completed`,
+          );
+        if (plan.sweep) {
+          const sweep = plan.sweep;
+          line(io.stdout, `${sweep.sets.length} parameter set(s) x ${sweep.shards} shard(s):`);
+          const defaults = Object.fromEntries(
+            plan.conversion.parameters.map((p) => [
+              p.name,
+              p.type === 'str' ? (unquoteStringLiteral(p.default) ?? p.default) : p.default,
+            ]),
+          );
+          io.stdout.write(
+            `${sweepTable(
+              sweep,
+              (set) =>
+                Array.from({ length: sweep.shards }, (_, k) =>
+                  sessionNameOf(plan.name, (set - 1) * sweep.shards + k + 1, plan.shape),
+                ),
+              defaults,
+            )}\n`,
+          );
+        }
       }
       return EXIT.ok;
     }
 
+    const first = plan.manifest.canary ? 1 : plan.replicaIds.length;
     const progress = io.globals.json
       ? undefined
-      : new Progress(io.stderr, plan.replicaIds.length, `launching ${plan.batchId}`);
+      : new Progress(
+          io.stderr,
+          first,
+          plan.manifest.canary ? `launching the canary of ${plan.batchId}` : `launching ${plan.batchId}`,
+        );
     const result = await submitBatch(plan, {
       client,
       store,
@@ -188,7 +312,7 @@ async function run(io: CommandIO): Promise<number> {
     });
     progress?.end();
     const folder = store.absolutePath(result.folder);
-    if (io.globals.json && !values.follow)
+    if (io.globals.json && !values.follow && !plan.manifest.canary)
       json(io.stdout, {
         batchId: result.batchId,
         folder,
@@ -200,7 +324,9 @@ async function run(io: CommandIO): Promise<number> {
     else if (!io.globals.json) {
       line(
         io.stdout,
-        `batch ${result.batchId}: ${result.launched}/${plan.replicaIds.length} replica(s) launched${result.failed ? `, ${result.failed} failed to launch` : ''}${result.cancelled ? `, ${result.cancelled} cancelled` : ''}`,
+        plan.manifest.canary
+          ? `batch ${result.batchId}: canary replica ${plan.manifest.canary.replica} ${result.launched ? 'launched' : 'not launched'}; the other ${plan.replicaIds.length - 1} wait for it to complete`
+          : `batch ${result.batchId}: ${result.launched}/${plan.replicaIds.length} replica(s) launched${result.failed ? `, ${result.failed} failed to launch` : ''}${result.cancelled ? `, ${result.cancelled} cancelled` : ''}`,
       );
       line(io.stdout, `folder ${folder}`);
     }
@@ -211,8 +337,15 @@ async function run(io: CommandIO): Promise<number> {
       );
       return 130;
     }
-    if (!values.follow) return result.failed + result.cancelled > 0 ? EXIT.failed : EXIT.ok;
-    return followBatch(io, client, store, result.folder, { intervalMs: intervalSeconds * 1000 });
+    if (!values.follow && !plan.manifest.canary)
+      return result.failed + result.cancelled > 0 ? EXIT.failed : EXIT.ok;
+    // A canary needs someone to launch the rest: this command waits for it (and goes on with --follow).
+    return followBatch(io, client, store, result.folder, {
+      intervalMs: intervalSeconds * 1000,
+      plan,
+      concurrency,
+      untilLaunched: !values.follow,
+    });
   });
 }
 
