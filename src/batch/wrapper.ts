@@ -97,8 +97,12 @@ maybe_combine() {
     case $line in *'"outputsMissing"'*) return 0 ;; esac
     k=$((k + 1))
   done
-  mkdir "$batch_dir/combine.lock" 2>/dev/null || return 0
+  if ! mkdir "$batch_dir/combine.lock" 2>/dev/null; then
+    echo "run.sh: every replica has finished; another replica runs the combine (or ran it)" >>"$log"
+    return 0
+  fi
   phase=combine
+  echo "run.sh: every replica has finished; replica $replica runs the combine (logs/combine.log)" >>"$log"
   cstatus=$batch_dir/status/combine.json
   cattempt=$(next_attempt "$cstatus")
   cstart=$(now)
