@@ -256,3 +256,60 @@ test('a monitor elsewhere (the panel, another process) sees the launch as it hap
   expect(manifest.launch.state).toBe('launched');
   expect(manifest.replicas.every((r) => r.launch?.state === 'launched' && r.observed?.status)).toBe(true);
 });
+
+test("a batch larger than the server's capacity: its waiting replicas are queued, and no events are asked for them", async () => {
+  // Two cores: two replicas of one core each run, the other two wait in the server's queue (no startTime,
+  // events 404), as headless jobs wait in CANFAR's Kueue queue.
+  const small = await startTestServer({ cores: 2, ramGB: 16 });
+  const seen: string[] = [];
+  const smallTransport = createNodeTransport({ token: small.server.token });
+  const smallClient = new SkahaClient({
+    baseUrl: small.server.apiUrl,
+    transport: (request) => {
+      const url = new URL(request.url);
+      seen.push(`${request.method} ${url.pathname}${url.search}`);
+      return smallTransport(request);
+    },
+  });
+  try {
+    const dir = join(work, 'queue');
+    mkdirSync(dir);
+    const text = pythonNotebook(['import time\ntime.sleep(2)\n']);
+    writeFileSync(join(dir, 'nb.ipynb'), text);
+    const store = new NodeBatchStore(dir);
+    const plan = await planBatch(
+      { notebookPath: 'nb.ipynb', notebookText: text, replicas: 4, image: IMAGE, cores: 1, ram: 1 },
+      await fetchPlatformInfo(smallClient),
+      store,
+    );
+    await submitBatch(plan, { client: smallClient, store });
+    const monitor = new BatchMonitor({ client: smallClient, store, pullCheckSeconds: 0 });
+    await monitor.add(plan.folder);
+    seen.length = 0;
+    const [first] = await monitor.poll();
+    expect(first.counts).toMatchObject({ queued: 2, running: 2 });
+    const queued = first.replicas.filter((r) => r.state === 'queued');
+    expect(queued.map((r) => r.message)).toEqual([
+      "waiting in the platform's queue (CANFAR queues headless work behind interactive sessions)",
+      "waiting in the platform's queue (CANFAR queues headless work behind interactive sessions)",
+    ]);
+    let view = first;
+    const queuedIds = new Set(queued.map((r) => r.sessionId!));
+    while (!view.done) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      [view] = await monitor.poll();
+    }
+    expect(view.counts).toMatchObject({ completed: 4, queued: 0, failed: 0 });
+    // The only event requests are the captures of finished sessions' events, never while queued.
+    const eventCalls = seen.filter((r) => r.includes('view=events'));
+    for (const id of queuedIds) {
+      const calls = eventCalls.filter((r) => r.includes(`/session/${id}?`));
+      expect(calls.length).toBeLessThanOrEqual(1);
+    }
+    expect(seen.filter((r) => r.includes('view=events')).length).toBe(4);
+    await monitor.flush();
+  } finally {
+    await smallTransport.close();
+    await small.dispose();
+  }
+});

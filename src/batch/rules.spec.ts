@@ -187,7 +187,7 @@ describe('sweepRule', () => {
     const split = new Findings();
     sweepRule(DECLARED, { threshold: Array.from({ length: 100 }, (_, i) => i) }, {}, 6, split);
     expect(rules(split)[0]).toBe(
-      'sweep: 100 set(s) x 6 shard(s) = 600 sessions, more than the 512 a batch may launch: split it into 2 batches of at most 85 set(s) each (for example with --sweep-file, 85 rows per file), or lower -r',
+      'sweep: 100 set(s) x 6 shard(s) = 600 sessions, more than the 512 a batch may launch: split it into 2 batches of at most 85 set(s) each, or use fewer shards per set (-r)',
     );
   });
 });

@@ -61,8 +61,8 @@ export function tooManySessions(sets: number, shards: number): string {
   return (
     `${sets} set(s) x ${shards} shard(s) = ${sets * shards} sessions, more than the ${MAX_REPLICAS} a batch may launch: ` +
     (perBatch >= sets
-      ? `lower -r`
-      : `split it into ${batches} batches of at most ${perBatch} set(s) each (for example with --sweep-file, ${perBatch} rows per file)${shards > 1 ? ', or lower -r' : ''}`)
+      ? 'use fewer shards per set (-r)'
+      : `split it into ${batches} batches of at most ${perBatch} set(s) each${shards > 1 ? ', or use fewer shards per set (-r)' : ''}`)
   );
 }
 

@@ -3,6 +3,7 @@
  * Skaha service held in memory, and src/batch's in-memory store.
  */
 import { MemoryBatchStore } from '../batch';
+import { decodeParamEnv } from '../convert';
 import { SkahaClient } from '../skaha';
 import type { Transport } from '../skaha';
 import { BatchBridge } from './batch-bridge';
@@ -177,7 +178,7 @@ describe('BatchBridge', () => {
     ]);
   });
 
-  it('re-runs only the failed replica, with its own REPLICA_ID and the parent REPLICA_COUNT', async () => {
+  it('re-runs only the failed replica in the same batch folder, with its own name, REPLICA_ID and REPLICA_COUNT', async () => {
     const { client, sessions } = fakeSkaha();
     const store = new MemoryBatchStore('/arc/home/jdoe');
     const bridge = new BatchBridge({ client, store });
@@ -185,15 +186,32 @@ describe('BatchBridge', () => {
     sessions.find((s) => s.name === 'sweep-2')!.status = 'Failed';
     for (const s of sessions) if (s.name !== 'sweep-2') s.status = 'Completed';
     await bridge.batches(await client.list());
+    const failed = sessions.find((s) => s.name === 'sweep-2')!;
     const again = await bridge.rerun(first.batchId, true, 4, () => undefined);
-    expect(again).toMatchObject({ launched: 1, total: 1, failed: 0 });
+    expect(again).toMatchObject({
+      batchId: first.batchId,
+      folder: first.folder,
+      launched: 1,
+      total: 1,
+      failed: 0,
+    });
     const rerun = sessions[sessions.length - 1];
-    expect(rerun.name).toMatch(/^sweep-r[a-z0-9]{1,3}-2$/);
+    expect(rerun.name).toBe('sweep-2');
+    expect(rerun.id).not.toBe(failed.id);
     expect(rerun.env).toEqual(expect.arrayContaining(['REPLICA_ID=2', 'REPLICA_COUNT=3']));
     const summaries = await bridge.batches(await client.list());
-    const summary = summaries.find((b) => b.id === again.batchId)!;
-    expect(summary.total).toBe(1);
-    expect(summary.replicas.map((r) => r.index)).toEqual([2]);
+    const summary = summaries.find((b) => b.id === first.batchId)!;
+    expect(summary.total).toBe(3);
+    expect(summary.replicas[1]).toMatchObject({
+      index: 2,
+      sessionId: rerun.id,
+      status: 'Running',
+      state: 'running',
+    });
+    const manifest = JSON.parse(await store.readText(`${first.folder}/batch.json`));
+    expect(manifest.replicas[1].history).toEqual([
+      expect.objectContaining({ launch: expect.objectContaining({ sessionId: failed.id }) }),
+    ]);
   });
 
   it('"Delete all" deletes the sessions and hides the batch, also after a reload; its files stay', async () => {
@@ -251,5 +269,117 @@ describe('BatchBridge', () => {
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe('BatchBridge: sweeps, any value, canary, and the monitor data for the panel', () => {
+  const queryNotebook = {
+    ...notebook,
+    cells: [
+      {
+        ...notebook.cells[0],
+        source: 'alpha = 0.5\nmethod = "gaussian"\nQUERY = "SELECT * FROM t WHERE x=1"\n',
+      },
+      notebook.cells[1],
+    ],
+  };
+  const withNotebook = (value: Partial<SubmitRequest['value']>): SubmitRequest => ({
+    ...request(value),
+    notebookText: JSON.stringify(queryNotebook),
+  });
+
+  it('a notebook whose parameter holds "=" plans unchanged (nothing sent) and overridden (sent encoded)', async () => {
+    const { client } = fakeSkaha();
+    const bridge = new BatchBridge({ client, store: new MemoryBatchStore('/arc/home/jdoe') });
+    expect((await bridge.preview(withNotebook({ params: {} }))).problems).toBeUndefined();
+    const { client: other, sessions } = fakeSkaha();
+    const submitter = new BatchBridge({ client: other, store: new MemoryBatchStore('/arc/home/jdoe') });
+    const value = 'a=b "c"\nü';
+    await submitter.submit(withNotebook({ params: { QUERY: value }, replicas: 1 }), () => undefined);
+    const sent = sessions[0].env.find((e) => e.startsWith('CANFAR_PARAM_QUERY='))!;
+    expect(decodeParamEnv(sent.slice('CANFAR_PARAM_QUERY='.length))).toBe(value);
+    expect(sessions[0].env.some((e) => e.startsWith('CANFAR_PARAM_alpha'))).toBe(false);
+  });
+
+  it('a sweep: the plan lists the first and last sets, problems go to the parameter they belong to', async () => {
+    const { client } = fakeSkaha();
+    const bridge = new BatchBridge({ client, store: new MemoryBatchStore('/arc/home/jdoe') });
+    const { plan } = await bridge.preview(
+      withNotebook({
+        params: {},
+        replicas: 2,
+        sweep: { alpha: ['0.1', '0.2', '0.3', '0.4'], method: ['a', 'b'] },
+      }),
+    );
+    expect(plan?.names).toHaveLength(16);
+    expect(plan?.sweep).toMatchObject({ parameters: ['alpha', 'method'], setCount: 8, shards: 2 });
+    expect(plan?.sweep?.sets.map((s) => s.set)).toEqual([1, 2, 3, 6, 7, 8]);
+    expect(plan?.sweep?.sets[5]).toEqual({
+      set: 8,
+      values: { alpha: '0.4', method: 'b' },
+      sessions: ['sweep-8-1', 'sweep-8-2'],
+    });
+    const refused = await bridge.preview(
+      withNotebook({ params: {}, sweep: { alpha: ['0.1', 'high'], nope: ['1'] } }),
+    );
+    expect(refused.problems).toEqual(
+      expect.arrayContaining([
+        { field: 'param:alpha', message: expect.stringMatching(/"high": must be a number/) },
+        { field: 'param:nope', message: expect.stringMatching(/nope is not a parameter/) },
+      ]),
+    );
+  });
+
+  it('the panel data: state, set, shard, params, phase, sweep, resources, counts; a canary goes on when it completed', async () => {
+    const { client, sessions } = fakeSkaha();
+    const store = new MemoryBatchStore('/arc/home/jdoe');
+    const bridge = new BatchBridge({ client, store });
+    const outcome = await bridge.submit(
+      withNotebook({
+        params: {},
+        replicas: 1,
+        cores: 2,
+        ram: 8,
+        sweep: { method: ['a', 'b', 'c'] },
+        canary: true,
+      }),
+      () => undefined,
+    );
+    expect(outcome.total).toBe(1);
+    expect(sessions.map((s) => s.name)).toEqual(['sweep-1']);
+    let [summary] = await bridge.batches(await client.list());
+    expect(summary).toMatchObject({
+      phase: 'canary',
+      sweep: { parameters: ['method'], sets: [{ method: 'a' }, { method: 'b' }, { method: 'c' }], shards: 1 },
+      resources: { cores: 2, ram: 8 },
+      counts: { total: 3, running: 1, launching: 2 },
+    });
+    expect(summary.replicas.map((r) => [r.state, r.set, r.params?.method])).toEqual([
+      ['running', 1, 'a'],
+      ['launching', 2, 'b'],
+      ['launching', 3, 'c'],
+    ]);
+    // The canary completes (its run.sh writes its status); the next poll launches the other two.
+    sessions[0].status = 'Completed';
+    await store.writeTextAtomic(
+      `${outcome.folder}/status/replica-1.json`,
+      JSON.stringify({ replica: 1, attempt: 1, state: 'finished', exitCode: 0, sessionId: sessions[0].id }),
+    );
+    [summary] = await bridge.batches(await client.list());
+    expect(sessions.map((s) => s.name)).toEqual(['sweep-1', 'sweep-2', 'sweep-3']);
+    expect(sessions[2].env).toEqual(expect.arrayContaining(['CANFAR_SET_ID=3', 'CANFAR_PARAM_method=c']));
+    expect(summary.phase).toBe('running');
+    // Launched after this poll's session list was made: pending until the next list shows them.
+    expect(summary.replicas.map((r) => [r.state, r.attempt])).toEqual([
+      ['completed', 1],
+      ['pending', undefined],
+      ['pending', undefined],
+    ]);
+    [summary] = await bridge.batches(await client.list());
+    expect(summary.replicas.map((r) => r.state)).toEqual(['completed', 'running', 'running']);
+    // A second watcher (another tab) never launches them twice.
+    const other = new BatchBridge({ client, store, knownFolders: async () => [outcome.folder] });
+    await other.batches(await client.list());
+    expect(sessions).toHaveLength(3);
   });
 });

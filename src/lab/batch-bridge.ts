@@ -6,6 +6,7 @@
 import {
   BatchMonitor,
   BatchPlanError,
+  continueCanary,
   failedReplicas,
   isBatchDeleted,
   listBatchFolders,
@@ -15,6 +16,7 @@ import {
   readManifest,
   rerunInput,
   submitBatch,
+  UNSUCCESSFUL_STATES,
 } from '../batch';
 import type {
   BatchInput,
@@ -26,7 +28,7 @@ import type {
   ReplicaState,
 } from '../batch';
 import { readParameters } from '../convert';
-import { flexibleResources, replicaName } from '../skaha';
+import { flexibleResources } from '../skaha';
 import type { Session, SkahaClient, SkahaContext } from '../skaha';
 import { joinPath, notebookDirOf } from '../batch';
 import type { BatchReplicaSummary, BatchSummary, ReplicaStatus } from './grouping';
@@ -58,7 +60,22 @@ export class BatchBridge implements BatchBackend {
   async batches(sessions: Session[]): Promise<BatchSummary[]> {
     this._sessions = sessions;
     await this._discover();
-    const views = await this._monitor.poll();
+    let views = await this._monitor.poll();
+    // A batch waiting for its canary: the panel is one of its watchers (an exclusive file in the batch
+    // folder makes sure that only one watcher launches the rest).
+    if (views.some((view) => view.phase === 'canary')) {
+      let continued = false;
+      for (const view of views.filter((v) => v.phase === 'canary')) {
+        const step = await continueCanary(this.options.client, this.options.store, view, {
+          ...(this._plans.has(view.batchId) ? { plan: this._plans.get(view.batchId) } : {}),
+        }).catch((error: unknown) => ({ action: 'unable' as const, message: String(error) }));
+        if (step.action === 'launched' || step.action === 'stopped') {
+          this._plans.delete(view.batchId);
+          continued = true;
+        }
+      }
+      if (continued) views = await this._monitor.poll();
+    }
     for (const view of views) {
       // Deleted while this poll was under way: it stays hidden.
       if (this._deleted.has(view.batchId)) continue;
@@ -144,10 +161,11 @@ export class BatchBridge implements BatchBackend {
     const replicaIds = onlyFailed ? failedReplicas(view) : undefined;
     if (onlyFailed && replicaIds?.length === 0)
       throw new Error(`batch ${batchId} has no failed replica to run again`);
-    // A name of its own (the parent's sessions may still be listed under theirs), recognisably related.
+    // Re-run failed: the same batch and folder (each replica's next attempt). Re-run: a new batch, with a
+    // name of its own (the parent's sessions may still be listed under theirs), recognisably related.
     const name = `${view.name.slice(0, 50)}-r${Date.now().toString(36).slice(-3)}`;
     const input = await rerunInput(this.options.store, view.folder, {
-      name,
+      ...(onlyFailed ? { inPlace: true } : { name }),
       ...(replicaIds ? { replicaIds } : {}),
     });
     const platform: PlatformInfo = {
@@ -176,13 +194,16 @@ export class BatchBridge implements BatchBackend {
     });
     await this.options.remember?.(result.folder);
     this._known.add(result.folder);
+    if (plan.manifest.canary?.state === 'waiting') this._plans.set(result.batchId, plan);
+    // Followed afresh (a settled batch may have been dropped from the polls; re-run failed revives it).
+    if (plan.inPlace) this._monitor.remove(result.batchId);
     await this._monitor.add(result.folder, result.manifest).catch(() => undefined);
     return {
       batchId: result.batchId,
       folder: result.folder,
       launched: result.launched,
       failed: result.failed,
-      total: plan.replicaIds.length,
+      total: plan.manifest.canary?.state === 'waiting' ? 1 : plan.replicaIds.length,
       failures,
     };
   }
@@ -217,6 +238,8 @@ export class BatchBridge implements BatchBackend {
   }
 
   private _monitor: BatchMonitor;
+  /** Plans of canary batches submitted here (they hold secret env values batch.json does not). */
+  private _plans = new Map<string, BatchPlan>();
   private _sessions: Session[] = [];
   private _views = new Map<string, BatchView>();
   private _deleted = new Map<string, BatchSummary>();
@@ -238,6 +261,9 @@ function toInput(request: SubmitRequest): BatchInput {
     ...(value.gpus !== undefined ? { gpus: value.gpus } : {}),
     env: value.env,
     params: value.params,
+    ...(value.sweep && Object.keys(value.sweep).length > 0 ? { sweep: value.sweep } : {}),
+    ...(value.canary ? { canary: true } : {}),
+    ...(value.expect && value.expect.length > 0 ? { expect: value.expect } : {}),
     policy: value.policy,
     ...(request.user ? { user: request.user } : {}),
     ...(request.endpoint ? { endpoint: request.endpoint } : {}),
@@ -261,8 +287,31 @@ function toPreview(plan: BatchPlan, context?: SkahaContext): PlanPreview {
     spec.cores === undefined && spec.ram === undefined
       ? `flexible (${flexible.requestCores} core / ${flexible.requestRamGB} GB requested, up to ${flexible.limitCores} / ${flexible.limitRamGB})`
       : `${spec.cores ?? '?'} cores, ${spec.ram ?? '?'} GB`;
+  const sweep = plan.sweep;
+  const edge = 3;
+  const shown = sweep
+    ? sweep.sets.length <= edge * 2
+      ? sweep.sets.map((_, k) => k + 1)
+      : [...[1, 2, 3], ...[2, 1, 0].map((k) => sweep.sets.length - k)]
+    : [];
   return {
-    names: plan.replicaIds.map((id) => replicaName(plan.name, id, plan.replicaCount)),
+    names: plan.replicas.map((r) => r.name),
+    ...(sweep
+      ? {
+          sweep: {
+            parameters: sweep.parameters,
+            setCount: sweep.sets.length,
+            shards: sweep.shards,
+            sets: shown.map((set) => ({
+              set,
+              values: sweep.sets[set - 1],
+              sessions: plan.replicas.filter((r) => r.set === set).map((r) => r.name),
+            })),
+          },
+        }
+      : {}),
+    ...(plan.manifest.canary ? { canary: true } : {}),
+    ...(plan.conversion.combineCells ? { combineCells: plan.conversion.combineCells.map((c) => c + 1) } : {}),
     folder: plan.folder,
     absoluteFolder: plan.absoluteFolder,
     resources: spec.gpus ? `${resources}, ${spec.gpus} GPU` : resources,
@@ -277,10 +326,11 @@ function toFieldProblem(problem: { field: string; value?: unknown; rule: string;
   message: string;
 } {
   const [head, rest] = problem.field.split(' ', 2);
+  // A parameter's problem (one value, or its sweep list) belongs under that parameter's field.
   const field =
-    head === 'param' && rest
+    (head === 'param' || head === 'sweep') && rest
       ? `param:${rest}`
-      : ['name', 'image', 'cores', 'ram', 'gpus', 'replicas', 'env'].includes(head)
+      : ['name', 'image', 'cores', 'ram', 'gpus', 'replicas', 'env', 'expect', 'sweep'].includes(head)
         ? head
         : 'plan';
   const value = problem.value === undefined ? '' : ` ${JSON.stringify(problem.value)}`;
@@ -293,10 +343,14 @@ const STATUS: Record<ReplicaState, ReplicaStatus> = {
   launching: 'Pending',
   'launch-failed': 'Failed',
   cancelled: 'Cancelled',
+  queued: 'Pending',
+  requeued: 'Pending',
   pending: 'Pending',
   'pull-error': 'Pending',
   running: 'Running',
   completed: 'Completed',
+  // Exit 0 without an expected output: counted as failed (the combine waits, re-run failed runs it).
+  'output-missing': 'Failed',
   failed: 'Failed',
   lost: 'Failed',
 };
@@ -336,7 +390,21 @@ function toSummary(view: BatchView): BatchSummary {
         }
       : {}),
     cleanedUp: r.cleanedUp,
+    state: r.state,
+    ...(r.attempt !== undefined ? { attempt: r.attempt } : {}),
+    ...(r.set !== undefined ? { set: r.set, shard: r.shard, params: r.params ?? {} } : {}),
+    ...(r.failure || (r.message && UNSUCCESSFUL_STATES.has(r.state))
+      ? {
+          failure: {
+            ...(r.failure?.cell !== undefined ? { cell: r.failure.cell } : {}),
+            ...(r.failure?.error ? { exception: r.failure.error } : {}),
+            ...(r.message ? { message: r.message } : {}),
+          },
+        }
+      : {}),
+    ...(r.durationSeconds !== undefined ? { durationSeconds: r.durationSeconds } : {}),
   }));
+  const manifest = view.manifest;
   return {
     id: view.batchId,
     name: view.name,
@@ -344,7 +412,12 @@ function toSummary(view: BatchView): BatchSummary {
     total: view.replicas.length,
     replicas,
     folder: view.folder,
-    createdAt: view.manifest.submittedAt,
-    script: joinPath(view.folder, view.manifest.script.file),
+    createdAt: manifest.submittedAt,
+    script: joinPath(view.folder, manifest.script.file),
+    phase: view.phase,
+    ...(view.combine ? { combine: view.combine } : {}),
+    ...(manifest.sweep ? { sweep: manifest.sweep } : {}),
+    resources: { ...manifest.resources },
+    counts: view.counts,
   };
 }

@@ -9,6 +9,7 @@
  * 2. otherwise the name: the replicas of a batch are named `<name>-<i>`, so headless sessions sharing a
  *    `<name>` prefix form one group (a lone headless session is a batch of one).
  */
+import type { BatchCounts, BatchPhase, CombineView, ReplicaState, SweepRecord } from '../batch';
 import type { Session, SessionStatus } from '../skaha';
 
 /** What the panel needs of a batch: src/batch's monitor view (manifest, status files) reduced. */
@@ -28,6 +29,18 @@ export interface BatchSummary {
    * the platform still lists them (Terminating), are not shown as a batch of their own either.
    */
   deletedAt?: string;
+  // What the monitor knows beyond the session list (the round's memo, "Lab data"); all optional: a panel
+  // shows what is present.
+  /** Where the batch stands: launching, canary, running, combining, done, stopped. */
+  phase?: BatchPhase;
+  /** The combine step (cells tagged `combine`), when the batch has one. */
+  combine?: CombineView;
+  /** The sweep: swept parameters, the table of sets (text values), shards per set. */
+  sweep?: SweepRecord;
+  /** Resources as asked (batch.json): absent means flexible. */
+  resources?: { cores?: number; ram?: number; gpus?: number };
+  /** k/N per monitor state (queued, requeued and output-missing included). */
+  counts?: BatchCounts;
 }
 
 export interface BatchReplicaSummary {
@@ -43,6 +56,17 @@ export interface BatchReplicaSummary {
   message?: string;
   /** Finished, and the platform has deleted the session since. */
   cleanedUp?: boolean;
+  /** The monitor's state: queued, requeued, output-missing... (`status` is its session-status reduction). */
+  state?: ReplicaState;
+  /** The attempt its status file reports (2 and more: it ran again after a preemption or a re-run). */
+  attempt?: number;
+  /** In a sweep: its parameter set and shard, and the set's values (text). */
+  set?: number;
+  shard?: number;
+  params?: Record<string, string>;
+  /** Why it failed: the cell (1-based) and the exception from its log, or the monitor's message. */
+  failure?: { cell?: number; exception?: string; message?: string };
+  durationSeconds?: number;
 }
 
 /**

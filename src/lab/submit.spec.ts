@@ -234,3 +234,141 @@ describe('SubmitForm', () => {
     expect(form.getValue()).toBeUndefined();
   });
 });
+
+describe('SubmitForm: sweeps and any parameter value', () => {
+  afterEach(() => {
+    document.body.innerHTML = '';
+  });
+  const withQuery: SubmitContext = {
+    ...info,
+    parameters: [
+      { name: 'alpha', type: 'float', default: '0.5' },
+      { name: 'method', type: 'str', default: '"gaussian"' },
+      { name: 'QUERY', type: 'str', default: '"SELECT * FROM t WHERE x=1"' },
+    ],
+  };
+  const toggle = (form: SubmitForm, param: string, on: boolean) => {
+    const box = form.node.querySelector<HTMLInputElement>(`[name="sweep:${param}"]`)!;
+    box.checked = on;
+    box.dispatchEvent(new Event('input', { bubbles: true }));
+  };
+  const count = (form: SubmitForm) => form.node.querySelector('[data-canfar="sweep-count"]')?.textContent;
+
+  it('a parameter holding "=" submits unchanged (nothing sent) and overridden, its errors under its own field', async () => {
+    const previews: SubmitValue[] = [];
+    const form = new SubmitForm({
+      trans,
+      settings: DEFAULT_SETTINGS,
+      info: withQuery,
+      previewDelay: 0,
+      preview: async (value) => {
+        previews.push(value);
+        return { plan: localPreview(value, withQuery.notebookPath) };
+      },
+    });
+    Widget.attach(form, document.body);
+    await form.previewDone;
+    expect(form.valid).toBe(true);
+    expect(errorOf(form, 'env')).toBe('');
+    expect(form.getValue()?.params).toEqual({});
+    expect(previews[previews.length - 1].params).toEqual({});
+    // A one-line field takes a newline as a quoted literal's escape (src/batch unquotes it).
+    const value = JSON.stringify('name = "O\'Brien"\nüñï');
+    type(form, 'param:QUERY', value);
+    await form.previewDone;
+    expect(form.getValue()?.params).toEqual({ QUERY: value });
+    expect(previews[previews.length - 1].params).toEqual({ QUERY: value });
+    type(form, 'param:alpha', 'high');
+    expect(errorOf(form, 'param:alpha')).toBe(
+      '"high" must be a number (the default in the notebook is a float).',
+    );
+    expect(errorOf(form, 'env')).toBe('');
+    expect(form.valid).toBe(false);
+  });
+
+  it('each field takes a list when swept: live count of sets and sessions, every combination sent', async () => {
+    const form = new SubmitForm({ trans, settings: DEFAULT_SETTINGS, info: withQuery });
+    Widget.attach(form, document.body);
+    expect(count(form)).toBe('No parameter is swept: one set of values.');
+    toggle(form, 'alpha', true);
+    type(form, 'param:alpha', '0.1, 0.5, 0.9');
+    type(form, 'replicas', '2');
+    expect(count(form)).toBe('3 parameter set(s) x 2 replica(s) per set = 6 session(s)');
+    expect(form.node.querySelector('[data-field="replicas"] label')?.textContent).toBe(
+      'Replicas per set (1 to 512)',
+    );
+    toggle(form, 'method', true);
+    type(form, 'param:method', '["a,b", "c"]');
+    expect(count(form)).toBe('6 parameter set(s) x 2 replica(s) per set = 12 session(s)');
+    expect(form.getValue()).toMatchObject({
+      replicas: 2,
+      params: {},
+      sweep: { alpha: ['0.1', '0.5', '0.9'], method: ['a,b', 'c'] },
+    });
+    // The local plan lists the sets' sessions.
+    expect(form.node.querySelector('[data-canfar="plan"]')?.textContent).toContain(
+      '12 headless sessions: my-sweep-1-1, my-sweep-1-2, my-sweep-2-1, …, my-sweep-6-2',
+    );
+    type(form, 'param:alpha', '0.1, x, 0.1');
+    expect(errorOf(form, 'param:alpha')).toBe(
+      '"x" must be a number (the default in the notebook is a float). "0.1" is in the list twice.',
+    );
+    type(form, 'param:alpha', Array.from({ length: 300 }, (_, i) => i).join(','));
+    expect(errorOf(form, 'replicas')).toMatch(
+      /600 set\(s\) x 2 shard\(s\) = 1200 sessions, more than the 512 a batch may launch: split it into 3 batches of at most 256 set\(s\) each/,
+    );
+    expect(count(form)).toBe('600 parameter set(s) x 2 replica(s) per set = 1200 session(s) (at most 512)');
+    toggle(form, 'alpha', false);
+    type(form, 'param:alpha', '0.5');
+    expect(form.getValue()?.sweep).toEqual({ method: ['a,b', 'c'] });
+  });
+
+  it('shows the planner sets (first and last ones), the canary and the expected outputs', async () => {
+    const form = new SubmitForm({
+      trans,
+      settings: DEFAULT_SETTINGS,
+      info: withQuery,
+      previewDelay: 0,
+      preview: async (value) => ({
+        plan: {
+          ...localPreview(value, withQuery.notebookPath),
+          canary: value.canary,
+          sweep: {
+            parameters: ['alpha'],
+            setCount: 40,
+            shards: 1,
+            sets: [1, 2, 3, 38, 39, 40].map((set) => ({
+              set,
+              values: { alpha: String(set) },
+              sessions: [`sweep-${set}`],
+            })),
+          },
+        },
+      }),
+    });
+    Widget.attach(form, document.body);
+    const canary = form.node.querySelector<HTMLInputElement>('[name="canary"]')!;
+    canary.checked = true;
+    canary.dispatchEvent(new Event('input', { bubbles: true }));
+    type(form, 'expect', 'results/part-{replica}.json  out/*.csv');
+    await form.previewDone;
+    expect(form.getValue()).toMatchObject({
+      canary: true,
+      expect: ['results/part-{replica}.json', 'out/*.csv'],
+    });
+    const plan = form.node.querySelector('[data-canfar="plan"]')!;
+    expect(plan.textContent).toContain('Canary: replica 1 first, the others once it has completed');
+    const rows = Array.from(plan.querySelectorAll('[data-canfar="sets"] tbody tr')).map(
+      (tr) => tr.textContent,
+    );
+    expect(rows).toEqual([
+      '11sweep-1',
+      '22sweep-2',
+      '33sweep-3',
+      '… 34 more set(s) …',
+      '3838sweep-38',
+      '3939sweep-39',
+      '4040sweep-40',
+    ]);
+  });
+});

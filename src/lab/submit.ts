@@ -7,8 +7,9 @@
 import type { Dialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
-import { BATCHES_FOLDER } from '../batch';
-import { flexibleResources } from '../skaha';
+import { BATCHES_FOLDER, checkParamValue, parseSweepOption, sessionNameOf, tooManySessions } from '../batch';
+import type { ParamValue } from '../batch';
+import { flexibleResources, MAX_REPLICAS as MAX_SESSIONS } from '../skaha';
 import type { Session, SkahaContext, SkahaImage } from '../skaha';
 import type { ICanfarSettings } from './tokens';
 
@@ -18,7 +19,8 @@ export const MAX_SESSION_NAME = 63;
 const NAME = /^[A-Za-z0-9-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Set by the batch itself: a user value would be replaced silently. */
-const RESERVED_ENV = /^(REPLICA_ID|REPLICA_COUNT|CANFAR_BATCH_ID|CANFAR_OUTPUT_DIR|CANFAR_PARAM_.*)$/;
+const RESERVED_ENV =
+  /^(REPLICA_ID|REPLICA_COUNT|CANFAR_BATCH_ID|CANFAR_BATCH_DIR|CANFAR_BATCH_REPLICA_ID|CANFAR_BATCH_REPLICA_COUNT|CANFAR_SET_ID|CANFAR_SET_COUNT|CANFAR_OUTPUT_DIR|CANFAR_PARAM_.*)$/;
 
 export type Policy = ICanfarSettings['conversionPolicy'];
 
@@ -33,8 +35,14 @@ export interface SubmitInput {
   replicas: string;
   /** One `NAME=value` per line. */
   env: string;
-  /** Parameter name -> value typed (the notebook's default when untouched). */
+  /** Parameter name -> value typed (the notebook's default when untouched); a list when swept. */
   params: Record<string, string>;
+  /** Parameters whose field holds a list of values to sweep ("sweep this parameter"). */
+  sweeps?: Record<string, boolean>;
+  /** Launch replica 1 alone first. */
+  canary?: boolean;
+  /** Expected outputs, patterns separated by spaces or new lines. */
+  expect?: string;
   policy: Policy;
 }
 
@@ -47,13 +55,30 @@ export interface SubmitValue {
   gpus?: number;
   replicas: number;
   env: Record<string, string>;
-  /** Only the parameters whose value differs from the notebook's default. */
+  /** Only the parameters whose value differs from the notebook's default (as written). */
   params: Record<string, string>;
+  /** The swept parameters and their values (every combination), when any. */
+  sweep?: Record<string, ParamValue[]>;
+  canary?: boolean;
+  expect?: string[];
   policy: Policy;
 }
 
 export type FieldErrors = Partial<
-  Record<'name' | 'image' | 'cores' | 'ram' | 'gpus' | 'replicas' | 'env' | 'params', string>
+  Record<
+    | 'name'
+    | 'image'
+    | 'cores'
+    | 'ram'
+    | 'gpus'
+    | 'replicas'
+    | 'env'
+    | 'params'
+    | 'sweep'
+    | 'expect'
+    | `param:${string}`,
+    string
+  >
 >;
 
 export interface NotebookParameterInfo {
@@ -78,6 +103,16 @@ export interface SubmitContext {
 /** The plan as src/batch computed it, reduced to what the dialog shows. */
 export interface PlanPreview {
   names: string[];
+  /** The sweep: how many sets, shards per set, and the sets to list (the first and last few). */
+  sweep?: {
+    parameters: string[];
+    setCount: number;
+    shards: number;
+    sets: { set: number; values: Record<string, string>; sessions: string[] }[];
+  };
+  canary?: boolean;
+  /** 1-based numbers of the cells tagged `combine`. */
+  combineCells?: number[];
   folder: string;
   absoluteFolder?: string;
   resources: string;
@@ -94,9 +129,9 @@ export interface PreviewResult {
 /** Checks what the form can check alone; src/batch's planner checks the rest (and again, all of it). */
 export function validateSubmitInput(
   input: SubmitInput,
-  ctx: Pick<SubmitContext, 'context' | 'repositories'>,
+  ctx: Pick<SubmitContext, 'context' | 'repositories' | 'parameters'>,
   trans?: TranslationBundle,
-): { errors: FieldErrors; value?: SubmitValue; parameters?: never } {
+): { errors: FieldErrors; value?: SubmitValue; parameters?: never; sets?: number } {
   const __ = (text: string, ...args: (string | number)[]) =>
     trans
       ? trans.__(text, ...args)
@@ -185,9 +220,15 @@ export function validateSubmitInput(
     else env[key] = value;
   });
   if (envErrors.length > 0) errors.env = envErrors.join(' ');
-  if (Object.keys(errors).length > 0) return { errors };
+  const { params, sweep, sets } = checkParameters(input, ctx.parameters ?? [], errors, __);
+  if (sweep && Number.isInteger(replicas) && sets * replicas > MAX_SESSIONS) {
+    errors.replicas = tooManySessions(sets, replicas);
+  }
+  const expect = (input.expect ?? '').split(/\s+/).filter(Boolean);
+  if (Object.keys(errors).length > 0) return { errors, sets };
   return {
     errors,
+    sets,
     value: {
       name,
       image,
@@ -195,10 +236,60 @@ export function validateSubmitInput(
       ...(input.gpus > 0 ? { gpus: input.gpus } : {}),
       replicas,
       env,
-      params: { ...input.params },
+      params,
+      ...(sweep ? { sweep } : {}),
+      ...(input.canary ? { canary: true } : {}),
+      ...(expect.length > 0 ? { expect } : {}),
       policy: input.policy,
     },
   };
+}
+
+/**
+ * The parameter fields: a single value is checked with the type of the notebook's default and sent only
+ * when changed (an untouched field sends nothing, whatever it holds); a swept field holds a list (`a, b`
+ * or a JSON list `["a,b", "c"]`), each value checked. Problems go to the parameter's own field.
+ */
+function checkParameters(
+  input: SubmitInput,
+  declared: NotebookParameterInfo[],
+  errors: FieldErrors,
+  __: (text: string, ...args: (string | number)[]) => string,
+): { params: Record<string, string>; sweep?: Record<string, ParamValue[]>; sets: number } {
+  const params: Record<string, string> = {};
+  const sweep: Record<string, ParamValue[]> = {};
+  let sets = 1;
+  for (const parameter of declared) {
+    const text = input.params[parameter.name] ?? parameter.default;
+    const type = { type: parameter.type as Parameters<typeof checkParamValue>[0]['type'] };
+    const key = `param:${parameter.name}` as const;
+    if (!input.sweeps?.[parameter.name]) {
+      if (text === parameter.default) continue;
+      const check = checkParamValue(type, text);
+      if (!check.ok) errors[key] = __('"%1" %2.', text, check.rule);
+      else params[parameter.name] = text;
+      continue;
+    }
+    const parsed = parseSweepOption(`${parameter.name}=${text}`);
+    if ('error' in parsed || parsed.values.length === 0) {
+      errors[key] = __(
+        'Give the values to sweep, separated by commas (a, b, c), or as a JSON list ["a,b", "c"].',
+      );
+      continue;
+    }
+    const problems: string[] = [];
+    const seen = new Map<string, ParamValue>();
+    for (const value of parsed.values) {
+      const check = checkParamValue(type, value);
+      if (!check.ok) problems.push(__('"%1" %2.', String(value), check.rule));
+      else if (seen.has(check.key)) problems.push(__('"%1" is in the list twice.', String(value)));
+      else seen.set(check.key, value);
+    }
+    if (problems.length > 0) errors[key] = problems.join(' ');
+    sweep[parameter.name] = parsed.values;
+    sets *= parsed.values.length;
+  }
+  return { params, ...(Object.keys(sweep).length > 0 ? { sweep } : {}), sets };
 }
 
 /**
@@ -258,23 +349,43 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
       replicas: '1',
       env: '',
       params,
+      sweeps: {},
+      canary: false,
+      expect: '',
       policy: settings.conversionPolicy,
     };
-    this._defaults = { ...params };
     const initial = options.initial ?? {};
-    for (const key of ['name', 'image', 'flexible', 'cores', 'ram', 'gpus', 'replicas', 'policy'] as const) {
+    for (const key of [
+      'name',
+      'image',
+      'flexible',
+      'cores',
+      'ram',
+      'gpus',
+      'replicas',
+      'policy',
+      'canary',
+      'expect',
+    ] as const) {
       if (initial[key] !== undefined) (this._input as unknown as Record<string, unknown>)[key] = initial[key];
     }
     // Only parameters the notebook still declares.
     for (const [key, value] of Object.entries(initial.params ?? {}))
       if (key in params) this._input.params[key] = value;
+    for (const [key, swept] of Object.entries(initial.sweeps ?? {}))
+      if (key in params && swept) this._input.sweeps![key] = true;
     this._build(trans, info);
     this._validate();
   }
 
   /** The current input (for tests and for remembering the last submission). */
   get input(): SubmitInput {
-    return { ...this._input, params: { ...this._input.params } };
+    return { ...this._input, params: { ...this._input.params }, sweeps: { ...this._input.sweeps } };
+  }
+
+  /** Parameter sets the fields make now (1 without a sweep). */
+  get sets(): number {
+    return this._sets;
   }
 
   get errors(): FieldErrors {
@@ -293,20 +404,15 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
 
   getValue(): SubmitValue | undefined {
     if (!this.valid) return undefined;
-    const { value } = validateSubmitInput(this._input, this._options.info, this._options.trans);
-    if (!value) return undefined;
-    // Only overrides go to the replicas; an untouched parameter keeps the notebook's own default.
-    const params: Record<string, string> = {};
-    for (const [key, text] of Object.entries(value.params))
-      if (text !== this._defaults[key]) params[key] = text;
-    return { ...value, params };
+    // Only overrides go to the replicas (validateSubmitInput leaves out untouched parameters).
+    return validateSubmitInput(this._input, this._options.info, this._options.trans).value;
   }
 
   /** Sets a field as if the user typed it (tests, and "use last submission"). */
   set(field: keyof SubmitInput, value: SubmitInput[keyof SubmitInput]): void {
     (this._input as unknown as Record<string, unknown>)[field] = value;
     const control = this.node.querySelector<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(
-      `[name="${field}"]`,
+      `[name="${String(field)}"]`,
     );
     if (control && typeof value !== 'object') {
       if (control instanceof HTMLInputElement && control.type === 'checkbox')
@@ -363,6 +469,7 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
     form.append(flexLabel);
     const gpus = select('gpus', [0, ...(context?.gpus.options ?? [])], this._input.gpus);
     const replicas = input('replicas', this._input.replicas, 'number');
+    this._replicasLabel = trans.__('Replicas (1 to %1)', MAX_REPLICAS);
     replicas.min = '1';
     replicas.max = String(MAX_REPLICAS);
     // One row for the numbers, so that the plan stays in view.
@@ -372,7 +479,7 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
       field('cores', trans.__('Cores (fixed)'), cores),
       field('ram', trans.__('Memory (fixed)'), ram),
       field('gpus', trans.__('GPUs'), gpus),
-      field('replicas', trans.__('Replicas (1 to %1)', MAX_REPLICAS), replicas),
+      field('replicas', this._replicasLabel, replicas),
     );
     form.append(row);
     form.append(
@@ -395,13 +502,70 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
       const legend = document.createElement('legend');
       legend.textContent = trans.__('Parameters (from the cell tagged "parameters")');
       box.append(legend);
+      box.append(
+        note(
+          trans.__(
+            'One value per parameter, or tick "sweep" and give a list (a, b, c, or a JSON list ["a,b", "c"]): the batch then runs every combination, each as the replicas above.',
+          ),
+          'jp-CanfarSubmit-help',
+        ),
+      );
       for (const p of parameters) {
-        const control = input(`param:${p.name}`, p.default, 'text');
+        // A default written over several lines gets a text area (a one-line field drops new lines).
+        const text = this._input.params[p.name] ?? p.default;
+        const control = text.includes('\n')
+          ? textarea(`param:${p.name}`, text)
+          : input(`param:${p.name}`, text, 'text');
         control.dataset.param = p.name;
-        box.append(field(`param:${p.name}`, `${p.name} (${p.type})`, control));
+        const sweep = document.createElement('input');
+        sweep.type = 'checkbox';
+        sweep.name = `sweep:${p.name}`;
+        sweep.dataset.sweep = p.name;
+        sweep.checked = Boolean(this._input.sweeps?.[p.name]);
+        sweep.setAttribute('aria-label', trans.__('Sweep %1 over a list of values', p.name));
+        const label = document.createElement('label');
+        label.className = 'jp-CanfarSubmit-check jp-CanfarSubmit-sweepToggle';
+        label.append(sweep, document.createTextNode(` ${trans.__('sweep')}`));
+        const row = field(`param:${p.name}`, `${p.name} (${p.type})`, control);
+        row.insertBefore(label, control.nextSibling);
+        box.append(row);
       }
+      // The live count of sets and sessions; problems of the sweep as a whole are shown here.
+      this._sweepCount = document.createElement('div');
+      this._sweepCount.className = 'jp-CanfarSubmit-note';
+      this._sweepCount.dataset.canfar = 'sweep-count';
+      this._sweepCount.setAttribute('aria-live', 'polite');
+      const countField = field('sweep', '', this._sweepCount);
+      countField.querySelector('label')?.remove();
+      box.append(countField);
       form.append(box);
     }
+
+    const canary = document.createElement('input');
+    canary.type = 'checkbox';
+    canary.name = 'canary';
+    canary.checked = Boolean(this._input.canary);
+    const canaryLabel = document.createElement('label');
+    canaryLabel.className = 'jp-CanfarSubmit-check';
+    canaryLabel.append(
+      canary,
+      document.createTextNode(
+        ` ${trans.__('Try one first: launch replica 1 alone, and the others only once it has completed')}`,
+      ),
+    );
+    form.append(canaryLabel);
+    const expect = input('expect', this._input.expect ?? '', 'text');
+    expect.placeholder = 'results/part-{replica}.json';
+    form.append(
+      field(
+        'expect',
+        trans.__('Expected outputs (optional)'),
+        expect,
+        trans.__(
+          'Paths each replica must write, relative to the notebook, separated by spaces: {replica}, {set}, {shard} and * are filled in. A replica that exits 0 without one counts as failed.',
+        ),
+      ),
+    );
 
     const policy = document.createElement('select');
     policy.name = 'policy';
@@ -427,6 +591,9 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
     form.addEventListener('input', (event) => {
       const target = event.target as HTMLInputElement;
       if (target.dataset.param) this._input.params[target.dataset.param] = target.value;
+      else if (target.dataset.sweep)
+        this._input.sweeps = { ...this._input.sweeps, [target.dataset.sweep]: target.checked };
+      else if (target.name === 'canary') this._input.canary = target.checked;
       else if (target.name === 'flexible') {
         this._input.flexible = target.checked;
         toggleFixed();
@@ -447,8 +614,10 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
 
   private _validate(): void {
     const { trans, info } = this._options;
-    const { errors, value } = validateSubmitInput(this._input, info, trans);
+    const { errors, value, sets } = validateSubmitInput(this._input, info, trans);
     this._errors = errors;
+    this._sets = sets ?? 1;
+    this._showCount();
     this._showErrors();
     if (value) this._schedulePreview(value);
     else {
@@ -457,10 +626,38 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
     }
   }
 
+  /** "3 x 2 = 6 parameter sets x 2 replicas each = 12 sessions", while a parameter is swept. */
+  private _showCount(): void {
+    const node = this._sweepCount;
+    const trans = this._options.trans;
+    const swept = Object.entries(this._input.sweeps ?? {}).filter(([, on]) => on);
+    const replicas = /^\d+$/.test(this._input.replicas.trim()) ? Number(this._input.replicas.trim()) : NaN;
+    const label = this.node.querySelector('[data-field="replicas"] label');
+    if (label)
+      label.textContent =
+        swept.length > 0 ? trans.__('Replicas per set (1 to %1)', MAX_REPLICAS) : this._replicasLabel;
+    if (!node) return;
+    if (swept.length === 0) {
+      node.textContent = trans.__('No parameter is swept: one set of values.');
+      return;
+    }
+    const sessions = Number.isInteger(replicas) ? this._sets * replicas : NaN;
+    node.textContent = Number.isNaN(sessions)
+      ? trans._n('%1 parameter set', '%1 parameter sets', this._sets, this._sets)
+      : trans.__(
+          '%1 parameter set(s) x %2 replica(s) per set = %3 session(s)%4',
+          this._sets,
+          replicas,
+          sessions,
+          sessions > MAX_SESSIONS ? trans.__(' (at most %1)', MAX_SESSIONS) : '',
+        );
+  }
+
   private _showErrors(): void {
-    const all: Record<string, string> = { ...this._errors };
+    const all: Record<string, string> = { ...(this._errors as Record<string, string>) };
     for (const problem of this._plannerErrors) {
-      const key = problem.field in all || FIELD_NAMES.has(problem.field) ? problem.field : 'plan';
+      // A problem goes under the field it names when the form has that field, else under the plan.
+      const key = problem.field in all || this._fields().has(problem.field) ? problem.field : 'plan';
       all[key] = all[key] ? `${all[key]} ${problem.message}` : problem.message;
     }
     for (const node of Array.from(this.node.querySelectorAll<HTMLElement>('.jp-CanfarSubmit-field'))) {
@@ -536,7 +733,8 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
     title.textContent = trans.__('Plan');
     node.append(title);
     if (!plan) {
-      const general = this._plannerErrors.filter((p) => !FIELD_NAMES.has(p.field));
+      const fields = this._fields();
+      const general = this._plannerErrors.filter((p) => !FIELD_NAMES.has(p.field) && !fields.has(p.field));
       node.append(
         note(
           general.length > 0
@@ -551,8 +749,28 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
     const shown =
       n <= 4 ? plan.names.join(', ') : `${plan.names.slice(0, 3).join(', ')}, …, ${plan.names[n - 1]}`;
     const list = document.createElement('ul');
+    const sweep = plan.sweep;
     for (const line of [
       trans._n('%1 headless session: %2', '%1 headless sessions: %2', n, shown),
+      ...(sweep
+        ? [
+            trans.__(
+              'Sweep of %1: %2 parameter set(s) x %3 replica(s) per set',
+              sweep.parameters.join(', '),
+              sweep.setCount,
+              sweep.shards,
+            ),
+          ]
+        : []),
+      ...(plan.canary ? [trans.__('Canary: replica 1 first, the others once it has completed')] : []),
+      ...(plan.combineCells
+        ? [
+            trans.__(
+              'Combine: cell(s) %1, once, after every replica has completed',
+              plan.combineCells.join(', '),
+            ),
+          ]
+        : []),
       trans.__('Image: %1', plan.image),
       trans.__('Resources: %1', plan.resources),
       trans.__('Batch folder: %1', plan.absoluteFolder ?? plan.folder),
@@ -562,12 +780,24 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
       list.append(item);
     }
     node.append(list);
+    if (sweep) node.append(setsTable(sweep, trans));
     for (const warning of plan.warnings) node.append(note(warning, 'jp-CanfarSubmit-warning'));
+  }
+
+  /** The keys of the form's fields (`name`, `param:alpha`, `sweep`...). */
+  private _fields(): Set<string> {
+    return new Set(
+      Array.from(this.node.querySelectorAll<HTMLElement>('.jp-CanfarSubmit-field')).map(
+        (n) => n.dataset.field ?? '',
+      ),
+    );
   }
 
   private _options: SubmitFormOptions;
   private _input: SubmitInput;
-  private _defaults: Record<string, string>;
+  private _sets = 1;
+  private _replicasLabel = '';
+  private _sweepCount?: HTMLElement;
   private _errors: FieldErrors = {};
   private _plannerErrors: { field: string; message: string }[] = [];
   private _plan?: HTMLElement;
@@ -578,7 +808,49 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
 /** Unique ids for label/control pairs and datalists. */
 let idCounter = 0;
 
-const FIELD_NAMES = new Set(['name', 'image', 'cores', 'ram', 'gpus', 'replicas', 'env', 'policy']);
+const FIELD_NAMES = new Set([
+  'name',
+  'image',
+  'cores',
+  'ram',
+  'gpus',
+  'replicas',
+  'env',
+  'policy',
+  'expect',
+  'sweep',
+]);
+
+/** The sets of a sweep as a small table: set, values, sessions (the first and last few of a large sweep). */
+function setsTable(sweep: NonNullable<PlanPreview['sweep']>, trans: TranslationBundle): HTMLElement {
+  const table = document.createElement('table');
+  table.className = 'jp-CanfarSubmit-sets';
+  table.dataset.canfar = 'sets';
+  const head = table.createTHead().insertRow();
+  for (const text of [trans.__('Set'), ...sweep.parameters, trans.__('Sessions')]) {
+    const cell = document.createElement('th');
+    cell.textContent = text;
+    head.append(cell);
+  }
+  const body = table.createTBody();
+  let previous = 0;
+  for (const row of sweep.sets) {
+    if (row.set > previous + 1) {
+      const gap = body.insertRow().insertCell();
+      gap.colSpan = sweep.parameters.length + 2;
+      gap.textContent = trans.__('… %1 more set(s) …', row.set - previous - 1);
+    }
+    previous = row.set;
+    const tr = body.insertRow();
+    for (const text of [
+      String(row.set),
+      ...sweep.parameters.map((p) => row.values[p] ?? '·'),
+      row.sessions.join(', '),
+    ])
+      tr.insertCell().textContent = text;
+  }
+  return table;
+}
 
 /** The plan as far as the form can tell without src/batch: names, resources, where the folder goes. */
 export function localPreview(
@@ -591,10 +863,11 @@ export function localPreview(
     trans
       ? trans.__(text, ...args)
       : args.reduce<string>((s, a, i) => s.replace(`%${i + 1}`, String(a)), text);
-  const names =
-    value.replicas === 1
-      ? [value.name]
-      : Array.from({ length: value.replicas }, (_, i) => `${value.name}-${i + 1}`);
+  const sets = Object.values(value.sweep ?? {}).reduce((product, list) => product * list.length, 1);
+  const shape = { sets, shards: value.replicas, swept: value.sweep !== undefined };
+  const names = Array.from({ length: sets * value.replicas }, (_, i) =>
+    sessionNameOf(value.name, i + 1, shape),
+  );
   const dir = notebookPath.includes('/') ? notebookPath.slice(0, notebookPath.lastIndexOf('/')) : '';
   const flexible = flexibleResources(context);
   const resources =
@@ -640,6 +913,15 @@ function input(name: string, value: string, type: string): HTMLInputElement {
   node.type = type;
   node.name = name;
   node.value = value;
+  node.className = 'jp-mod-styled';
+  return node;
+}
+
+function textarea(name: string, value: string): HTMLTextAreaElement {
+  const node = document.createElement('textarea');
+  node.name = name;
+  node.value = value;
+  node.rows = Math.min(4, value.split('\n').length);
   node.className = 'jp-mod-styled';
   return node;
 }
