@@ -324,3 +324,56 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     },
   );
 });
+
+describe('examples/parameter-grid as a batch', () => {
+  test('the example notebook swept 3 x 2 with -r 2: one combine writes every combination, each over the whole field', async () => {
+    const server = await startTestServer({ cores: 16, ramGB: 64 });
+    const dir = mkdtempSync(join(tmpdir(), 'canfar-grid-example-'));
+    try {
+      writeFileSync(
+        join(dir, 'grid.ipynb'),
+        readFileSync(join(__dirname, '../examples/parameter-grid/grid.ipynb')),
+      );
+      const run = await runCli(
+        [
+          '--url',
+          server.server.url,
+          '--token',
+          server.server.token,
+          'submit',
+          join(dir, 'grid.ipynb'),
+          '--sweep',
+          'threshold=2,3,4',
+          '--sweep',
+          'method=mean,median',
+          '-r',
+          '2',
+          '--follow',
+          '--interval',
+          '0.2',
+        ],
+        { PATH: process.env.PATH, HOME: server.home },
+      );
+      expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+      const summary = JSON.parse(readFileSync(join(dir, 'results/summary.json'), 'utf8'));
+      expect(
+        summary.map((row: { threshold: number; method: string }) => [row.threshold, row.method]),
+      ).toEqual([
+        [2, 'mean'],
+        [2, 'median'],
+        [3, 'mean'],
+        [3, 'median'],
+        [4, 'mean'],
+        [4, 'median'],
+      ]);
+      // Floats, as the notebook's default: the outputs' folders say so.
+      expect(readdirSync(join(dir, 'results')).sort()[0]).toBe('summary.json');
+      expect(readdirSync(join(dir, 'results'))).toContain('threshold-2.0-method-mean');
+      for (const row of summary) expect(row).toMatchObject({ shards: 2, positions: 240 });
+      expect(summary[0]).toMatchObject({ detected: 51, true_positives: 48, false_positives: 3 });
+    } finally {
+      await server.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
