@@ -23,7 +23,17 @@ import {
 import type { PlannedConversion } from './rules';
 import type { BatchStore } from './store';
 import { MANIFEST_SCHEMA } from './types';
-import type { BatchFile, BatchInput, BatchManifest, BatchPlan, PlanProblem, PlatformInfo } from './types';
+import type { BatchShape } from './identity';
+import type { SweepRecord } from './sweep';
+import type {
+  BatchFile,
+  BatchInput,
+  BatchManifest,
+  BatchPlan,
+  PlannedReplica,
+  PlanProblem,
+  PlatformInfo,
+} from './types';
 import { pythonShimFiles, wrapperScript } from './wrapper';
 
 export { isSecretName, SECRET_NAME } from './rules';
@@ -121,55 +131,23 @@ export async function planBatch(
   const combineFile = conversion.combine ? `combine${conversion.extension || '.txt'}` : undefined;
   const manifest: BatchManifest = inPlace
     ? structuredClone(parent!)
-    : {
-        schema: MANIFEST_SCHEMA,
+    : await newManifest({
+        input,
         batchId,
         name,
-        ...(parent ? { parent: { batchId: parent.batchId, replicaIds: ids } } : {}),
-        notebook: {
-          path: parent ? parent.notebook.path : input.notebookPath,
-          // A re-run runs the parent's script: it records the notebook the parent was made from.
-          sha256: parent ? parent.notebook.sha256 : await sha256Hex(input.notebookText),
-          language: conversion.language,
-        },
-        script: {
-          file: scriptFile,
-          sha256: await sha256Hex(conversion.script),
-          interpreter: conversion.interpreter,
-          policy: input.policy ?? parent?.script.policy ?? 'translate',
-          diagnostics: conversion.diagnostics,
-        },
-        image: input.image,
+        conversion,
+        scriptFile,
+        combineFile,
+        spec,
+        shape,
+        ids,
+        replicas,
         resources,
-        replicaCount: replicaTotal(shape),
-        replicaIds: ids,
-        env: {
-          names: Object.keys(env).sort(),
-          values: Object.fromEntries(
-            Object.keys(env)
-              .sort()
-              .filter((n) => !isSecretName(n))
-              .map((n) => [n, env[n]]),
-          ),
-        },
-        parameters: { declared, overrides },
-        ...(sweep ? { sweep } : {}),
-        ...(combineFile ? { combine: { file: combineFile, cells: conversion.combine!.cells } } : {}),
-        ...(expect.length > 0 ? { expect } : {}),
-        ...(input.canary && !parent && ids.length > 1
-          ? { canary: { replica: ids[0], state: 'waiting' as const } }
-          : {}),
-        submittedAt: now.toISOString(),
-        ...(input.user ? { user: input.user } : {}),
-        ...(input.endpoint ? { endpoint: input.endpoint } : {}),
-        command: { cmd: spec.cmd ?? 'sh', args: spec.args ?? [] },
-        launch: { state: 'planned' },
-        replicas: replicas.map((r) => ({
-          replica: r.replica,
-          name: r.name,
-          ...(shape.swept ? { set: r.set, shard: r.shard } : {}),
-        })),
-      };
+        overrides,
+        sweep,
+        expect,
+        now,
+      });
   return {
     batchId,
     name,
@@ -198,6 +176,74 @@ export async function planBatch(
     ...(platform.sessions && platform.sessionsListedAt
       ? { sessionListing: { sessions: platform.sessions, requestedAt: platform.sessionsListedAt } }
       : {}),
+  };
+}
+
+/** batch.json of a new batch: what was decided, and one record per replica (no launch yet). */
+async function newManifest(d: {
+  input: BatchInput;
+  batchId: string;
+  name: string;
+  conversion: PlannedConversion;
+  scriptFile: string;
+  combineFile?: string;
+  spec: SessionSpec;
+  shape: BatchShape;
+  ids: number[];
+  replicas: PlannedReplica[];
+  resources: BatchManifest['resources'];
+  overrides: Record<string, string>;
+  sweep?: SweepRecord;
+  expect: string[];
+  now: Date;
+}): Promise<BatchManifest> {
+  const { input, conversion, spec } = d;
+  const parent = input.rerun?.parent;
+  const env = spec.env ?? {};
+  const names = Object.keys(env).sort();
+  return {
+    schema: MANIFEST_SCHEMA,
+    batchId: d.batchId,
+    name: d.name,
+    ...(parent ? { parent: { batchId: parent.batchId, replicaIds: d.ids } } : {}),
+    notebook: {
+      path: parent ? parent.notebook.path : input.notebookPath,
+      // A re-run runs the parent's script: it records the notebook the parent was made from.
+      sha256: parent ? parent.notebook.sha256 : await sha256Hex(input.notebookText),
+      language: conversion.language,
+    },
+    script: {
+      file: d.scriptFile,
+      sha256: await sha256Hex(conversion.script),
+      interpreter: conversion.interpreter,
+      policy: input.policy ?? parent?.script.policy ?? 'translate',
+      diagnostics: conversion.diagnostics,
+    },
+    image: input.image,
+    resources: d.resources,
+    replicaCount: replicaTotal(d.shape),
+    replicaIds: d.ids,
+    // Every env name sent; values only for names that do not look secret.
+    env: { names, values: Object.fromEntries(names.filter((n) => !isSecretName(n)).map((n) => [n, env[n]])) },
+    parameters: { declared: conversion.parameters, overrides: d.overrides },
+    ...(d.sweep ? { sweep: d.sweep } : {}),
+    ...(d.combineFile && conversion.combine
+      ? { combine: { file: d.combineFile, cells: conversion.combine.cells } }
+      : {}),
+    ...(d.expect.length > 0 ? { expect: d.expect } : {}),
+    ...(input.canary && !parent && d.ids.length > 1
+      ? { canary: { replica: d.ids[0], state: 'waiting' as const } }
+      : {}),
+    submittedAt: d.now.toISOString(),
+    ...(input.user ? { user: input.user } : {}),
+    ...(input.endpoint ? { endpoint: input.endpoint } : {}),
+    command: { cmd: spec.cmd ?? 'sh', args: spec.args ?? [] },
+    launch: { state: 'planned' },
+    replicas: d.replicas.map((r) => ({
+      replica: r.replica,
+      name: r.name,
+      ...(d.shape.swept ? { set: r.set, shard: r.shard } : {}),
+    })),
   };
 }
 
