@@ -151,13 +151,11 @@ export interface MonitorOptions {
 interface Tracked {
   folder: string;
   writer: ManifestWriter;
-  /** Final status files, by replica, once the platform too says the session ended. */
-  finalStatus: Map<number, ReplicaStatusFile>;
+  /** Final status files, by replica, once the platform too says the session ended (for that session). */
+  finalStatus: Map<number, { sessionId?: string; status: ReplicaStatusFile }>;
   failures: Map<number, FailureSummary>;
   /** Sessions seen Running (a later Pending is a requeue). */
   started: Set<string>;
-  /** The last view was done (an observer then stops re-reading the launch records). */
-  done?: boolean;
   /** No longer followed (see `release`): a poll still under way writes nothing more into batch.json. */
   released?: boolean;
 }
@@ -233,7 +231,6 @@ export class BatchMonitor {
     if (!tracked) return;
     tracked.finalStatus.clear();
     tracked.failures.clear();
-    tracked.done = false;
   }
 
   /**
@@ -278,9 +275,8 @@ export class BatchMonitor {
   ): Promise<BatchView> {
     const { store } = this.init;
     // Another process may be launching (a submission, a canary's continuation, re-run failed in the same
-    // folder): an observer takes the launch records written so far, until the batch is done.
-    if (tracked.writer.role === 'observer' && !tracked.done)
-      await tracked.writer.refresh().catch(() => undefined);
+    // folder, also after the batch looked done): an observer takes the launch records written so far.
+    if (tracked.writer.role === 'observer') await tracked.writer.refresh().catch(() => undefined);
     const manifest = tracked.writer.current;
     const now = this.options.now();
     const statusNames = new Set(await store.list(joinPath(tracked.folder, 'status')));
@@ -301,14 +297,16 @@ export class BatchMonitor {
               ?.find(
                 (s) => !s.startTime || s.startTime.getTime() >= Date.parse(manifest.submittedAt) - 60_000,
               ));
-      let status = tracked.finalStatus.get(record.replica);
+      const current = sessionId ?? session?.id;
+      const cached = tracked.finalStatus.get(record.replica);
+      let status = cached && cached.sessionId === current ? cached.status : undefined;
       if (!status && statusNames.has(`replica-${record.replica}.json`)) {
         status = await readStatusFile(store, tracked.folder, record.replica);
         // A status file of an earlier launch (re-run failed in the same folder) says nothing of this one.
-        const current = sessionId ?? session?.id;
         if (status?.sessionId && current && status.sessionId !== current) status = undefined;
+        // Final once the platform too says the session ended: kept, not read again (for this session).
         if (status?.state === 'finished' && (!session || ENDED.has(session.status)))
-          tracked.finalStatus.set(record.replica, status);
+          tracked.finalStatus.set(record.replica, { sessionId: current, status });
       }
       if (session?.status === 'Running') tracked.started.add(session.id);
       const view = this.replicaView(record, manifest, session, sessionId, status, tracked, now);
@@ -368,7 +366,6 @@ export class BatchMonitor {
     const done =
       (phase === 'done' || phase === 'stopped') &&
       replicas.every((view) => !view.sessionStatus || ENDED.has(view.sessionStatus));
-    tracked.done = done;
     return {
       batchId: manifest.batchId,
       name: manifest.name,
