@@ -47,14 +47,18 @@ function batchView(states: ('completed' | 'running' | 'failed')[]): BatchView {
     counts: {
       total: states.length,
       launching: 0,
+      queued: 0,
+      requeued: 0,
       pending: 0,
       running: count('running'),
       completed: count('completed'),
       failed: count('failed'),
+      outputMissing: 0,
       cancelled: 0,
       cleanedUp: 0,
       pullErrors: 0,
     },
+    phase: count('running') === 0 ? 'done' : 'running',
     done: count('running') === 0,
     replicas,
   };
