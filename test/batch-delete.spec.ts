@@ -61,7 +61,8 @@ describe('canfar-lab batch delete', () => {
       env,
     );
     expect(run.stderr).not.toMatch(/fail|error/i);
-    expect(run.code).toBe(0);
+    // With stderr, so that an unexpected exit code says why.
+    expect(run.code === 0 ? 0 : `exit ${run.code}: ${run.stderr}`).toBe(0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
     const folder = join(dir, 'canfar-batches', batchId);
     const files = tree(folder);

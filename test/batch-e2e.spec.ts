@@ -122,22 +122,22 @@ describe('canfar-lab submit, end to end on the local server', () => {
     expect(existsSync(join(folder, 'logs/replica-3.platform.log'))).toBe(true);
     expect(readFileSync(join(folder, 'logs/replica-3.platform.log'), 'utf8')).toContain('ZeroDivisionError');
 
-    // rerun-failed: only replica 3 again, as REPLICA_ID=3 of 3, in a new batch that names its parent.
+    // rerun-failed: only replica 3 again, as REPLICA_ID=3 of 3, in the same batch folder (attempt 2).
     const rerun = await runCli(
       [...globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
       env,
     );
     expect({ code: rerun.code, stderr: rerun.stderr }).toMatchObject({ code: 1 });
     expect(rerun.stderr).toMatch(/replica 3 .* in cell 3: ZeroDivisionError/);
-    const child = readdirSync(join(dir, 'canfar-batches')).find((b) => b !== batchId)!;
-    const childManifest = JSON.parse(
-      readFileSync(join(dir, 'canfar-batches', child, 'batch.json'), 'utf8'),
-    ) as BatchManifest;
-    expect(childManifest.parent).toEqual({ batchId, replicaIds: [3] });
-    expect(childManifest.replicas.map((r) => r.replica)).toEqual([3]);
-    expect(childManifest.replicaCount).toBe(3);
-    expect(readFileSync(join(dir, 'canfar-batches', child, 'logs/replica-3.log'), 'utf8')).toContain(
-      'replica 3/3 on',
-    );
+    expect(readdirSync(join(dir, 'canfar-batches'))).toEqual([batchId]);
+    const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;
+    expect(manifest.replicas.map((r) => r.history?.length ?? 0)).toEqual([0, 0, 1]);
+    expect(JSON.parse(readFileSync(join(folder, 'status/replica-3.json'), 'utf8'))).toMatchObject({
+      attempt: 2,
+      exitCode: 1,
+    });
+    const log = readFileSync(join(folder, 'logs/replica-3.log'), 'utf8');
+    expect(log.match(/replica 3\/3 on/g)).toHaveLength(2);
+    expect(log.match(/==== canfar: attempt [12] of replica 3 /g)).toHaveLength(2);
   });
 });

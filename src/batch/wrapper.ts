@@ -287,7 +287,9 @@ write_status running
 # Like the notebook's kernel, the script runs in the notebook's folder: its relative paths mean the same.
 cd -- "$batch_dir/${BATCH_FOLDER_TO_NOTEBOOK_DIR}" || finish 126
 echo "==== canfar: attempt $attempt of replica $replica on $host, started $start ====" >>"$log"
-echo "run.sh: batch \${CANFAR_BATCH_ID:-?} replica $replica/\${CANFAR_BATCH_REPLICA_COUNT:-\${REPLICA_COUNT:-?}} (shard $shard/\${REPLICA_COUNT:-?} of set $set_id) on $host, started $start" >>"$log"
+where=
+if [ -n "\${CANFAR_SET_ID:-}" ]; then where=" (set $set_id, shard $shard/\${REPLICA_COUNT:-?})"; fi
+echo "run.sh: batch \${CANFAR_BATCH_ID:-?} replica $replica/\${CANFAR_BATCH_REPLICA_COUNT:-\${REPLICA_COUNT:-?}}$where on $host, started $start" >>"$log"
 ${check}
 run_logged "$log" interpret "$batch_dir/${options.script}"
 finish "$code"
