@@ -165,6 +165,77 @@ test('submit, watch, batches, batch, deleteBatch: a JavaScript notebook as 3 rep
   );
 });
 
+test('submit with a sweep, a canary and an expected output: watch launches the rest and shows each set', async () => {
+  const notebook = join(dir, 'grid.ipynb');
+  writeFileSync(
+    notebook,
+    JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'jslab', display_name: 'JavaScript', language: 'javascript' } },
+      cells: [
+        {
+          cell_type: 'code',
+          id: 'p',
+          metadata: { tags: ['parameters'] },
+          outputs: [],
+          execution_count: null,
+          source: 'let threshold = 0.5;\nlet method = "gaussian";',
+        },
+        {
+          cell_type: 'code',
+          id: 'w',
+          metadata: {},
+          outputs: [],
+          execution_count: null,
+          source: [
+            "const fs = require('node:fs');",
+            "fs.mkdirSync('out', { recursive: true });",
+            'const set = process.env.CANFAR_SET_ID;',
+            "if (!(set === '2' && process.env.REPLICA_ID === '1'))",
+            '  fs.writeFileSync(`out/${set}-${process.env.REPLICA_ID}.json`, JSON.stringify({ threshold, method }));',
+          ].join('\n'),
+        },
+      ],
+    }),
+  );
+  const submitted = await submit(notebook, {
+    sweep: { threshold: [0.1, 0.9], method: ['box'] },
+    replicas: 2,
+    image: IMAGE,
+    canary: true,
+    expect: ['out/{set}-{shard}.json'],
+  });
+  // The canary alone first.
+  expect(submitted.launched).toBe(1);
+  const final = await watch(submitted, { intervalMs: 100, print: () => undefined });
+  expect(final.view.phase).toBe('done');
+  expect(final.replicas.map((r) => [r.replica, r.set, r.shard, r.state])).toEqual([
+    [1, 1, 1, 'completed'],
+    [2, 1, 2, 'completed'],
+    [3, 2, 1, 'output-missing'],
+    [4, 2, 2, 'completed'],
+  ]);
+  expect(final.ok).toBe(false);
+  expect(final.summary).toMatch(/4\/4 done, .*1 failed \(1 with output missing\)/);
+  expect(final.sets).toEqual([
+    expect.objectContaining({ set: 1, threshold: '0.1', method: 'box', states: ['completed', 'completed'] }),
+    expect.objectContaining({
+      set: 2,
+      threshold: '0.9',
+      method: 'box',
+      states: ['output-missing', 'completed'],
+    }),
+  ]);
+  expect(JSON.parse(readFileSync(join(dir, 'out/2-2.json'), 'utf8'))).toEqual({
+    threshold: 0.9,
+    method: 'box',
+  });
+  const text = String(final);
+  expect(text).toMatch(/REPLICA\s+SET\s+SHARD\s+threshold\s+method\s+NAME/);
+  expect(text).toContain('output missing: out/2-1.json');
+});
+
 describe('the canfar tagged template', () => {
   test('splits like a shell line; an interpolated value is one argument whatever it holds', () => {
     const value = 'a b "c"';
