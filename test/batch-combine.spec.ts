@@ -110,7 +110,11 @@ describe('combine, canary and expected outputs, end to end on the local server',
     );
     expect(combineRuns(dir)).toEqual([`${batchId} 6`]);
     const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;
-    expect(manifest.combine).toEqual({ file: 'combine.py', cells: [3] });
+    expect(manifest.combine).toMatchObject({
+      file: 'combine.py',
+      cells: [3],
+      outcome: { state: 'completed', exitCode: 0 },
+    });
     // The replicas' script leaves the combine cell out; the combine script has imports and parameters.
     expect(readFileSync(join(folder, 'script.py'), 'utf8')).not.toContain('combine-runs.txt');
     expect(readFileSync(join(folder, 'combine.py'), 'utf8')).toContain('combine-runs.txt');
@@ -171,6 +175,34 @@ describe('combine, canary and expected outputs, end to end on the local server',
       `combine race: 20 repetitions, contenders per repetition ${contended.join(' ')}; 20 combines`,
     );
     expect(contended.filter((k) => k >= 2).length).toBeGreaterThanOrEqual(5);
+  });
+
+  test('a combine that fails: --follow exits 1 naming it, every replica still completed', async () => {
+    const dir = join(work, 'combine-fails');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'nb.ipynb'),
+      pythonNotebook([
+        { source: 'print("work")\n' },
+        { source: 'raise ValueError("nothing to merge")\n', tags: ['combine'] },
+      ]),
+    );
+    const run = await runCli(
+      [...globals, 'submit', join(dir, 'nb.ipynb'), '-r', '2', '--follow', '--interval', '0.2'],
+      env,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /combine failed with exit code 1 \(log logs\/combine\.log\): .*logs\/combine\.log/,
+    );
+    const { folder } = onlyBatch(dir);
+    expect(readFileSync(join(folder, 'logs/combine.log'), 'utf8')).toContain('ValueError: nothing to merge');
+    const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;
+    expect(manifest.combine?.outcome).toMatchObject({ state: 'failed', exitCode: 1 });
+    const view = JSON.parse(
+      (await runCli([...globals, '--json', 'batches', manifest.batchId, dir], env)).stdout,
+    );
+    expect(view.counts).toMatchObject({ completed: 2, failed: 0 });
   });
 
   test('a failing replica: no combine; after batch rerun-failed (same folder) completes it, the combine runs once', async () => {

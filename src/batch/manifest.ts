@@ -66,6 +66,7 @@ function adoptLaunch(target: BatchManifest, source: BatchManifest): void {
 
 /** Copies what a monitor observed from `source` into `target` (for the same launch only). */
 function mergeObserved(target: BatchManifest, source: BatchManifest): void {
+  if (target.combine && source.combine?.outcome) target.combine.outcome = source.combine.outcome;
   for (const record of target.replicas) {
     const from = source.replicas.find((r) => r.replica === record.replica);
     if (from?.observed && launchKey(from) === launchKey(record))

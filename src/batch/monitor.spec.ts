@@ -159,7 +159,7 @@ test('output missing counts as failed, and the combine is skipped', async () => 
 });
 
 test('phase and combine: combining while the last replica runs it, then done', async () => {
-  const { world, status, poll, store, plan } = await batch(3);
+  const { world, status, poll, store, plan, monitor } = await batch(3);
   for (const i of [0, 1, 2]) world.set(i, 'Running', true);
   for (const i of [1, 2, 3]) await status(i, { attempt: 1, state: 'finished', exitCode: 0 });
   world.set(0, 'Completed', true);
@@ -191,6 +191,13 @@ test('phase and combine: combining while the last replica runs it, then done', a
   world.set(2, 'Completed', true);
   view = await poll();
   expect(view).toMatchObject({ phase: 'done', done: true, combine: { state: 'completed', exitCode: 0 } });
+  // batch.json records how it ended.
+  await monitor.flush();
+  expect(JSON.parse(await store.readText(`${plan.folder}/batch.json`)).combine).toMatchObject({
+    file: 'combine.py',
+    cells: [1],
+    outcome: { state: 'completed', replica: 3, exitCode: 0 },
+  });
 });
 
 test('a combine nobody started, with every session ended, is reported failed (never waits forever)', async () => {

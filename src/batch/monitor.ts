@@ -359,6 +359,24 @@ export class BatchMonitor {
     const combine = manifest.combine
       ? await this.combineView(tracked, replicas, statusNames.has('combine.json'))
       : undefined;
+    // batch.json records how the combine ended (its status file is the source; the record travels with
+    // the manifest).
+    const ended = combine && ['completed', 'failed', 'interrupted'].includes(combine.state);
+    if (ended && manifest.combine && !tracked.released) {
+      const outcome = {
+        state: combine.state,
+        ...(combine.replica !== undefined ? { replica: combine.replica } : {}),
+        ...(combine.exitCode !== undefined ? { exitCode: combine.exitCode } : {}),
+        ...(combine.end ? { end: combine.end } : {}),
+      };
+      const recorded = manifest.combine.outcome;
+      if (!recorded || recorded.state !== outcome.state || recorded.end !== outcome.end)
+        void tracked.writer
+          .update((m) => {
+            if (m.combine) m.combine.outcome = { ...outcome, at: now.toISOString() };
+          })
+          .catch(() => undefined);
+    }
     const phase = batchPhase(manifest, replicas, combine);
     // Done once the platform agrees too (a replica's status file can say "finished" a moment before its
     // session does, and the combine runs in the last replica's session), so that the poll that reports

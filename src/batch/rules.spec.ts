@@ -16,6 +16,8 @@ import {
   sweepRule,
 } from './rules';
 import { MemoryBatchStore } from './store';
+import { materializeBatch } from './submit';
+import { rerunInput } from './actions';
 import { parseCsv, parseSweepFile, parseSweepOption, sweepTable } from './sweep';
 
 const DECLARED: NotebookParameter[] = [
@@ -421,6 +423,54 @@ describe('planBatch with a sweep', () => {
     });
     // Set 3 is threshold=0.5, method=gaussian: the notebook's defaults, nothing sent.
     expect(Object.keys(plan.replicas[4].env).filter((k) => k.startsWith('CANFAR_PARAM_'))).toEqual([]);
+  });
+
+  test('a re-run (a new batch) and a re-run in the same folder keep each replica its set, shard and values', async () => {
+    const store = new MemoryBatchStore();
+    const plan = await planBatch(
+      {
+        notebookPath: 'nb.ipynb',
+        notebookText: notebook,
+        replicas: 2,
+        image: 'images.canfar.net/skaha/astroml:latest',
+        name: 'sw',
+        sweep: [{ method: 'box' }, { threshold: '0.1' }],
+      },
+      {},
+      store,
+    );
+    await materializeBatch(plan, store);
+    const again = await planBatch(await rerunInput(store, plan.folder, { name: 'sw2' }), {}, store);
+    expect(
+      again.replicas.map((r) => [
+        r.replica,
+        r.name,
+        r.env.CANFAR_SET_ID,
+        r.env.CANFAR_PARAM_method,
+        r.env.CANFAR_PARAM_threshold,
+      ]),
+    ).toEqual([
+      [1, 'sw2-1-1', '1', 'box', undefined],
+      [2, 'sw2-1-2', '1', 'box', undefined],
+      [3, 'sw2-2-1', '2', undefined, '0.1'],
+      [4, 'sw2-2-2', '2', undefined, '0.1'],
+    ]);
+    expect(again.manifest.sweep).toEqual(plan.manifest.sweep);
+    const inPlace = await planBatch(
+      await rerunInput(store, plan.folder, { replicaIds: [4], inPlace: true }),
+      {},
+      store,
+    );
+    expect(inPlace).toMatchObject({ batchId: plan.batchId, folder: plan.folder, inPlace: true, files: [] });
+    expect(inPlace.replicas).toEqual([
+      expect.objectContaining({
+        replica: 4,
+        name: 'sw-2-2',
+        set: 2,
+        shard: 2,
+        env: expect.objectContaining({ REPLICA_ID: '2', CANFAR_PARAM_threshold: '0.1' }),
+      }),
+    ]);
   });
 
   test('refuses, listing every problem: an unknown parameter, a bad value, 0 shards, a bad output pattern', async () => {

@@ -211,8 +211,15 @@ export interface BatchManifest {
   parameters: { declared: NotebookParameter[]; overrides: Record<string, string> };
   /** The sweep: its parameters, the table of sets (text values), R shards per set. */
   sweep?: SweepRecord;
-  /** Present when the batch has a combine step: the combine script and the notebook cells it holds. */
-  combine?: { file: string; cells: number[] };
+  /**
+   * Present when the batch has a combine step: the combine script and the notebook cells it holds, and
+   * (written by a monitor once it ended) how it ended, from status/combine.json.
+   */
+  combine?: {
+    file: string;
+    cells: number[];
+    outcome?: { state: string; replica?: number; exitCode?: number; end?: string; at: string };
+  };
   /** Outputs every replica must write (BatchInput.expect). */
   expect?: string[];
   canary?: CanaryRecord;
