@@ -75,6 +75,16 @@ describe('validateSubmitInput', () => {
     expect(validateSubmitInput({ ...base, name: 'a'.repeat(60), replicas: '100' }, info).errors.name).toMatch(
       /too long/,
     );
+    // In a sweep the longest name is <name>-<set>-<shard>.
+    const swept = { ...base, name: 'a'.repeat(58), replicas: '10', sweeps: { alpha: true } };
+    expect(
+      validateSubmitInput({ ...swept, params: { alpha: '1,2,3,4,5,6,7,8,9' } }, info).errors.name,
+    ).toBeUndefined();
+    expect(
+      validateSubmitInput({ ...swept, params: { alpha: '1,2,3,4,5,6,7,8,9,10,11,12' } }, info).errors.name,
+    ).toBe(
+      'The name is too long: with the replica suffix "-12-10" it must be at most 63 characters (it is 64).',
+    );
   });
 
   it("finds the image of the CANFAR session JupyterLab runs in from the page's path", () => {

@@ -7,7 +7,14 @@
 import type { Dialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
-import { BATCHES_FOLDER, checkParamValue, parseSweepOption, sessionNameOf, tooManySessions } from '../batch';
+import {
+  BATCHES_FOLDER,
+  checkParamValue,
+  longestSessionName,
+  parseSweepOption,
+  sessionNameOf,
+  tooManySessions,
+} from '../batch';
 import type { ParamValue } from '../batch';
 import { flexibleResources, MAX_REPLICAS as MAX_SESSIONS } from '../skaha';
 import type { Session, SkahaContext, SkahaImage } from '../skaha';
@@ -152,7 +159,13 @@ export function validateSubmitInput(
   } else if (!NAME.test(name)) {
     errors.name = __('The name "%1" may contain only letters, digits and "-" (no spaces or "_").', name);
   } else {
-    const suffix = Number.isInteger(replicas) && replicas > 1 ? `-${replicas}` : '';
+    // The longest session name: <name>-<i>, or <name>-<set>-<shard> in a sweep with several shards.
+    const swept = Object.values(input.sweeps ?? {}).some(Boolean);
+    const shards = Number.isInteger(replicas) ? replicas : 1;
+    const longest = swept
+      ? longestSessionName(name, { sets: countSets(input, ctx.parameters ?? []), shards, swept })
+      : longestSessionName(name, { sets: 1, shards, swept: false });
+    const suffix = longest.slice(name.length);
     if (name.length + suffix.length > MAX_SESSION_NAME) {
       errors.name = __(
         'The name is too long: with the replica suffix "%1" it must be at most %2 characters (it is %3).',
@@ -243,6 +256,17 @@ export function validateSubmitInput(
       policy: input.policy,
     },
   };
+}
+
+/** How many parameter sets the swept fields make (each list's length, multiplied; 1 without a sweep). */
+function countSets(input: SubmitInput, declared: NotebookParameterInfo[]): number {
+  let sets = 1;
+  for (const parameter of declared) {
+    if (!input.sweeps?.[parameter.name]) continue;
+    const parsed = parseSweepOption(`${parameter.name}=${input.params[parameter.name] ?? parameter.default}`);
+    if (!('error' in parsed) && parsed.values.length > 0) sets *= parsed.values.length;
+  }
+  return sets;
 }
 
 /**
