@@ -344,6 +344,32 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(combineRuns(dir)).toHaveLength(1);
   });
 
+  test('--canary without --follow: the command waits for the canary, launches the rest, and returns', async () => {
+    const dir = folderWith('canary-nofollow');
+    const run = await runCli(
+      [
+        ...globals,
+        'submit',
+        join(dir, 'pipeline.ipynb'),
+        '-r',
+        '3',
+        '--canary',
+        '--name',
+        'cannf',
+        '--interval',
+        '0.2',
+      ],
+      env,
+    );
+    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    expect(run.stdout).toMatch(/canary replica 1 launched; the other 2 wait for it to complete/);
+    expect(run.stdout).toMatch(/batch \S+: launched \(/);
+    const names = (await server.api.list('?type=headless'))
+      .map((s) => s.name)
+      .filter((n) => n.startsWith('cannf'));
+    expect(names.sort()).toEqual(['cannf-1', 'cannf-2', 'cannf-3']);
+  });
+
   test('--expect with a replica that writes nothing: "output missing", counted as failed, no combine', async () => {
     const dir = folderWith('expect');
     const run = await runCli(
