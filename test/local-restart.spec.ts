@@ -83,6 +83,7 @@ function apiFor(info: { url: string; apiUrl: string; tokenFile: string }, state:
     token,
     tokenFile: info.tokenFile,
     stateDir: state,
+    capacity: { cores: 0, ramGB: 0 },
     close: async () => undefined,
   };
   return new LocalApi(server);
