@@ -33,7 +33,16 @@ without startTime, run again from the start when readmitted):
   --seed N             seed of the random draws (same seed and session names: same preemptions)
   --preempt-requeue S  a preempted session stays Pending S seconds before it may run again (default 2)
 Other faults (tests): env CANFAR_LOCAL_FAULTS='{"unavailableRate":0.1,"seed":1}' (the flags above win).
+Env CANFAR_LOCAL_ARGS='--cores 2 --preempt-after 2' adds options before the command line's (which win):
+the way to set up a server that something else starts, such as JupyterLab's.
 `;
+
+export const LOCAL_ARGS_ENV = 'CANFAR_LOCAL_ARGS';
+
+/** Options from CANFAR_LOCAL_ARGS, split on white space (values cannot hold spaces). */
+function envArgs(env: NodeJS.ProcessEnv): string[] {
+  return (env[LOCAL_ARGS_ENV] ?? '').split(/\s+/).filter(Boolean);
+}
 
 function numberFlag(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -57,7 +66,8 @@ export const local: Command = {
     let faults: FaultOptions | undefined;
     try {
       ({ values } = parseArgs({
-        args: io.argv,
+        // CANFAR_LOCAL_ARGS first: the command line's own options win over it.
+        args: [...envArgs(io.env), ...io.argv],
         options: {
           port: { type: 'string' },
           host: { type: 'string' },
@@ -118,7 +128,9 @@ export const local: Command = {
         faults = { ...fromEnv, ...flags };
       }
     } catch (error) {
-      io.stderr.write(`canfar-lab local: ${(error as Error).message}\n\n${usage}`);
+      const fromEnv =
+        envArgs(io.env).length > 0 ? ` (${LOCAL_ARGS_ENV}=${io.env[LOCAL_ARGS_ENV]} came first)` : '';
+      io.stderr.write(`canfar-lab local: ${(error as Error).message}${fromEnv}\n\n${usage}`);
       return 2;
     }
     if (values.help) {
