@@ -262,6 +262,45 @@ test('preemptAfterSeconds: Running -> Pending without startTime -> Running with 
   });
 });
 
+test('LocalServer.preempt(id): a test preempts one running session on demand; it runs again after requeueSeconds', async () => {
+  await withServer({ cores: 2 }, async (t) => {
+    const gate = join(t.home, 'gate');
+    const id = await t.api.create({
+      name: 'on-demand',
+      image: IMAGE,
+      cmd: 'sh',
+      args: `${recordingScript(t, gate)} on-demand`,
+    });
+    await waitFor('the first run', () => (runs(t, 'on-demand') === 'start\n' ? true : undefined));
+    const queued = await t.api.create({ name: 'q', image: IMAGE, cmd: 'true', cores: '2' });
+    expect(t.server.preempt(queued)).toBe(false); // not running: nothing to preempt
+    expect(t.server.preempt('zzzzzzzz')).toBe(false);
+    expect(t.server.preempt(id, { requeueSeconds: 30 })).toBe(true);
+    const pending = await t.api.waitStatus(id, ['Pending']);
+    expect(pending).not.toHaveProperty('startTime');
+    expect(runs(t, 'on-demand')).toBe('start\nterm\n');
+    // Held for 30 s: the 2-core session queued behind it is admitted meanwhile; then the session is
+    // deleted from the queue (DELETE 200) and never runs again.
+    expect((await t.api.waitStatus(queued, ['Completed'])).status).toBe('Completed');
+    expect((await t.api.session(id)).status).toBe('Pending');
+    expect((await t.api.call('DELETE', `/session/${id}`)).status).toBe(200);
+    expect((await t.api.call('GET', `/session/${id}`)).status).toBe(404);
+
+    const again = await t.api.create({
+      name: 'again',
+      image: IMAGE,
+      cmd: 'sh',
+      args: `${recordingScript(t, gate)} again`,
+    });
+    await waitFor('the first run', () => (runs(t, 'again') === 'start\n' ? true : undefined));
+    expect(t.server.preempt(again)).toBe(true);
+    writeFileSync(gate, '');
+    expect((await t.api.waitStatus(again, ['Completed', 'Failed'])).status).toBe('Completed');
+    expect(runs(t, 'again')).toBe('start\nterm\nstart\ndone\n');
+    expect(await t.api.events(again)).toMatch(/Preempted on request \(LocalServer\.preempt\)/);
+  });
+});
+
 test('seeded random preemption: the same seed and names give the same preemptions, as the seed plans them', async () => {
   const faults: FaultOptions = {
     preemptRate: 0.5,

@@ -84,6 +84,7 @@ function apiFor(info: { url: string; apiUrl: string; tokenFile: string }, state:
     tokenFile: info.tokenFile,
     stateDir: state,
     capacity: { cores: 0, ramGB: 0 },
+    preempt: () => false,
     close: async () => undefined,
   };
   return new LocalApi(server);

@@ -404,6 +404,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     tokenFile: layout.tokenFile,
     stateDir,
     capacity: { cores: capacityCores, ramGB: capacityRamGB },
+    preempt: (id, preemptOptions = {}) =>
+      manager.preemptNow(id, nonNegative(preemptOptions.requeueSeconds ?? 0, 'requeueSeconds') * 1000),
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

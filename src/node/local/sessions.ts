@@ -446,6 +446,17 @@ export class SessionManager {
     this.terminate(record);
   }
 
+  /** A preemption asked for by the embedding program (LocalServer.preempt); false if not applicable. */
+  preemptNow(id: string, holdMs: number): boolean {
+    const record = this.records.get(id);
+    if (!record || record.type !== 'headless' || record.status !== 'Running' || record.preempting)
+      return false;
+    if (record.pid === undefined || this.deleting.has(id) || this.stopping.has(id) || this.closed)
+      return false;
+    this.preempt(record, 'on request (LocalServer.preempt)', false, holdMs);
+    return true;
+  }
+
   /** Arms the injected preemption of a run that started `elapsedMs` ago, if the faults say so. */
   private schedulePreemption(record: SessionRecord, elapsedMs = 0): void {
     const plan = this.options.preemption?.(record.name, record.starts ?? 1, record.injectedPreemptions ?? 0);

@@ -123,6 +123,12 @@ export interface LocalServer {
   stateDir: string;
   /** What the queue admits at once (the `cores`/`ramGB` options or this machine's). */
   capacity: { cores: number; ramGB: number };
+  /**
+   * Preempts one running headless session now, for tests: SIGTERM to its process group, then Pending
+   * without startTime and readmitted after `requeueSeconds` (default 0) to run its command again. False
+   * when the session is not a running headless session of this server (nothing is done).
+   */
+  preempt(id: string, options?: { requeueSeconds?: number }): boolean;
   /** Stops listening, ends running sessions (recorded as Failed: "Killed"), removes server.json. */
   close(): Promise<void>;
 }
