@@ -126,6 +126,8 @@ export const local: Command = {
         if (flags.preemptAfterSeconds !== undefined) delete fromEnv.preemptRate;
         if (flags.preemptRate !== undefined) delete fromEnv.preemptAfterSeconds;
         faults = { ...fromEnv, ...flags };
+        // A random run without a seed gets one here, printed in the banner, so that it can be replayed.
+        if ((faults.preemptRate ?? 0) > 0 && faults.seed === undefined) faults.seed = Date.now() % 2 ** 31;
       }
     } catch (error) {
       const fromEnv =
@@ -181,7 +183,7 @@ export const local: Command = {
             : '') +
           ((faults?.preemptRate ?? 0) > 0
             ? `  Preemption: each run with probability ${faults!.preemptRate}, within ${faults!.preemptWithinSeconds ?? 10} s, ` +
-              `at most ${faults!.preemptMaxTimes ?? 1} times per session (seed ${faults!.seed ?? 'from the clock'})\n`
+              `at most ${faults!.preemptMaxTimes ?? 1} times per session (seed ${faults!.seed ?? 'from the clock'}: --seed replays it)\n`
             : '') +
           `Use it with: canfar-lab --url local ...   (Ctrl-C to stop)\n`,
       );
