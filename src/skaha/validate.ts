@@ -6,7 +6,10 @@
 import { SkahaError } from './errors';
 import { SESSION_KINDS, type SessionSpec, type SkahaContext } from './types';
 
-/** The service stores names lower-cased and cut to this many characters. */
+/**
+ * The longest session name: a session's name is also its pod's hostname (a DNS label), so the service
+ * answers 500 for a longer one (older versions cut it to this length).
+ */
 export const MAX_NAME_LENGTH = 63;
 /** The official client's limit on replicas per launch. */
 export const MAX_REPLICAS = 512;
@@ -22,6 +25,13 @@ export interface ValidateOptions {
   repositories?: string[];
   /** When the spec is the template of a replica launch: how many replicas. */
   replicas?: number;
+  /**
+   * Length of the longest suffix the launch appends to `name`, its "-" included (a sweep's
+   * `-<set>-<shard>`); default: that of `-<replicas>` when replicas > 1, else none.
+   */
+  nameSuffixLength?: number;
+  /** The final session names, when the caller has them: each one is checked (instead of the longest). */
+  names?: string[];
 }
 
 /** `<name>-<i>` for replica i of n, the bare name when n = 1 (the official client's convention). */
@@ -29,7 +39,93 @@ export function replicaName(name: string, replica: number, total: number): strin
   return total === 1 ? name : `${name}-${replica}`;
 }
 
-const list = (values: number[]) => (values.length ? values.join(', ') : 'none');
+/** "1, 2, 4" or, for runs of three or more consecutive integers, "1..192". */
+function list(values: number[]): string {
+  if (values.length === 0) return 'none';
+  const parts: string[] = [];
+  for (let i = 0; i < values.length;) {
+    let j = i;
+    while (j + 1 < values.length && values[j + 1] === values[j] + 1) j += 1;
+    if (j - i >= 2) parts.push(`${values[i]}..${values[j]}`);
+    else for (let k = i; k <= j; k += 1) parts.push(String(values[k]));
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+const HOSTNAME_RULE = "a session's name is also its pod's hostname, so the service answers 500 otherwise";
+
+/**
+ * The rules on final session names (the name with its replica suffix) that the service does not state
+ * with a clear 400: a leading "-" (400 "canfar.net/name label value cannot be blank"), a trailing "-" or
+ * more than 63 characters (500: invalid pod hostname). `name` has passed the character rule.
+ */
+function nameProblems(name: string, options: ValidateOptions): string[] {
+  const problems: string[] = [];
+  if (name.startsWith('-')) {
+    problems.push(
+      `name ${JSON.stringify(name)} starts with "-": the service refuses it ("canfar.net/name label value cannot be blank"). ` +
+        'Start it with a letter or digit.',
+    );
+  }
+  const names = options.names?.filter((n) => typeof n === 'string');
+  if (names && names.length > 0) {
+    const of = names.length > 1 ? ` (one of ${names.length} session names)` : '';
+    const leading = names.find((n) => n.startsWith('-'));
+    if (leading !== undefined && !name.startsWith('-')) {
+      problems.push(
+        `name ${JSON.stringify(leading)}${of} starts with "-": the service refuses it ("canfar.net/name label value cannot be blank").`,
+      );
+    }
+    const trailing = names.filter((n) => n.endsWith('-'));
+    if (trailing.length > 0) {
+      problems.push(
+        `name ${JSON.stringify(trailing[0])}${of} ends with "-": it must end with a letter or digit (${HOSTNAME_RULE}).`,
+      );
+    }
+    const longest = names.reduce((a, b) => (b.length > a.length ? b : a));
+    if (longest.length > MAX_NAME_LENGTH) {
+      const over = longest.length - MAX_NAME_LENGTH;
+      problems.push(
+        `name ${JSON.stringify(longest)}${of} has ${longest.length} characters, more than ${MAX_NAME_LENGTH} (${HOSTNAME_RULE}). ` +
+          `Shorten ${JSON.stringify(name)} by ${over} character${over === 1 ? '' : 's'}.`,
+      );
+    }
+    return problems;
+  }
+  const { replicas, nameSuffixLength } = options;
+  const n = replicas !== undefined && Number.isInteger(replicas) && replicas >= 1 ? replicas : 1;
+  const suffix =
+    nameSuffixLength !== undefined && Number.isInteger(nameSuffixLength) && nameSuffixLength >= 0
+      ? nameSuffixLength
+      : replicaName(name, n, n).length - name.length;
+  if (suffix === 0 && name.endsWith('-')) {
+    problems.push(
+      `name ${JSON.stringify(name)} ends with "-": it must end with a letter or digit (${HOSTNAME_RULE}).`,
+    );
+  }
+  const length = name.length + suffix;
+  if (length > MAX_NAME_LENGTH) {
+    const room = MAX_NAME_LENGTH - suffix;
+    if (suffix === 0) {
+      problems.push(
+        `name ${JSON.stringify(name)} has ${name.length} characters, more than ${MAX_NAME_LENGTH} (${HOSTNAME_RULE}).`,
+      );
+    } else if (nameSuffixLength === undefined) {
+      const longest = replicaName(name, n, n);
+      problems.push(
+        `name ${JSON.stringify(name)} is too long for ${n} replicas: ${JSON.stringify(longest)} has ${longest.length} characters, ` +
+          `more than ${MAX_NAME_LENGTH} (${HOSTNAME_RULE}). Use at most ${room} characters.`,
+      );
+    } else {
+      problems.push(
+        `name ${JSON.stringify(name)} is too long for its replica suffix: with the longest one (${suffix} characters) ` +
+          `a session name has ${length} characters, more than ${MAX_NAME_LENGTH} (${HOSTNAME_RULE}). Use at most ${room} characters.`,
+      );
+    }
+  }
+  return problems;
+}
 
 function checkResource(
   problems: string[],
@@ -81,17 +177,7 @@ export function validateSessionSpec(spec: SessionSpec, options: ValidateOptions 
       `name ${JSON.stringify(name)} contains ${bad.join(', ')}: only letters, digits and "-" are allowed.`,
     );
   } else {
-    const n = replicas !== undefined && Number.isInteger(replicas) && replicas >= 1 ? replicas : 1;
-    const longest = replicaName(name, n, n);
-    if (longest.length > MAX_NAME_LENGTH) {
-      const room = MAX_NAME_LENGTH - (longest.length - name.length);
-      problems.push(
-        n === 1
-          ? `name ${JSON.stringify(name)} has ${name.length} characters: the service keeps ${MAX_NAME_LENGTH}.`
-          : `name ${JSON.stringify(name)} is too long for ${n} replicas: ${JSON.stringify(longest)} has ${longest.length} characters, ` +
-              `the service keeps ${MAX_NAME_LENGTH} (the replica number would be cut off). Use at most ${room} characters.`,
-      );
-    }
+    problems.push(...nameProblems(name, options));
   }
 
   if (!SESSION_KINDS.includes(kind)) {
