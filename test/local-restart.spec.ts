@@ -51,8 +51,8 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function run(args: string[]): Running {
-  const child = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function run(args: string[], env: NodeJS.ProcessEnv = process.env): Running {
+  const child = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(child);
   let out = '';
   let err = '';
@@ -83,6 +83,8 @@ function apiFor(info: { url: string; apiUrl: string; tokenFile: string }, state:
     token,
     tokenFile: info.tokenFile,
     stateDir: state,
+    capacity: { cores: 0, ramGB: 0 },
+    preempt: () => false,
     close: async () => undefined,
   };
   return new LocalApi(server);
@@ -220,4 +222,67 @@ test('canfar-lab local: human output names the URL and token file; a second serv
   proc.child.kill('SIGINT');
   expect(await proc.exited).toBe(0);
   expect(existsSync(join(state, 'server.json'))).toBe(false);
+}, 30_000);
+
+test('canfar-lab local --preempt-after: a session requeued by its preemption stays queued across a kill -9, then runs again from the start, once', async () => {
+  const state = join(root, 'state-preempt');
+  const home = join(root, 'home-preempt');
+  mkdirSync(home, { recursive: true });
+  const runsFile = join(home, 'runs');
+  // Sessions of the CLI run in the real home directory: the script writes by absolute path only.
+  const script = join(home, 'replica.sh');
+  writeFileSync(
+    script,
+    [
+      `echo start >> ${runsFile}`,
+      `trap 'echo term >> ${runsFile}; exit 143' TERM`,
+      `if [ "$(grep -c start ${runsFile})" = 1 ]; then sleep 60 & wait $!; fi`,
+      `echo done >> ${runsFile}`,
+      '',
+    ].join('\n'),
+  );
+  const flags = ['--cores', '2', '--ram', '16', '--preempt-after', '1', '--preempt-requeue', '3'];
+  const first = await startJson(state, flags);
+  const api = apiFor(first.info, state);
+  const id = await api.create({ name: 'preempted', image: IMAGE, cmd: 'sh', args: script });
+  await waitFor('the requeue after the preemption', () => {
+    const r = record(state, id);
+    return r.status === 'Pending' && r.preemptions === 1 ? true : undefined;
+  });
+  expect(record(state, id).startTime).toBeUndefined();
+  first.proc.child.kill('SIGKILL');
+  await first.proc.exited;
+
+  const second = await startJson(state, flags);
+  const api2 = apiFor(second.info, state);
+  const done = await api2.waitStatus(id, ['Completed', 'Failed'], 20_000);
+  expect(done.status).toBe('Completed');
+  expect(readFileSync(runsFile, 'utf8')).toBe('start\nterm\nstart\ndone\n');
+  expect((await api2.events(id)).match(/^Warning\s+Preempted\s/gm)).toHaveLength(1);
+  second.proc.child.kill('SIGTERM');
+  expect(await second.proc.exited).toBe(0);
+}, 60_000);
+
+test('CANFAR_LOCAL_ARGS sets options of a server something else starts; the command line wins; a bad one is named', async () => {
+  const state = join(root, 'state-env-args');
+  const env = { ...process.env, CANFAR_LOCAL_ARGS: ' --cores 3  --ram 20 --preempt-after 2 ' };
+  const proc = run(['--port', '0', '--state', state, '--ram', '24'], env);
+  const out = await waitFor(
+    'the banner',
+    () => (proc.stdout().includes('Preemption:') ? proc.stdout() : undefined),
+    10_000,
+  );
+  expect(out).toContain('  Capacity:   3 cores, 24 GB (sessions beyond wait Pending)\n');
+  expect(out).toContain('  Preemption: every headless session once, 2 s after it starts\n');
+  proc.child.kill('SIGTERM');
+  expect(await proc.exited).toBe(0);
+
+  const bad = run(['--port', '0', '--state', state], {
+    ...process.env,
+    CANFAR_LOCAL_ARGS: '--preempt-after soon',
+  });
+  expect(await bad.exited).toBe(2);
+  expect(bad.stderr()).toContain(
+    '--preempt-after must be a number >= 0, got "soon". (CANFAR_LOCAL_ARGS=--preempt-after soon came first)',
+  );
 }, 30_000);

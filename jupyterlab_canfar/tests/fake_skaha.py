@@ -1,6 +1,13 @@
 """A tiny Skaha v1 stand-in for the server half's tests: real HTTP on 127.0.0.1, answers shaped as in
 skaha-v1.md (text/plain ids and errors, JSON sessions), and a record of every request it received.
 
+It answers as production CANFAR does since July 2026 (the notes' section "Production since July 2026"):
+a new session is QUEUED (Pending, no startTime: events 404 "session <id> not found.", logs empty, renew
+400) until the test calls ``admit(id)``; ``preempt(id)`` puts it back in the queue (Pending, no
+startTime), ``finish(id)`` ends it. /context has the LimitRange shape; ``view=interactive`` and
+``view=all`` lists; ids that break Kubernetes label syntax get 400 (DELETE 200); names starting with "-"
+get the service's 400, names ending with "-" or over 63 characters its 500.
+
 Used in-process (``FakeSkaha``) and as a program standing in for ``canfar-lab local --json``
 (``python3 fake_skaha.py local --json --port 0 --state DIR``), so the local-endpoint lifecycle is
 tested with a real child process.
@@ -8,6 +15,7 @@ tested with a real child process.
 
 import json
 import os
+import re
 import signal
 import ssl
 import sys
@@ -17,12 +25,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qs, urlsplit
 
+# Production's LimitRange shape (cores 1..16, memory 1..192 GB, GPUs 1..7; an integer session cap).
 CONTEXT = {
-    "cores": {"default": 2, "defaultRequest": 1, "defaultLimit": 8, "options": [1, 2, 4, 8, 16]},
-    "memoryGB": {"default": 8, "defaultRequest": 4, "defaultLimit": 32, "options": [1, 2, 4, 8, 16, 32]},
-    "gpus": {"options": [1, 2, 4]},
+    "cores": {"default": 1, "defaultRequest": 1, "defaultLimit": 16, "options": list(range(1, 17))},
+    "memoryGB": {"default": 4, "defaultRequest": 4, "defaultLimit": 32, "options": list(range(1, 193))},
+    "gpus": {"options": list(range(1, 8))},
     "maxInteractiveSessions": 3,
 }
+# A Kubernetes label value: the service selects a session's pods by a label holding its id.
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 IMAGES = [
     {"id": "images.canfar.net/skaha/astroml:latest", "types": ["headless", "notebook"], "digest": "sha256:1"},
     {"id": "images.canfar.net/skaha/terminal:1.1.2", "types": ["headless"], "digest": "sha256:2"},
@@ -88,6 +99,24 @@ class FakeSkaha:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    # --- the platform's side: what Kueue and the cluster do to a session -------------------------
+
+    def admit(self, sid: str) -> None:
+        """The queue admits the session: Running, with a startTime (a pod exists)."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 14 * 24 * 3600))
+        self.sessions[sid].update(status="Running", startTime=now, expiryTime=later)
+
+    def preempt(self, sid: str) -> None:
+        """Preempted: back in the queue, Pending without startTime (no pod), to run again later."""
+        session = self.sessions[sid]
+        session["status"] = "Pending"
+        session.pop("startTime", None)
+        session.pop("expiryTime", None)
+
+    def finish(self, sid: str, status: str = "Completed") -> None:
+        self.sessions[sid]["status"] = status
 
     # --- protocol ------------------------------------------------------------------------------
 
@@ -182,14 +211,22 @@ class FakeSkaha:
         params = record["params"]
         method = h.command
         if rest == "session" and method == "GET":
-            if params.get("view") == ["stats"]:
+            # stats and all are matched exactly, interactive in any case; other views are ignored.
+            view = (params.get("view") or [""])[0]
+            if view == "stats":
                 self._send(h, 503, "metrics unavailable, try later\n", extra={"Retry-After": "7"})
                 return
+            interactive = view.lower() == "interactive"
             sessions = list(self.sessions.values())
-            for key in ("type", "status"):
+            if interactive:
+                sessions = [s for s in sessions if s["type"] != "headless"]
+            for key in ("status",) if interactive else ("type", "status"):
                 if key in params:
                     wanted = params[key][0].lower()
                     sessions = [s for s in sessions if s[key].lower() == wanted]
+            if view == "all":
+                keys = ("userid", "type", "status", "startTime")
+                sessions = [{k: s[k] for k in keys if k in s} for s in sessions]
             self._send(h, 200, sessions)
         elif rest == "session" and method == "POST":
             form = {**params, **record["form"]}
@@ -197,9 +234,16 @@ class FakeSkaha:
             if not name or not all(c.isalnum() or c == "-" for c in name):
                 self._send(h, 400, "name can only contain alpha-numeric chars and '-'\n")
                 return
+            if name.startswith("-"):
+                self._send(h, 400, "canfar.net/name label value cannot be blank\n")
+                return
             image = (form.get("image") or [""])[0]
             if not image.startswith("images.canfar.net/"):
                 self._send(h, 400, f"image not from an allowed registry: {image}\n")
+                return
+            if name.endswith("-") or len(name) > 63:
+                # The name is the pod's hostname: the cluster refuses it and the service answers 500.
+                self._send(h, 500, f"invalid pod hostname: {name.lower()}\n")
                 return
             with self._lock:
                 self._counter += 1
@@ -209,18 +253,22 @@ class FakeSkaha:
                 "userid": self.user,
                 "image": image,
                 "type": (form.get("type") or ["headless"])[0],
-                "status": "Pending",
-                "name": name.lower()[:63],
+                "status": "Pending",  # queued: no startTime until admit()
+                "name": name.lower(),
             }
             self._send(h, 200, sid + "\n")
         elif rest == "session" and method == "DELETE":
             self._send(h, 400, "session id required\n")
         elif rest.startswith("session/"):
             sid = rest[len("session/") :]
+            session = self.sessions.get(sid)
+            has_pod = session is not None and "startTime" in session
+            view = (params.get("view") or [""])[0]
+            renew = "renew" in (params.get("action", []) + record["form"].get("action", []))
             if method == "DELETE":
                 self.sessions.pop(sid, None)
                 self._send(h, 200, b"")
-            elif method == "GET" and params.get("view") == ["logs"]:
+            elif method == "GET" and view == "logs":
                 if sid == BIG_LOG_ID:
                     self._send_big_log(h)
                 elif sid == HUGE_LOG_ID:
@@ -228,19 +276,27 @@ class FakeSkaha:
                 elif sid == GATED_LOG_ID:
                     self._send_gated_log(h)
                 else:
-                    self._send(h, 200, f"log of {sid}\n" if sid in self.sessions else "")
+                    # Empty while there is no pod (queued, preempted) and for unknown ids.
+                    self._send(h, 200, f"log of {sid}\n" if has_pod else "")
             elif method == "GET" and sid == HANGING_ID:
                 self.gate.wait(30)
-                self._send(h, 404, f"session {sid} not found\n")
-            elif method == "GET" and sid in self.sessions:
-                self._send(h, 200, self.sessions[sid])
-            elif method == "POST" and "renew" in (params.get("action", []) + record["form"].get("action", [])):
-                if sid in self.sessions:
+                self._send(h, 404, f"session {sid} not found.\n")
+            elif (method == "GET" or renew) and (len(sid) > 63 or not LABEL_VALUE.match(sid)):
+                self._send(h, 400, f"invalid session id {sid}: not a valid label value\n")
+            elif method == "GET" and view == "events":
+                if has_pod:
+                    self._send(h, 200, "<none>\n")
+                else:
+                    self._send(h, 404, f"session {sid} not found.\n")
+            elif method == "GET" and session is not None:
+                self._send(h, 200, session)
+            elif method == "POST" and renew:
+                if session is not None and session["status"] == "Running":
                     self._send(h, 200, b"")
                 else:
-                    self._send(h, 400, f"no active job for {sid}\n")
+                    self._send(h, 400, f"No active job for user {self.user} with session {sid}\n")
             else:
-                self._send(h, 404, f"session {sid} not found\n")
+                self._send(h, 404, f"session {sid} not found.\n")
         elif rest == "context" and method == "GET":
             self._send(h, 200, CONTEXT)
         elif rest == "image" and method == "GET":

@@ -110,7 +110,7 @@ def test_a_running_local_server_is_reused_and_left_running(start_jupyter, tmp_pa
         jupyter = start_jupyter(canfar=_local(state))
         response = jupyter.request("GET", f"{API}/context")
         assert response.status == 200
-        assert response.json()["cores"]["default"] == 2
+        assert response.json()["cores"]["default"] == 1
         assert _lines(state / "starts.log") == [own.pid], "a second server was started"
         assert jupyter.request("GET", "/canfar/api/info").json()["url"] == first["url"]
         jupyter.stop()

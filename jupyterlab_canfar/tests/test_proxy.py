@@ -91,6 +91,15 @@ def test_create_forwards_form_body_with_repeated_env_and_the_token(bearer):
     one = jupyter.request("GET", f"{API}/session/{session_id}")
     assert one.json()["image"] == "images.canfar.net/skaha/astroml:latest"
 
+    # Queued (no pod yet), as production answers: no startTime, events 404, logs empty, renew 400.
+    assert "startTime" not in one.json()
+    events = jupyter.request("GET", f"{API}/session/{session_id}?view=events")
+    assert (events.status, events.text) == (404, f"session {session_id} not found.\n")
+    assert jupyter.request("GET", f"{API}/session/{session_id}?view=logs").text == ""
+    queued_renew = jupyter.request("POST", f"{API}/session/{session_id}?action=renew", body=b"", headers=FORM)
+    assert queued_renew.status == 400
+
+    skaha.admit(session_id)
     renew = jupyter.request("POST", f"{API}/session/{session_id}?action=renew", body=b"", headers=FORM)
     assert renew.status == 200
     assert skaha.requests[-1]["params"] == {"action": ["renew"]}
@@ -103,7 +112,7 @@ def test_create_forwards_form_body_with_repeated_env_and_the_token(bearer):
 
 def test_context_images_and_repositories_pass_through(bearer):
     jupyter, skaha, _ = bearer
-    assert jupyter.request("GET", f"{API}/context").json()["cores"]["options"] == [1, 2, 4, 8, 16]
+    assert jupyter.request("GET", f"{API}/context").json()["cores"]["options"] == list(range(1, 17))
     images = jupyter.request("GET", f"{API}/image?type=headless").json()
     assert [i["id"] for i in images] == [
         "images.canfar.net/skaha/astroml:latest",
@@ -121,7 +130,9 @@ def test_upstream_errors_pass_through_as_text_with_status_and_retry_after(bearer
     assert bad.text == "name can only contain alpha-numeric chars and '-'\n"
 
     missing = jupyter.request("GET", f"{API}/session/zzzzzzzz")
-    assert (missing.status, missing.text) == (404, "session zzzzzzzz not found\n")
+    assert (missing.status, missing.text) == (404, "session zzzzzzzz not found.\n")
+    trailing = jupyter.request("POST", f"{API}/session", body=b"name=job-&image=images.canfar.net/x", headers=FORM)
+    assert trailing.status == 500
 
     busy = jupyter.request("GET", f"{API}/session?view=stats")
     assert busy.status == 503

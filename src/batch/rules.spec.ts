@@ -245,7 +245,7 @@ describe('replicas, names and identity', () => {
     namesRule('-x', shape, [1], {}, findings);
     expect(rules(findings)).toEqual([
       expect.stringMatching(
-        /too long for 12 sets x 10 shards: "a{58}-12-10" has 64 characters.*Use at most 57 characters/,
+        /name "a{58}-12-10" has 64 characters, more than 63 .*Shorten "a{58}" by 1 character\./,
       ),
       expect.stringMatching(/name "-x" starts with "-"/),
     ]);

@@ -356,9 +356,12 @@ export function namesRule(
   own: ReadonlySet<string> = new Set(),
 ): string[] {
   const total = replicaTotal(shape);
-  const what =
-    shape.swept && shape.shards > 1 ? `${shape.sets} sets x ${shape.shards} shards` : `${total} replicas`;
-  for (const rule of nameProblems(name, total >= 1 ? longestSessionName(name, shape) : undefined, what))
+  // Without a sweep (or one shard per set) names are <name>-<i>; else <name>-<set>-<shard>.
+  const sweepSuffix = shape.swept && shape.shards > 1;
+  for (const rule of nameProblems(
+    name,
+    sweepSuffix ? { names: [longestSessionName(name, shape)] } : { replicas: Math.max(1, total) },
+  ))
     findings.add(skahaProblem(rule, 'name'));
   const names = ids.map((id) => sessionNameOf(name, id, shape));
   const taken = new Map(

@@ -75,6 +75,15 @@ describe('SkahaClient over the Node transport, against the local server', () => 
     expect((await client.list()).map((s) => s.id)).toContain(id);
     expect((await client.list({ type: 'headless', status: 'Completed' })).map((s) => s.id)).toContain(id);
     expect(await client.list({ type: 'notebook' })).toEqual([]);
+    // Views: the interactive sessions (none yet), and every user's sessions in the short form.
+    expect(await client.list({ view: 'interactive' })).toEqual([]);
+    const everyone = await client.listAll({ type: 'headless' });
+    expect(everyone.map(({ raw: _raw, ...row }) => row)).toContainEqual({
+      userid: done.userid,
+      type: 'headless',
+      status: 'Completed',
+      startTime: done.startTime,
+    });
 
     expect(await client.logs(id)).toContain('hello-from-replica');
     const events = await client.events(id);

@@ -75,24 +75,41 @@ describe('request encoding', () => {
 
   test('GET and DELETE are marked idempotent, POST not; ids and filters are encoded', async () => {
     const { client, requests } = recording((r) =>
-      reply(200, r.method === 'GET' && !r.url.includes('view=') ? '[]' : ''),
+      reply(200, r.method === 'GET' && !r.url.includes('/session/') ? '[]' : ''),
     );
     await client.list({ type: 'headless', status: 'Running' });
+    await client.list({ view: 'interactive', type: 'headless', status: 'Running' });
+    await client.listAll({ status: 'Pending' });
     await client.logs('abc');
     await client.eventsText('abc');
     await client.delete('a/b');
     await client.renew('abc');
     expect(requests.map((r) => [r.method, r.url.slice(BASE.length), r.idempotent])).toEqual([
       ['GET', '/session?type=headless&status=Running', true],
+      ['GET', '/session?view=interactive&status=Running', true],
+      ['GET', '/session?view=all&status=Pending', true],
       ['GET', '/session/abc?view=logs', true],
       ['GET', '/session/abc?view=events', true],
       ['DELETE', '/session/a%2Fb', true],
       ['POST', '/session/abc', false],
     ]);
-    expect(requests[4].body).toBe('action=renew');
+    expect(requests[6].body).toBe('action=renew');
     expect(requests[0].headers.Accept).toBe('application/json');
-    expect(requests[1].headers.Accept).toBe('text/plain');
+    expect(requests[3].headers.Accept).toBe('text/plain');
   });
+});
+
+test('view=interactive keeps non-headless sessions only, even from a server that ignores the view', async () => {
+  const { client } = recording(() =>
+    reply(
+      200,
+      JSON.stringify([
+        { id: 'aaaaaaaa', type: 'headless', status: 'Running', name: 'job', image: 'i/x' },
+        { id: 'bbbbbbbb', type: 'notebook', status: 'Running', name: 'nb', image: 'i/x' },
+      ]),
+    ),
+  );
+  expect((await client.list({ view: 'interactive' })).map((s) => s.id)).toEqual(['bbbbbbbb']);
 });
 
 describe('errors', () => {
@@ -212,10 +229,10 @@ describe('validateSessionSpec', () => {
       'name "my_job" contains "_": only letters, digits and "-" are allowed.',
     );
     expect(problem({ name: 'a'.repeat(60) }, { replicas: 100 })).toMatch(
-      /too long for 100 replicas: "a{60}-100" has 64 characters, the service keeps 63 .* Use at most 59 characters\./,
+      /too long for 100 replicas: "a{60}-100" has 64 characters, more than 63 \(.*pod's hostname.*500.*\)\. Use at most 59 characters\./,
     );
     expect(problem({ name: 'a'.repeat(59) }, { replicas: 100 })).toBe('valid');
-    expect(problem({ name: 'a'.repeat(64) })).toMatch(/has 64 characters: the service keeps 63/);
+    expect(problem({ name: 'a'.repeat(64) })).toMatch(/has 64 characters, more than 63/);
     expect(problem({ cores: 3 }, { context })).toBe(
       'cores=3 is not offered by this service: choose one of 1, 2, 4, 8, 16 (cores, from /context).',
     );
@@ -235,6 +252,54 @@ describe('validateSessionSpec', () => {
     expect(problem({}, { replicas: 513 })).toMatch(/replicas=513 is out of range: launch between 1 and 512/);
     expect(problem({}, { replicas: 0 })).toMatch(/replicas=0 is out of range/);
     expect(problem({ kind: 'notebook', cmd: 'sh' })).toMatch(/cmd and args apply to headless sessions only/);
+  });
+
+  test('names the service refuses (leading "-": 400) or fails on (trailing "-", over 63 characters: 500), with the replica suffix', () => {
+    expect(problem({ name: '-job' })).toBe(
+      'name "-job" starts with "-": the service refuses it ("canfar.net/name label value cannot be blank"). Start it with a letter or digit.',
+    );
+    expect(problem({ name: '-job' }, { replicas: 4 })).toMatch(/^name "-job" starts with "-"/);
+    expect(problem({ name: 'job-' })).toMatch(
+      /^name "job-" ends with "-": it must end with a letter or digit \(a session's name is also its pod's hostname, so the service answers 500 otherwise\)\.$/,
+    );
+    // With a replica suffix the final names end with a digit: "job--1".
+    expect(problem({ name: 'job-' }, { replicas: 4 })).toBe('valid');
+    // A sweep's suffix "-<set>-<shard>", given by its longest length.
+    expect(problem({ name: 'a'.repeat(57) }, { replicas: 512, nameSuffixLength: 6 })).toBe('valid');
+    expect(problem({ name: 'a'.repeat(58) }, { replicas: 512, nameSuffixLength: 6 })).toMatch(
+      /^name "a{58}" is too long for its replica suffix: with the longest one \(6 characters\) a session name has 64 characters, more than 63 .* Use at most 57 characters\.$/,
+    );
+    expect(problem({ name: 'job-' }, { nameSuffixLength: 0 })).toMatch(/ends with "-"/);
+    // Or by the final names themselves.
+    expect(problem({ name: 'job' }, { names: ['job-1-1', 'job-1-2', 'job-2-1'] })).toBe('valid');
+    expect(problem({ name: 'job' }, { names: ['job-1', 'job-'] })).toMatch(
+      /^name "job-" \(one of 2 session names\) ends with "-"/,
+    );
+    expect(
+      problem({ name: 'a'.repeat(60) }, { names: ['a'.repeat(60) + '-1-1', 'a'.repeat(60) + '-10-12'] }),
+    ).toMatch(
+      /^name "a{60}-10-12" \(one of 2 session names\) has 66 characters, more than 63 .* Shorten "a{60}" by 3 characters\.$/,
+    );
+  });
+
+  test("resources are checked against the endpoint's /context: production's LimitRange ranges", () => {
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    const production: SkahaContext = {
+      cores: { default: 1, defaultRequest: 1, defaultLimit: 16, options: range(16) },
+      memoryGB: { default: 4, defaultRequest: 4, defaultLimit: 32, options: range(192) },
+      gpus: { options: range(7) },
+      maxInteractiveSessions: 3,
+    };
+    expect(problem({ cores: 16, ram: 192, gpus: 7 }, { context: production })).toBe('valid');
+    expect(problem({ cores: 17, ram: 193, gpus: 8 }, { context: production })).toBe(
+      '3 problems:\n' +
+        '- cores=17 is not offered by this service: choose one of 1..16 (cores, from /context).\n' +
+        '- ram=193 is not offered by this service: choose one of 1..192 (GB, from /context).\n' +
+        '- gpus=8 is not offered by this service: choose one of 1..7 (GPUs, from /context).',
+    );
+    expect(problem({ gpus: 1 }, { context: { ...production, gpus: { options: [] } } })).toMatch(
+      /^gpus=1 is not offered by this service: choose one of none/,
+    );
   });
 
   test('several problems are reported together', () => {

@@ -11,12 +11,14 @@ import {
   parseBody,
   repositoriesSchema,
   sessionListSchema,
+  platformSessionListSchema,
   sessionSchema,
   statsSchema,
 } from './schemas';
 import type {
   PlatformStats,
   Session,
+  PlatformSession,
   SessionEvent,
   SessionKind,
   SessionSpec,
@@ -60,6 +62,14 @@ export interface CallOptions {
 }
 
 export interface SessionFilter {
+  type?: SessionKind;
+  status?: SessionStatus;
+  /** 'interactive': the caller's non-headless sessions (the service then ignores `type`). */
+  view?: 'interactive';
+}
+
+/** Filter of listAll (`view=all`). */
+export interface PlatformSessionFilter {
   type?: SessionKind;
   status?: SessionStatus;
 }
@@ -170,17 +180,45 @@ export class SkahaClient {
     return id;
   }
 
-  /** The caller's sessions, optionally filtered by kind and status (the service matches them exactly, ignoring case). */
+  /**
+   * The caller's sessions, optionally filtered by kind and status (the service matches them exactly,
+   * ignoring case); `view: 'interactive'` for the non-headless ones only (`type` is then not sent).
+   */
   async list(filter: SessionFilter = {}, options: CallOptions = {}): Promise<Session[]> {
+    const interactive = filter.view === 'interactive';
+    const operation = interactive ? 'list interactive sessions' : 'list sessions';
     const text = await this.call({
       method: 'GET',
       path: '/session',
-      query: { type: filter.type, status: filter.status },
+      query: {
+        view: interactive ? 'interactive' : undefined,
+        type: interactive ? undefined : filter.type,
+        status: filter.status,
+      },
       accept: 'application/json',
-      operation: 'list sessions',
+      operation,
       signal: options.signal,
     });
-    return parseBody(sessionListSchema, text, 'list sessions');
+    const sessions = parseBody(sessionListSchema, text, operation);
+    // A server that does not know the view ignores it and lists headless sessions too.
+    return interactive ? sessions.filter((s) => s.type !== 'headless') : sessions;
+  }
+
+  /**
+   * `view=all`: every user's sessions in the short form {userid, type, status, startTime} (the platform's
+   * load as the portal shows it), optionally filtered by kind and status.
+   */
+  async listAll(filter: PlatformSessionFilter = {}, options: CallOptions = {}): Promise<PlatformSession[]> {
+    const operation = "list every user's sessions";
+    const text = await this.call({
+      method: 'GET',
+      path: '/session',
+      query: { view: 'all', type: filter.type, status: filter.status },
+      accept: 'application/json',
+      operation,
+      signal: options.signal,
+    });
+    return parseBody(platformSessionListSchema, text, operation);
   }
 
   async get(id: string, options: CallOptions = {}): Promise<Session> {

@@ -9,6 +9,8 @@ export {
   parseBody,
   sessionSchema,
   sessionListSchema,
+  platformSessionSchema,
+  platformSessionListSchema,
   contextSchema,
   statsSchema,
   imageSchema,

@@ -5,6 +5,7 @@ import {
   parseCores,
   parseEventsTable,
   parseRamGB,
+  platformSessionListSchema,
   sessionListSchema,
   sessionSchema,
   statsSchema,
@@ -104,6 +105,34 @@ describe('context, stats, images', () => {
       gpus: { options: [1, 2, 4] },
       maxInteractiveSessions: 3,
     });
+  });
+
+  test('context, LimitRange form of July 2026; maxInteractiveSessions as an integer or the older string', () => {
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    const wire = {
+      cores: { default: 1, defaultRequest: 1, defaultLimit: 16, options: range(16) },
+      memoryGB: { default: 4, defaultRequest: 4, defaultLimit: 32, options: range(192) },
+      gpus: { options: range(7) },
+      maxInteractiveSessions: 3,
+    };
+    expect(contextSchema.parse(wire)).toEqual(wire);
+    expect(contextSchema.parse({ ...wire, maxInteractiveSessions: '3' }).maxInteractiveSessions).toBe(3);
+    expect(contextSchema.parse({ ...wire, maxInteractiveSessions: 'many' })).not.toHaveProperty(
+      'maxInteractiveSessions',
+    );
+  });
+
+  test('view=all rows: {userid, type, status, startTime?}', () => {
+    const rows = parseBody(
+      platformSessionListSchema,
+      '[{"userid":"jdoe","type":"headless","status":"Pending"},' +
+        '{"userid":"asmith","type":"notebook","status":"Running","startTime":"2026-07-31T10:00:00Z"}]',
+      "list every user's sessions",
+    );
+    expect(rows.map(({ raw: _raw, ...row }) => row)).toEqual([
+      { userid: 'jdoe', type: 'headless', status: 'Pending' },
+      { userid: 'asmith', type: 'notebook', status: 'Running', startTime: new Date('2026-07-31T10:00:00Z') },
+    ]);
   });
 
   test('context, older flat form', () => {

@@ -8,7 +8,15 @@
 import * as z from 'zod/mini';
 
 import { SkahaError } from './errors';
-import type { PlatformStats, ResourceRange, Session, SessionStatus, SkahaContext, SkahaImage } from './types';
+import type {
+  PlatformSession,
+  PlatformStats,
+  ResourceRange,
+  Session,
+  SessionStatus,
+  SkahaContext,
+  SkahaImage,
+} from './types';
 
 // ---------------------------------------------------------------------------------------------------------
 // value forms
@@ -168,6 +176,23 @@ function toSession(wire: z.infer<typeof sessionWire>): Session {
 export const sessionSchema = z.pipe(sessionWire, z.transform(toSession));
 export const sessionListSchema = z.array(sessionSchema);
 
+/** `GET /session?view=all`: `{userid, type, status, startTime?}` per session (extra fields kept in raw). */
+export const platformSessionSchema = z.pipe(
+  z.looseObject({ userid: scalar, type: scalar, status: scalar, startTime: scalar }),
+  z.transform((wire): PlatformSession => {
+    const row: PlatformSession = {
+      userid: text(wire.userid) ?? '',
+      type: text(wire.type) ?? 'headless',
+      status: normaliseStatus(wire.status),
+      raw: wire as Record<string, unknown>,
+    };
+    const startTime = date(wire.startTime);
+    if (startTime) row.startTime = startTime;
+    return row;
+  }),
+);
+export const platformSessionListSchema = z.array(platformSessionSchema);
+
 const range = z.looseObject({
   default: z.optional(z.number()),
   defaultRequest: z.optional(z.number()),
@@ -179,7 +204,8 @@ const contextWire = z.looseObject({
   cores: z.optional(range),
   memoryGB: z.optional(range),
   gpus: z.optional(z.looseObject({ options: z.optional(z.array(z.number())) })),
-  maxInteractiveSessions: z.optional(z.number()),
+  // An integer; older file-based deployments render it as a string ("3").
+  maxInteractiveSessions: z.optional(z.union([z.number(), z.string()])),
   // Older servers: flat fields.
   defaultCores: z.optional(z.number()),
   defaultCoresHeadless: z.optional(z.number()),
@@ -226,8 +252,13 @@ export const contextSchema = z.pipe(
       memoryGB,
       gpus: { options: [...(wire.gpus?.options ?? wire.availableGPUs ?? [])] },
     };
-    if (wire.maxInteractiveSessions !== undefined)
-      context.maxInteractiveSessions = wire.maxInteractiveSessions;
+    const maxInteractive = Number(wire.maxInteractiveSessions);
+    if (
+      wire.maxInteractiveSessions !== undefined &&
+      wire.maxInteractiveSessions !== '' &&
+      Number.isInteger(maxInteractive)
+    )
+      context.maxInteractiveSessions = maxInteractive;
     return context;
   }),
 );

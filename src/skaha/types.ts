@@ -54,6 +54,21 @@ export interface Session {
   raw: Record<string, unknown>;
 }
 
+/**
+ * One row of `GET /session?view=all`: every user's sessions, reduced to who, what, state and since when
+ * (the platform's load as the portal shows it).
+ */
+export interface PlatformSession {
+  userid: string;
+  /** Usually a SessionKind. */
+  type: SessionKind | (string & {});
+  status: SessionStatus;
+  /** Absent while queued. */
+  startTime?: Date;
+  /** The service's JSON object, untouched. */
+  raw: Record<string, unknown>;
+}
+
 export interface ResourceRange {
   default: number;
   defaultRequest: number;

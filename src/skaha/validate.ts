@@ -6,7 +6,10 @@
 import { SkahaError } from './errors';
 import { SESSION_KINDS, type SessionSpec, type SkahaContext } from './types';
 
-/** The service stores names lower-cased and cut to this many characters. */
+/**
+ * The longest session name: a session's name is also its pod's hostname (a DNS label), so the service
+ * answers 500 for a longer one (older versions cut it to this length).
+ */
 export const MAX_NAME_LENGTH = 63;
 /** The official client's limit on replicas per launch. */
 export const MAX_REPLICAS = 512;
@@ -22,6 +25,13 @@ export interface ValidateOptions {
   repositories?: string[];
   /** When the spec is the template of a replica launch: how many replicas. */
   replicas?: number;
+  /**
+   * Length of the longest suffix the launch appends to `name`, its "-" included (a sweep's
+   * `-<set>-<shard>`); default: that of `-<replicas>` when replicas > 1, else none.
+   */
+  nameSuffixLength?: number;
+  /** The final session names, when the caller has them: each one is checked (instead of the longest). */
+  names?: string[];
 }
 
 /** `<name>-<i>` for replica i of n, the bare name when n = 1 (the official client's convention). */
@@ -29,7 +39,93 @@ export function replicaName(name: string, replica: number, total: number): strin
   return total === 1 ? name : `${name}-${replica}`;
 }
 
-const list = (values: number[]) => (values.length ? values.join(', ') : 'none');
+/** "1, 2, 4" or, for runs of three or more consecutive integers, "1..192". */
+function list(values: number[]): string {
+  if (values.length === 0) return 'none';
+  const parts: string[] = [];
+  for (let i = 0; i < values.length;) {
+    let j = i;
+    while (j + 1 < values.length && values[j + 1] === values[j] + 1) j += 1;
+    if (j - i >= 2) parts.push(`${values[i]}..${values[j]}`);
+    else for (let k = i; k <= j; k += 1) parts.push(String(values[k]));
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+const HOSTNAME_RULE = "a session's name is also its pod's hostname, so the service answers 500 otherwise";
+
+/**
+ * The rules on final session names (the name with its replica suffix) that the service does not state
+ * with a clear 400: a leading "-" (400 "canfar.net/name label value cannot be blank"), a trailing "-" or
+ * more than 63 characters (500: invalid pod hostname). `name` has passed the character rule.
+ */
+function finalNameProblems(name: string, options: ValidateOptions): string[] {
+  const problems: string[] = [];
+  if (name.startsWith('-')) {
+    problems.push(
+      `name ${JSON.stringify(name)} starts with "-": the service refuses it ("canfar.net/name label value cannot be blank"). ` +
+        'Start it with a letter or digit.',
+    );
+  }
+  const names = options.names?.filter((n) => typeof n === 'string');
+  if (names && names.length > 0) {
+    const of = names.length > 1 ? ` (one of ${names.length} session names)` : '';
+    const leading = names.find((n) => n.startsWith('-'));
+    if (leading !== undefined && !name.startsWith('-')) {
+      problems.push(
+        `name ${JSON.stringify(leading)}${of} starts with "-": the service refuses it ("canfar.net/name label value cannot be blank").`,
+      );
+    }
+    const trailing = names.filter((n) => n.endsWith('-'));
+    if (trailing.length > 0) {
+      problems.push(
+        `name ${JSON.stringify(trailing[0])}${of} ends with "-": it must end with a letter or digit (${HOSTNAME_RULE}).`,
+      );
+    }
+    const longest = names.reduce((a, b) => (b.length > a.length ? b : a));
+    if (longest.length > MAX_NAME_LENGTH) {
+      const over = longest.length - MAX_NAME_LENGTH;
+      problems.push(
+        `name ${JSON.stringify(longest)}${of} has ${longest.length} characters, more than ${MAX_NAME_LENGTH} (${HOSTNAME_RULE}). ` +
+          `Shorten ${JSON.stringify(name)} by ${over} character${over === 1 ? '' : 's'}.`,
+      );
+    }
+    return problems;
+  }
+  const { replicas, nameSuffixLength } = options;
+  const n = replicas !== undefined && Number.isInteger(replicas) && replicas >= 1 ? replicas : 1;
+  const suffix =
+    nameSuffixLength !== undefined && Number.isInteger(nameSuffixLength) && nameSuffixLength >= 0
+      ? nameSuffixLength
+      : replicaName(name, n, n).length - name.length;
+  if (suffix === 0 && name.endsWith('-')) {
+    problems.push(
+      `name ${JSON.stringify(name)} ends with "-": it must end with a letter or digit (${HOSTNAME_RULE}).`,
+    );
+  }
+  const length = name.length + suffix;
+  if (length > MAX_NAME_LENGTH) {
+    const room = MAX_NAME_LENGTH - suffix;
+    if (suffix === 0) {
+      problems.push(
+        `name ${JSON.stringify(name)} has ${name.length} characters, more than ${MAX_NAME_LENGTH} (${HOSTNAME_RULE}).`,
+      );
+    } else if (nameSuffixLength === undefined) {
+      const longest = replicaName(name, n, n);
+      problems.push(
+        `name ${JSON.stringify(name)} is too long for ${n} replicas: ${JSON.stringify(longest)} has ${longest.length} characters, ` +
+          `more than ${MAX_NAME_LENGTH} (${HOSTNAME_RULE}). Use at most ${room} characters.`,
+      );
+    } else {
+      problems.push(
+        `name ${JSON.stringify(name)} is too long for its replica suffix: with the longest one (${suffix} characters) ` +
+          `a session name has ${length} characters, more than ${MAX_NAME_LENGTH} (${HOSTNAME_RULE}). Use at most ${room} characters.`,
+      );
+    }
+  }
+  return problems;
+}
 
 function checkResource(
   problems: string[],
@@ -61,11 +157,11 @@ function checkResource(
 }
 
 /**
- * The name rules: `[A-Za-z0-9-]+`, not starting or ending with `-` (the service answers 400 or 500), and
- * at most 63 characters with the longest replica suffix (`longest`: that full name, default the name;
- * `what`: what needs the suffix, e.g. `10 replicas`).
+ * Every name rule: given, `[A-Za-z0-9-]+`, then the rules on the final session names (see
+ * finalNameProblems: no leading or trailing "-", at most 63 characters with the longest replica suffix),
+ * from `options.replicas`, `nameSuffixLength` or `names` (each replica's own name).
  */
-export function nameProblems(name: unknown, longest?: string, what = 'its replicas'): string[] {
+export function nameProblems(name: unknown, options: ValidateOptions = {}): string[] {
   if (typeof name !== 'string' || name === '') return ['name is required: letters, digits and "-".'];
   if (!NAME.test(name)) {
     const bad = [...new Set([...name].filter((c) => !/[A-Za-z0-9-]/.test(c)))].map((c) => JSON.stringify(c));
@@ -73,21 +169,7 @@ export function nameProblems(name: unknown, longest?: string, what = 'its replic
       `name ${JSON.stringify(name)} contains ${bad.join(', ')}: only letters, digits and "-" are allowed.`,
     ];
   }
-  if (name.startsWith('-') || name.endsWith('-'))
-    return [
-      `name ${JSON.stringify(name)} ${name.startsWith('-') ? 'starts' : 'ends'} with "-": the service refuses such names (a session name must start and end with a letter or digit).`,
-    ];
-  const full = longest ?? name;
-  if (full.length > MAX_NAME_LENGTH) {
-    const room = MAX_NAME_LENGTH - (full.length - name.length);
-    return [
-      full === name
-        ? `name ${JSON.stringify(name)} has ${name.length} characters: the service keeps ${MAX_NAME_LENGTH}.`
-        : `name ${JSON.stringify(name)} is too long for ${what}: ${JSON.stringify(full)} has ${full.length} characters, ` +
-          `the service keeps ${MAX_NAME_LENGTH} (the replica number would be cut off). Use at most ${room} characters.`,
-    ];
-  }
-  return [];
+  return finalNameProblems(name, options);
 }
 
 /** The image is given, without white space, and (with `repositories`) on an allowed registry. */
@@ -191,15 +273,7 @@ export function throwProblems(problems: string[]): void {
 export function validateSessionSpec(spec: SessionSpec, options: ValidateOptions = {}): void {
   const { context, repositories, replicas } = options;
   const kind = spec.kind ?? 'headless';
-  const n = replicas !== undefined && Number.isInteger(replicas) && replicas >= 1 ? replicas : 1;
-  const problems = [
-    ...replicaCountProblems(replicas),
-    ...nameProblems(
-      spec.name,
-      typeof spec.name === 'string' ? replicaName(spec.name, n, n) : undefined,
-      `${n} replicas`,
-    ),
-  ];
+  const problems = [...replicaCountProblems(replicas), ...nameProblems(spec.name, options)];
   if (!SESSION_KINDS.includes(kind)) {
     problems.push(
       `kind ${JSON.stringify(kind)} is not a session kind: use one of ${SESSION_KINDS.join(', ')}.`,

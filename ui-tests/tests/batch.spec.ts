@@ -42,11 +42,10 @@ test('a notebook runs as 3 replicas on the local server and the panel follows it
   const before = await submitButton.boundingBox();
   await form.locator('[data-field="replicas"] input').fill('3');
   await form.locator('[data-field="env"] textarea').fill('CANFAR_TEST_SLEEP=8');
-  // Fixed resources, all the local server's cores per replica: the replicas run one after the other,
-  // so the batch is seen pending (two waiting), then running, then completed on any machine.
+  // Fixed resources, all the local server's cores per replica (the fixture declares 2): the replicas run
+  // one after the other, so the batch is seen pending (two waiting), then running, then completed.
   await form.locator('input[name="flexible"]').uncheck();
-  const cores = form.locator('select[name="cores"]');
-  await cores.selectOption({ index: (await cores.locator('option').count()) - 1 });
+  await form.locator('select[name="cores"]').selectOption('2');
   await page.keyboard.press('Tab'); // the form re-validates on leaving a field
   await expect(form.locator('[data-canfar="plan"]')).toContainText('3 headless sessions');
   // The dialog keeps its width whatever the plan says: the buttons stay under the pointer.

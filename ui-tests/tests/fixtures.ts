@@ -109,7 +109,17 @@ async function startJupyter(outputDir: string): Promise<{ server: JupyterServer;
         // For debugging only, e.g. CANFAR_UI_SERVER_ARGS='--ServerApp.log_level=DEBUG'.
         ...(process.env.CANFAR_UI_SERVER_ARGS ?? '').split(' ').filter(Boolean),
       ],
-      { cwd: rootDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+      {
+        cwd: rootDir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // The local server the server half starts: a declared capacity of 2 cores whatever the machine
+        // (its /context offers production's 1..16 cores; admission enforces the capacity).
+        env: {
+          ...process.env,
+          PYTHONUNBUFFERED: '1',
+          CANFAR_LOCAL_ARGS: process.env.CANFAR_LOCAL_ARGS ?? '--cores 2',
+        },
+      },
     );
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);

@@ -181,6 +181,9 @@ describe('canfar-lab against the local server', () => {
       [['-n', 'bad_name'], /"_"/],
       [['-g', '0'], /gpus=0/],
       [['-c', '999'], /cores=999 is not offered by this service/],
+      [['-c', '17'], /cores=17 is not offered by this service: choose one of 1\.\.16/],
+      [['-n', 'job-'], /name "job-" ends with "-": it must end with a letter or digit/],
+      [['-n', 'a'.repeat(62), '-r', '10'], /too long for 10 replicas: "a{62}-10" has 65 characters/],
       [['-e', 'EMPTY='], /EMPTY/],
       [['-r', '513'], /replicas=513/],
     ];

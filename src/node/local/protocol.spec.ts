@@ -1,4 +1,13 @@
-import { buildContext, eventsTable, gibToGbText, parseCreateRequest, parseEnvEntries } from './protocol';
+import {
+  buildContext,
+  checkSessionIdLabel,
+  eventsTable,
+  gibToGbText,
+  HttpError,
+  parseCreateRequest,
+  parseEnvEntries,
+  productionContext,
+} from './protocol';
 import { defaultStateDir } from './state';
 
 const context = buildContext(4, 64, 3);
@@ -36,8 +45,29 @@ describe('POST /session validation (service order and messages)', () => {
     });
   });
 
-  test('names are stored lower-case and cut to 63 characters', () => {
-    expect(parse({ image: IMAGE, name: 'A'.repeat(70) }).name).toBe('a'.repeat(63));
+  test('names are stored lower-case; a leading "-" is a 400, a trailing "-" or over 63 characters a 500', () => {
+    expect(parse({ image: IMAGE, name: 'A'.repeat(63) }).name).toBe('a'.repeat(63));
+    const status = (name: string) => {
+      try {
+        parse({ image: IMAGE, name });
+        return 200;
+      } catch (error) {
+        return [(error as HttpError).status, (error as HttpError).message];
+      }
+    };
+    expect(status('-abc')).toEqual([400, 'canfar.net/name label value cannot be blank']);
+    expect(status('-')).toEqual([400, 'canfar.net/name label value cannot be blank']);
+    expect(status('abc-')).toEqual([500, expect.stringContaining('pod hostname "abc-" is invalid')]);
+    expect(status('A'.repeat(64))).toEqual([500, expect.stringContaining('at most 63 characters')]);
+    // The character rule comes first, the label rules after it.
+    expect(status('-a_b')).toEqual([400, "name can only contain alpha-numeric chars and '-'"]);
+  });
+
+  test('session ids must be Kubernetes label values', () => {
+    for (const id of ['abcdefgh', 'a', 'a.b_c-d', 'x'.repeat(63)])
+      expect(() => checkSessionIdLabel(id)).not.toThrow();
+    for (const id of ['-abc', 'abc-', 'a b', 'a/b', '_a', 'x'.repeat(64)])
+      expect(() => checkSessionIdLabel(id)).toThrow(/invalid session id .*a valid label must/);
   });
 
   test('cmd, args and env apply to headless sessions only', () => {
@@ -58,7 +88,17 @@ test('requestedRAM is GiB shown as decimal GB with two decimals', () => {
   expect([1, 4, 8, 32].map(gibToGbText)).toEqual(['1.07', '4.29', '8.59', '34.36']);
 });
 
-test('context options never exceed the capacity, so every valid request fits eventually', () => {
+test("production context: CANFAR's LimitRange shape", () => {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  expect(productionContext(3)).toEqual({
+    cores: { default: 1, defaultRequest: 1, defaultLimit: 16, options: range(16) },
+    memoryGB: { default: 4, defaultRequest: 4, defaultLimit: 32, options: range(192) },
+    gpus: { options: range(7) },
+    maxInteractiveSessions: 3,
+  });
+});
+
+test('capacity context: options never exceed the capacity, so every valid request fits eventually', () => {
   const small = buildContext(2, 5, 1);
   expect(small.cores.options).toEqual([1, 2]);
   expect(small.memoryGB.options).toEqual([1, 2, 4]);

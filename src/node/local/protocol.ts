@@ -41,7 +41,7 @@ export const IMAGES: { id: string; types: LocalSessionType[]; digest: string }[]
   },
 ];
 
-/** RAM options (GiB) the service offers; the local server keeps those that fit this machine. */
+/** RAM options (GiB) of the older file-based deployments; the 'capacity' context keeps those that fit. */
 const SERVICE_RAM_OPTIONS = [
   1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 26, 28, 30, 32, 36, 40, 44, 48, 56, 64, 80, 92, 112, 128, 140, 170,
   192,
@@ -55,9 +55,28 @@ export interface LocalContext {
   maxInteractiveSessions: number;
 }
 
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 /**
- * GET /context, derived from the capacity: options never exceed what the queue can hand out, so a
- * request that passes validation always starts eventually. No GPUs locally: any `gpus` value is refused.
+ * GET /context as production CANFAR builds it from the cluster's LimitRange (since July 2026): cores
+ * 1..16, memory 1..192 GB (every integer), GPUs 1..7, flexible sessions request 1 core / 4 GB with limits
+ * 16 / 32, and maxInteractiveSessions as an integer. The local server's capacity is enforced by admission,
+ * not here: a request larger than the capacity is accepted and stays queued, as on the platform.
+ */
+export function productionContext(maxInteractiveSessions: number): LocalContext {
+  return {
+    cores: { default: 1, defaultRequest: 1, defaultLimit: 16, options: range(1, 16) },
+    memoryGB: { default: 4, defaultRequest: 4, defaultLimit: 32, options: range(1, 192) },
+    gpus: { options: range(1, 7) },
+    maxInteractiveSessions,
+  };
+}
+
+/**
+ * GET /context derived from the capacity (option `context: 'capacity'`): options never exceed what the
+ * queue can hand out, so a request that passes validation always starts eventually. No GPUs: any `gpus`
+ * value is refused.
  */
 export function buildContext(
   capacityCores: number,
@@ -80,6 +99,22 @@ export function buildContext(
     gpus: { options: [] },
     maxInteractiveSessions,
   };
+}
+
+/** A Kubernetes label value: at most 63 characters, alphanumerics, '-', '_', '.', alphanumeric at both ends. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/**
+ * The service selects a session's pods by a label holding its id: an id that is not a valid label value
+ * makes the selector invalid, and GET, events and renew answer 400 (DELETE still answers 200).
+ */
+export function checkSessionIdLabel(id: string): void {
+  if (id.length <= 63 && LABEL_VALUE.test(id)) return;
+  throw badRequest(
+    `invalid session id ${JSON.stringify(id)}: a valid label must be an empty string or consist of ` +
+      `alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character ` +
+      `(at most 63 characters)`,
+  );
 }
 
 /** Java's StringUtil.hasText: present and not only whitespace. */
@@ -154,6 +189,8 @@ export function parseCreateRequest(
   const name = params.get('name');
   if (!hasText(name)) throw badRequest("Missing parameter 'name'");
   if (!/^[A-Za-z0-9-]+$/.test(name)) throw badRequest("name can only contain alpha-numeric chars and '-'");
+  // The name becomes the canfar.net/name label: the label code strips leading '-', leaving a blank value.
+  if (name.startsWith('-')) throw badRequest('canfar.net/name label value cannot be blank');
 
   if (type !== 'headless' && activeInteractive >= context.maxInteractiveSessions) {
     throw badRequest(
@@ -169,11 +206,21 @@ export function parseCreateRequest(
     gpus = value;
   }
 
+  // The name is also the pod's hostname (a DNS label): the cluster refuses the pod, and the service
+  // answers 500. The text is this server's; the status is the service's.
+  if (name.endsWith('-') || name.length > 63) {
+    throw new HttpError(
+      500,
+      `failed to create the session: the pod hostname ${JSON.stringify(name.toLowerCase())} is invalid ` +
+        `(a DNS label must end with a letter or digit and have at most 63 characters)`,
+    );
+  }
+
   const headless = type === 'headless';
   const cmd = params.get('cmd');
   const args = params.get('args');
   return {
-    name: name.toLowerCase().slice(0, 63),
+    name: name.toLowerCase(),
     image,
     type,
     // Fixed when either resource is given, as the official client and the portal send both or neither.

@@ -6,16 +6,18 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import type { TLSSocket } from 'node:tls';
 
-import { FaultInjector, resolveFaults } from './faults';
+import { FaultInjector, preemptsSessions, resolveFaults } from './faults';
 import {
   GIB_IN_GB,
   HttpError,
   IMAGES,
   REPOSITORIES,
   buildContext,
+  checkSessionIdLabel,
   connectUrl,
   eventsTable,
   parseCreateRequest,
+  productionContext,
   sessionJson,
   type LocalContext,
 } from './protocol';
@@ -63,11 +65,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     );
   }
   const ttlSeconds = nonNegative(options.ttlSeconds ?? 3600, 'ttlSeconds');
-  const context: LocalContext = buildContext(
-    capacityCores,
-    capacityRamGB,
-    options.maxInteractiveSessions ?? 3,
-  );
+  const maxInteractive = options.maxInteractiveSessions ?? 3;
+  if (options.context !== undefined && options.context !== 'production' && options.context !== 'capacity')
+    throw new Error(`context must be 'production' or 'capacity', got ${JSON.stringify(options.context)}.`);
+  const context: LocalContext =
+    options.context === 'capacity'
+      ? buildContext(capacityCores, capacityRamGB, maxInteractive)
+      : productionContext(maxInteractive);
   const ids = {
     uid: String(process.getuid?.() ?? 1000),
     gid: String(process.getgid?.() ?? 1000),
@@ -84,6 +88,20 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     killGraceMs: nonNegative(options.killGraceSeconds ?? 5, 'killGraceSeconds') * 1000,
     hostname: host,
     container: options.container,
+    preemption:
+      injector && preemptsSessions(faults)
+        ? (name, attempt, injectedSoFar) => {
+            const delayMs = injector.preemptionDelayMs(name, attempt, injectedSoFar);
+            if (delayMs === undefined) return undefined;
+            const why =
+              faults?.preemptAfterSeconds !== undefined
+                ? `preemptAfterSeconds=${faults.preemptAfterSeconds}`
+                : `preemptRate=${faults?.preemptRate}, seed ${injector.seedValue}, attempt ${attempt}, ` +
+                  `${(delayMs / 1000).toFixed(3)} s after its start`;
+            return { delayMs, why, holdMs: (faults?.preemptRequeueSeconds ?? 2) * 1000 };
+          }
+        : undefined,
+    preemptForInteractive: options.preemptForInteractive ?? true,
     log,
   });
   // Sessions are loaded (and previous processes adopted or settled) only once the port is ours: a
@@ -249,6 +267,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       const action = params.get('action');
       if (!action) throw new HttpError(400, 'Cannot modify an existing session');
       if (action.toLowerCase() !== 'renew') throw new HttpError(400, 'unrecognized action');
+      checkSessionIdLabel(id!);
       if (!mine(id!)) throw new HttpError(400, `No active job for user ${caller} with session ${id}`);
       await manager.renew(id!, caller);
       send(res, 200, 'text/plain', '');
@@ -262,17 +281,36 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     }
     if (method !== 'GET')
       throw new HttpError(405, `${method} not allowed on /session`, { Allow: 'GET, POST, DELETE' });
+    // Views: 'stats', 'all', 'logs', 'events' are matched exactly (case-sensitive), 'interactive' in any
+    // case; an unknown view is ignored.
     const view = params.get('view');
     if (id === undefined) {
       if (view === 'stats') {
         sendJson(res, stats());
         return;
       }
-      const type = params.get('type')?.toLowerCase();
       const status = params.get('status')?.toLowerCase();
+      if (view === 'all') {
+        // Every user's sessions, reduced to what the portal's load view shows.
+        const type = params.get('type')?.toLowerCase();
+        const all = [...manager.records.values()]
+          .filter((r) => !type || r.type === type)
+          .filter((r) => !status || r.status.toLowerCase() === status)
+          .map((r) => ({
+            userid: r.userid,
+            type: r.type,
+            status: r.status,
+            ...(r.startTime ? { startTime: r.startTime } : {}),
+          }));
+        sendJson(res, all);
+        return;
+      }
+      const interactive = view?.toLowerCase() === 'interactive';
+      // view=interactive lists the non-headless sessions and ignores `type`.
+      const type = interactive ? undefined : params.get('type')?.toLowerCase();
       const list = [...manager.records.values()]
         .filter((r) => r.userid === caller)
-        .filter((r) => !type || r.type === type)
+        .filter((r) => (interactive ? r.type !== 'headless' : !type || r.type === type))
         .filter((r) => !status || r.status.toLowerCase() === status)
         .map((r) => sessionJson(r, ids));
       sendJson(res, list);
@@ -283,6 +321,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       send(res, 200, 'text/plain', record ? await manager.readLog(id) : '');
       return;
     }
+    checkSessionIdLabel(id);
     if (!record) throw new HttpError(404, `session ${id} not found.`);
     if (view === 'events') {
       if (!record.scheduled) throw new HttpError(404, `session ${id} not found.`);
@@ -364,6 +403,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     token,
     tokenFile: layout.tokenFile,
     stateDir,
+    capacity: { cores: capacityCores, ramGB: capacityRamGB },
+    preempt: (id, preemptOptions = {}) =>
+      manager.preemptNow(id, nonNegative(preemptOptions.requeueSeconds ?? 0, 'requeueSeconds') * 1000),
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

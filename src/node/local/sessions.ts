@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { closeSync, openSync, promises as fsp, readFileSync } from 'node:fs';
+import { closeSync, openSync, promises as fsp, readFileSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { GIB_IN_GB, HttpError, isoSeconds, type CreateRequest } from './protocol';
@@ -36,7 +36,22 @@ export interface ManagerOptions {
   hostname: string;
   /** Run headless sessions in their image with this container CLI, instead of as plain processes. */
   container?: ContainerRuntime;
+  /**
+   * Injected preemption (faults preemptAfterSeconds / preemptRate): for a headless run that starts, when
+   * to preempt it (ms after its start) and why, or undefined.
+   */
+  preemption?: (name: string, attempt: number, injectedSoFar: number) => PreemptionPlan | undefined;
+  /** Preempt running headless sessions to make room for an interactive one (Kueue's priority). */
+  preemptForInteractive: boolean;
   log: (line: string) => void;
+}
+
+export interface PreemptionPlan {
+  delayMs: number;
+  /** How long the session then stays Pending before it may be admitted again. */
+  holdMs: number;
+  /** Said in the Preempted event, e.g. "preemptAfterSeconds=2". */
+  why: string;
 }
 
 export interface ContainerRuntime {
@@ -50,12 +65,19 @@ type EndReason =
   { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null } | { kind: 'lost'; message: string };
 
 /**
- * Owns the sessions: records (persisted one JSON file each), the FIFO queue over the capacity, the
- * processes and their logs, the ttl of finished sessions, and recovery after a restart.
+ * Owns the sessions: records (persisted one JSON file each), the queue over the capacity (admission by
+ * quota, interactive before headless, FIFO within a priority, preemption), the processes and their logs,
+ * the ttl of finished sessions, and recovery after a restart.
  */
 export class SessionManager {
   readonly records = new Map<string, SessionRecord>();
+  /** Ids waiting for admission, in admission order: priority, then queuedAt, then createdAt. */
   private readonly queue: string[] = [];
+  /** Ids holding a reservation of cores and RAM (admitted and not yet released). */
+  private readonly reserved = new Set<string>();
+  private readonly preemptTimers = new Map<string, NodeJS.Timeout>();
+  /** Wakes the queue when a held (requeued) session may be admitted. */
+  private readonly holdTimers = new Map<string, NodeJS.Timeout>();
   private readonly children = new Map<string, ChildProcess>();
   /** Polls for processes adopted from a previous server (not our children: no exit event). */
   private readonly watchers = new Map<string, NodeJS.Timeout>();
@@ -124,7 +146,12 @@ export class SessionManager {
       this.scheduleTtl(record);
       return;
     }
-    if (record.type !== 'headless') return; // Interactive sessions are records only: nothing to recover.
+    if (record.type !== 'headless') {
+      // Interactive sessions are records only: an admitted one holds its reservation again.
+      if (record.scheduled) this.reserve(record);
+      else this.enqueue(record);
+      return;
+    }
     if (record.status === 'Terminating') {
       if (record.pid !== undefined && processAlive(record.pid, record.pidStart))
         this.killGroup(record.pid, 'SIGKILL');
@@ -132,7 +159,18 @@ export class SessionManager {
       return;
     }
     if (record.status === 'Pending' && !record.scheduled) {
-      this.queue.push(record.id);
+      this.enqueue(record);
+      return;
+    }
+    if (record.preempting) {
+      // Preempted while the server was down or stopping: the requeue goes on once the process is gone.
+      if (record.pid !== undefined && processAlive(record.pid, record.pidStart)) {
+        this.reserve(record);
+        this.watch(record);
+        this.terminate(record);
+      } else {
+        this.requeue(record, false);
+      }
       return;
     }
     const code = this.readExitFile(record.id);
@@ -146,6 +184,7 @@ export class SessionManager {
       );
       void this.persist(record);
       this.watch(record);
+      this.schedulePreemption(record, Date.now() - (Date.parse(record.startTime ?? '') || Date.now()));
       return;
     }
     if (code !== undefined) {
@@ -195,15 +234,15 @@ export class SessionManager {
   ): Promise<SessionRecord> {
     const id = this.newId();
     const now = Date.now();
-    const interactive = request.type !== 'headless';
     const record: SessionRecord = {
       id,
       userid: user,
       name: request.name,
       image: request.image,
       type: request.type,
-      status: interactive ? 'Running' : 'Pending',
+      status: 'Pending',
       createdAt: now,
+      queuedAt: now,
       connectURL: connectURL(id, request.type),
       fixed: request.fixed,
       // Flexible sessions hold their request (1 core / 4 GiB by default), as the cluster's scheduler does.
@@ -215,54 +254,277 @@ export class SessionManager {
       cmd: request.cmd,
       args: request.args,
       env: request.env,
-      scheduled: interactive,
+      scheduled: false,
       events: [],
     };
-    if (interactive) {
-      record.startTime = isoSeconds(now);
-      record.expiryTime = isoSeconds(now + SESSION_LIFETIME_MS);
-      this.addEvent(
-        record,
-        'Normal',
-        'Scheduled',
-        `Recorded by the local server; interactive sessions run no process locally`,
-      );
-    }
     this.records.set(id, record);
     await this.persist(record);
-    if (!interactive) {
-      this.queue.push(id);
-      this.pump();
-    }
     this.options.log(`created ${record.type} session ${id} (${record.name})`);
+    if (!this.couldEverFit(record)) {
+      this.options.log(
+        `session ${id} asks for ${record.reservedCores} cores and ${record.reservedRamGB.toFixed(2)} GB, more than ` +
+          `this server's capacity (${this.options.capacityCores} cores, ${this.options.capacityRamGB} GB): it stays ` +
+          `Pending, as a request beyond the cluster's quota does; restart the server with a larger --cores/--ram`,
+      );
+    }
+    this.enqueue(record);
+    this.pump();
     return record;
   }
 
-  /** Starts queued sessions in order while the head fits (strict FIFO, like a Kueue StrictFIFO queue). */
+  /** 0 for interactive kinds (Kueue priority high), 1 for headless (low). */
+  private static priority(record: SessionRecord): number {
+    return record.type === 'headless' ? 1 : 0;
+  }
+
+  private static before(a: SessionRecord, b: SessionRecord): boolean {
+    const pa = SessionManager.priority(a);
+    const pb = SessionManager.priority(b);
+    if (pa !== pb) return pa < pb;
+    const qa = a.queuedAt ?? a.createdAt;
+    const qb = b.queuedAt ?? b.createdAt;
+    return qa !== qb ? qa < qb : a.createdAt < b.createdAt;
+  }
+
+  /** Puts a Pending session in the queue at its place (usually the end of its priority). */
+  private enqueue(record: SessionRecord): void {
+    if (this.queue.includes(record.id)) return;
+    const hold = (record.notBefore ?? 0) - Date.now();
+    if (hold > 0) {
+      const timer = setTimeout(() => {
+        this.holdTimers.delete(record.id);
+        this.pump();
+      }, hold + 5);
+      timer.unref();
+      this.holdTimers.set(record.id, timer);
+    }
+    let at = this.queue.length;
+    while (at > 0) {
+      const other = this.records.get(this.queue[at - 1]);
+      if (!other || !SessionManager.before(record, other)) break;
+      at -= 1;
+    }
+    this.queue.splice(at, 0, record.id);
+  }
+
+  private couldEverFit(record: SessionRecord): boolean {
+    return (
+      record.reservedCores <= this.options.capacityCores + 1e-9 &&
+      record.reservedRamGB <= this.options.capacityRamGB + 1e-9
+    );
+  }
+
+  private fitsNow(record: SessionRecord): boolean {
+    return (
+      this.usedCores + record.reservedCores <= this.options.capacityCores + 1e-9 &&
+      this.usedRamGB + record.reservedRamGB <= this.options.capacityRamGB + 1e-9
+    );
+  }
+
+  /**
+   * Admits queued sessions in order while the head fits, like a Kueue StrictFIFO queue: interactive
+   * sessions first, then headless, each in the order they (re)entered the queue; a head that does not fit
+   * yet blocks those behind it. A session larger than the whole capacity could never be admitted: it
+   * stays Pending without blocking the others. An interactive head that does not fit preempts running
+   * headless sessions when that makes room (preemptForInteractive).
+   */
   private pump(): void {
-    while (!this.closed && this.queue.length > 0) {
-      const record = this.records.get(this.queue[0]);
-      if (!record || record.status !== 'Pending') {
-        this.queue.shift();
+    let at = 0;
+    while (!this.closed && at < this.queue.length) {
+      const record = this.records.get(this.queue[at]);
+      if (!record || record.status !== 'Pending' || record.scheduled) {
+        this.queue.splice(at, 1);
         continue;
       }
-      const fits =
-        this.usedCores + record.reservedCores <= this.options.capacityCores + 1e-9 &&
-        this.usedRamGB + record.reservedRamGB <= this.options.capacityRamGB + 1e-9;
-      if (!fits) return;
-      this.queue.shift();
-      this.start(record);
+      // Too large for the whole capacity, or held after a preemption: skipped, without blocking the others.
+      if (!this.couldEverFit(record) || (record.notBefore ?? 0) > Date.now()) {
+        at += 1;
+        continue;
+      }
+      if (!this.fitsNow(record)) {
+        if (record.type !== 'headless' && this.options.preemptForInteractive) this.makeRoomFor(record);
+        return;
+      }
+      this.queue.splice(at, 1);
+      if (record.type === 'headless') this.start(record);
+      else this.admitInteractive(record);
     }
   }
 
+  /**
+   * Preempts running headless sessions, most recently started first (Kueue's choice among equal
+   * priorities), until the interactive `head` would fit once they end; nothing when even all of them
+   * would not make room, or when sessions already on their way out will.
+   */
+  private makeRoomFor(head: SessionRecord): void {
+    let cores = this.options.capacityCores - this.usedCores;
+    let ram = this.options.capacityRamGB - this.usedRamGB;
+    const candidates: SessionRecord[] = [];
+    for (const id of this.reserved) {
+      const r = this.records.get(id);
+      if (!r || r.type !== 'headless') continue;
+      if (r.preempting || r.status === 'Terminating' || this.deleting.has(id) || this.stopping.has(id)) {
+        cores += r.reservedCores;
+        ram += r.reservedRamGB;
+      } else if (r.status === 'Running' && r.pid !== undefined) {
+        candidates.push(r);
+      }
+    }
+    const enough = () => cores + 1e-9 >= head.reservedCores && ram + 1e-9 >= head.reservedRamGB;
+    if (enough()) return;
+    const started = (r: SessionRecord) => Date.parse(r.startTime ?? '') || 0;
+    candidates.sort((a, b) => started(b) - started(a) || b.createdAt - a.createdAt);
+    const victims: SessionRecord[] = [];
+    for (const r of candidates) {
+      if (enough()) break;
+      victims.push(r);
+      cores += r.reservedCores;
+      ram += r.reservedRamGB;
+    }
+    if (!enough()) return;
+    for (const victim of victims) {
+      this.preempt(
+        victim,
+        `to make room for ${head.type} session ${head.id} (interactive sessions have priority over headless jobs)`,
+        false,
+      );
+    }
+  }
+
+  private admitInteractive(record: SessionRecord): void {
+    this.reserve(record);
+    const now = Date.now();
+    record.scheduled = true;
+    record.status = 'Running';
+    record.starts = (record.starts ?? 0) + 1;
+    record.startTime = isoSeconds(now);
+    record.expiryTime = isoSeconds(now + SESSION_LIFETIME_MS);
+    this.addEvent(
+      record,
+      'Normal',
+      'Scheduled',
+      `Recorded by the local server; interactive sessions run no process locally`,
+    );
+    void this.persist(record);
+  }
+
   private reserve(record: SessionRecord): void {
+    if (this.reserved.has(record.id)) return;
+    this.reserved.add(record.id);
     this.usedCores += record.reservedCores;
     this.usedRamGB += record.reservedRamGB;
   }
 
   private release(record: SessionRecord): void {
+    if (!this.reserved.delete(record.id)) return;
     this.usedCores = Math.max(0, this.usedCores - record.reservedCores);
     this.usedRamGB = Math.max(0, this.usedRamGB - record.reservedRamGB);
+  }
+
+  /**
+   * Preemption: SIGTERM to the process group (SIGKILL after the grace period, as Kubernetes does); when
+   * the process is gone the session is requeued (see requeue), not finished. `injected` counts it against
+   * the fault's cap.
+   */
+  private preempt(record: SessionRecord, why: string, injected: boolean, holdMs = 0): void {
+    const id = record.id;
+    if (record.preempting || record.status !== 'Running' || record.pid === undefined) return;
+    if (this.deleting.has(id) || this.stopping.has(id) || this.closed) return;
+    this.clearPreemptTimer(id);
+    record.preempting = true;
+    if (holdMs > 0) record.holdMs = holdMs;
+    if (injected) record.injectedPreemptions = (record.injectedPreemptions ?? 0) + 1;
+    this.addEvent(
+      record,
+      'Warning',
+      'Preempted',
+      `Preempted ${why}: SIGTERM to process group ${record.pid} (SIGKILL after ${this.options.killGraceMs / 1000} s); ` +
+        'the session goes back to the queue and its command runs again from the start',
+    );
+    void this.persist(record);
+    this.options.log(`session ${id} preempted ${why}`);
+    this.terminate(record);
+  }
+
+  /** A preemption asked for by the embedding program (LocalServer.preempt); false if not applicable. */
+  preemptNow(id: string, holdMs: number): boolean {
+    const record = this.records.get(id);
+    if (!record || record.type !== 'headless' || record.status !== 'Running' || record.preempting)
+      return false;
+    if (record.pid === undefined || this.deleting.has(id) || this.stopping.has(id) || this.closed)
+      return false;
+    this.preempt(record, 'on request (LocalServer.preempt)', false, holdMs);
+    return true;
+  }
+
+  /** Arms the injected preemption of a run that started `elapsedMs` ago, if the faults say so. */
+  private schedulePreemption(record: SessionRecord, elapsedMs = 0): void {
+    const plan = this.options.preemption?.(record.name, record.starts ?? 1, record.injectedPreemptions ?? 0);
+    if (!plan || record.type !== 'headless') return;
+    this.clearPreemptTimer(record.id);
+    const timer = setTimeout(
+      () => {
+        this.preemptTimers.delete(record.id);
+        this.preempt(record, `by the local server's fault injection (${plan.why})`, true, plan.holdMs);
+      },
+      Math.max(0, plan.delayMs - elapsedMs),
+    );
+    timer.unref();
+    this.preemptTimers.set(record.id, timer);
+  }
+
+  private clearPreemptTimer(id: string): void {
+    const timer = this.preemptTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.preemptTimers.delete(id);
+  }
+
+  /**
+   * The end of a preempted run: the session is Pending again, with no startTime, no pod (events 404, logs
+   * empty), back in the queue as of now; when admitted again its command runs from the start (same id).
+   */
+  private requeue(record: SessionRecord, pump = true): void {
+    this.release(record);
+    this.clearPreemptTimer(record.id);
+    const killTimer = this.killTimers.get(record.id);
+    if (killTimer) clearTimeout(killTimer);
+    this.killTimers.delete(record.id);
+    const waiters = this.exitWaiters.get(record.id) ?? [];
+    this.exitWaiters.delete(record.id);
+    for (const wake of waiters) wake();
+    record.status = 'Pending';
+    record.scheduled = false;
+    record.preempting = false;
+    record.preemptions = (record.preemptions ?? 0) + 1;
+    record.queuedAt = Date.now();
+    if (record.holdMs) record.notBefore = record.queuedAt + record.holdMs;
+    delete record.holdMs;
+    delete record.startTime;
+    delete record.expiryTime;
+    delete record.pid;
+    delete record.pidStart;
+    delete record.exitCode;
+    for (const file of [this.exitFile(record.id), this.logFile(record.id)]) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // Not there.
+      }
+    }
+    void this.persist(record);
+    this.options.log(`session ${record.id} requeued after preemption ${record.preemptions}`);
+    this.enqueue(record);
+    if (pump) this.pump();
+  }
+
+  /** A process ended: a preempted session goes back to the queue, any other one is finished. */
+  private ended(record: SessionRecord, reason: EndReason): void {
+    const id = record.id;
+    if (record.preempting && !this.deleting.has(id) && !this.stopping.has(id) && !this.closed) {
+      this.requeue(record);
+      return;
+    }
+    this.finish(record, reason);
   }
 
   private logFile(id: string): string {
@@ -283,8 +545,10 @@ export class SessionManager {
   }
 
   private start(record: SessionRecord): void {
+    delete record.notBefore;
     this.reserve(record);
     record.scheduled = true;
+    record.starts = (record.starts ?? 0) + 1;
     const o = this.options;
     this.addEvent(
       record,
@@ -316,6 +580,14 @@ export class SessionManager {
         return;
       }
     }
+    if (record.gpus > 0) {
+      this.addEvent(
+        record,
+        'Normal',
+        'GPUsNotProvided',
+        `${record.gpus} GPU(s) requested: recorded only, the local server hands out no GPU`,
+      );
+    }
     const sessionEnv: Record<string, string> = {
       ...record.env,
       skaha_hostname: o.hostname,
@@ -337,7 +609,8 @@ export class SessionManager {
     let fd: number | undefined;
     let child: ChildProcess;
     try {
-      fd = openSync(this.logFile(record.id), 'a', 0o600);
+      // A new pod has a new log: a run after a preemption starts from an empty one.
+      fd = openSync(this.logFile(record.id), 'w', 0o600);
       child = spawn('/bin/sh', ['-c', WRAPPER, 'canfar-local', this.exitFile(record.id), ...argv], {
         cwd: o.home,
         env,
@@ -368,7 +641,7 @@ export class SessionManager {
       // As in a container, the session ends with its main process: whatever it left running goes too.
       this.killGroup(child.pid!, 'SIGKILL');
       this.removeContainer(record.id);
-      this.finish(record, { kind: 'exit', code, signal });
+      this.ended(record, { kind: 'exit', code, signal });
     });
     if (child.pid !== undefined) {
       record.pid = child.pid;
@@ -380,6 +653,7 @@ export class SessionManager {
       const commandLine = argv.join(' ');
       this.addEvent(record, 'Normal', 'Started', `Started process ${child.pid}: ${commandLine}`);
       void this.persist(record);
+      this.schedulePreemption(record);
     }
   }
 
@@ -392,9 +666,9 @@ export class SessionManager {
       if (record.pid !== undefined) this.killGroup(record.pid, 'SIGKILL');
       this.removeContainer(record.id);
       const code = this.readExitFile(record.id);
-      if (code !== undefined) this.finish(record, { kind: 'exit', code, signal: null });
-      else if (this.deleting.has(record.id) || this.stopping.has(record.id))
-        this.finish(record, { kind: 'exit', code: null, signal: 'SIGTERM' });
+      if (code !== undefined) this.ended(record, { kind: 'exit', code, signal: null });
+      else if (this.deleting.has(record.id) || this.stopping.has(record.id) || record.preempting)
+        this.ended(record, { kind: 'exit', code: null, signal: 'SIGTERM' });
       else
         this.finish(record, {
           kind: 'lost',
@@ -407,7 +681,9 @@ export class SessionManager {
   private finish(record: SessionRecord, reason: EndReason, releaseReservation = true): void {
     if (record.status === 'Completed' || record.status === 'Failed') return;
     const wasScheduled = record.scheduled;
-    if (releaseReservation && wasScheduled) this.release(record);
+    if (releaseReservation) this.release(record);
+    this.clearPreemptTimer(record.id);
+    record.preempting = false;
     const killTimer = this.killTimers.get(record.id);
     if (killTimer) clearTimeout(killTimer);
     this.killTimers.delete(record.id);
@@ -487,6 +763,7 @@ export class SessionManager {
         this.terminate(record);
       }
     }
+    this.pump();
   }
 
   private addEvent(
@@ -518,6 +795,14 @@ export class SessionManager {
   }
 
   private async remove(id: string): Promise<void> {
+    const record = this.records.get(id);
+    if (record) this.release(record);
+    this.clearPreemptTimer(id);
+    const hold = this.holdTimers.get(id);
+    if (hold) clearTimeout(hold);
+    this.holdTimers.delete(id);
+    const queued = this.queue.indexOf(id);
+    if (queued >= 0) this.queue.splice(queued, 1);
     this.records.delete(id);
     const ttl = this.ttlTimers.get(id);
     if (ttl) clearTimeout(ttl);
@@ -614,8 +899,9 @@ export class SessionManager {
     await this.persist(record);
   }
 
+  /** The current run's log; empty while there is no pod (queued, or requeued after a preemption). */
   async readLog(id: string): Promise<string> {
-    if (!this.records.has(id)) return '';
+    if (!this.records.get(id)?.scheduled) return '';
     try {
       return await fsp.readFile(this.logFile(id), 'utf8');
     } catch {
@@ -627,6 +913,9 @@ export class SessionManager {
   async close(): Promise<void> {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const timer of [...this.preemptTimers.values(), ...this.holdTimers.values()]) clearTimeout(timer);
+    this.preemptTimers.clear();
+    this.holdTimers.clear();
     for (const timer of this.ttlTimers.values()) clearTimeout(timer);
     this.ttlTimers.clear();
     const waits: Promise<void>[] = [];

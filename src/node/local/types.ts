@@ -25,6 +25,28 @@ export interface FaultOptions {
   seed?: number;
   /** Only requests whose path contains this string are subject to faults (all of them by default). */
   pathIncludes?: string;
+  /**
+   * Preemption on a timer: every headless session is preempted ONCE, this many seconds after it starts
+   * running (SIGTERM to its process group, SIGKILL after `killGraceSeconds`; back to Pending without
+   * startTime, requeued, run again from the start when readmitted). `canfar-lab local --preempt-after S`.
+   */
+  preemptAfterSeconds?: number;
+  /**
+   * Seeded random preemption: each time a headless session starts running, it is preempted with this
+   * probability, at a moment drawn in [0, preemptWithinSeconds) after its start, at most `preemptMaxTimes`
+   * times. The draws depend only on `seed`, the session's name and its attempt number, so the same names
+   * on a fresh server are preempted the same way. `--preempt-random P [--seed N]`. Not with preemptAfterSeconds.
+   */
+  preemptRate?: number;
+  /** Window of the random moment, seconds after the start; 10 by default. */
+  preemptWithinSeconds?: number;
+  /** Most preemptions of one session in the random mode; 1 by default. */
+  preemptMaxTimes?: number;
+  /**
+   * Seconds an injected preemption keeps the session Pending before it may be admitted again (standing in
+   * for the work that took its place, and long enough for a monitor to see it queued); 2 by default.
+   */
+  preemptRequeueSeconds?: number;
 }
 
 export interface TlsOptions {
@@ -50,10 +72,24 @@ export interface LocalServerOptions {
   stateDir?: string;
   /** Seconds a finished session stays visible (GET, logs, events) before it is deleted; 3600 like CANFAR. */
   ttlSeconds?: number;
-  /** Cores the queue may hand out; default: this machine's (os.availableParallelism()). */
+  /**
+   * Cores the queue may hand out (admission by quota, as Kueue does on CANFAR); default: this machine's
+   * (os.availableParallelism()). Every session counts what it requests (a flexible one: 1 core / 4 GiB).
+   */
   cores?: number;
   /** GB of RAM the queue may hand out; default: this machine's total memory, rounded down. */
   ramGB?: number;
+  /**
+   * What GET /context offers: 'production' (default) is CANFAR's LimitRange shape (cores 1..16, memory
+   * 1..192 GB, GPUs 1..7; capacity is enforced by admission, so a request larger than the capacity stays
+   * queued); 'capacity' offers only values that fit in `cores`/`ramGB` and no GPU (the former behaviour).
+   */
+  context?: 'production' | 'capacity';
+  /**
+   * When an interactive session does not fit, preempt running headless sessions (most recently started
+   * first) to make room, as Kueue does for the high-priority interactive queue. On by default.
+   */
+  preemptForInteractive?: boolean;
   /** Directory sessions run in (HOME, PWD, cwd); default os.homedir(). Stands for /arc/home/<user>. */
   home?: string;
   /** User name reported as `userid` and `skaha_username`; default: the OS user running the server. */
@@ -85,6 +121,14 @@ export interface LocalServer {
   /** File holding the token (mode 0600). */
   tokenFile: string;
   stateDir: string;
+  /** What the queue admits at once (the `cores`/`ramGB` options or this machine's). */
+  capacity: { cores: number; ramGB: number };
+  /**
+   * Preempts one running headless session now, for tests: SIGTERM to its process group, then Pending
+   * without startTime and readmitted after `requeueSeconds` (default 0) to run its command again. False
+   * when the session is not a running headless session of this server (nothing is done).
+   */
+  preempt(id: string, options?: { requeueSeconds?: number }): boolean;
   /** Stops listening, ends running sessions (recorded as Failed: "Killed"), removes server.json. */
   close(): Promise<void>;
 }
@@ -112,8 +156,25 @@ export interface SessionRecord {
   image: string;
   type: LocalSessionType;
   status: LocalSessionStatus;
-  /** Creation time (ms since epoch): the queue is FIFO on it. */
+  /** Creation time (ms since epoch). */
   createdAt: number;
+  /**
+   * When it (re)entered the queue (ms): creation, or the preemption that requeued it. Admission is FIFO
+   * on it within a priority (interactive before headless). Absent in records of older servers: createdAt.
+   */
+  queuedAt?: number;
+  /** How many times its command was started (the attempt number of the current or last run). */
+  starts?: number;
+  /** How many times it was preempted (requeued after running), for any reason. */
+  preemptions?: number;
+  /** Preemptions injected by the preemptAfterSeconds / preemptRate faults (they have a cap). */
+  injectedPreemptions?: number;
+  /** Set while a preemption is under way: when the process ends the session is requeued, not finished. */
+  preempting?: boolean;
+  /** Set by the preemption under way: not admitted again before this time (ms), see preemptRequeueSeconds. */
+  holdMs?: number;
+  /** A requeued session is not admitted before this time (ms since epoch). */
+  notBefore?: number;
   startTime?: string;
   expiryTime?: string;
   /** When the session reached Completed/Failed (ms), for the ttl. */

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 
-import { startLocalServer } from '../../local';
+import { startLocalServer, type FaultOptions } from '../../local';
+import { resolveFaults } from '../../local/faults';
 import type { Command, CommandIO } from '../command';
 
 const usage = `Usage: canfar-lab local [options]
@@ -14,12 +15,34 @@ Options:
   --token T      bearer token clients must send (default: a random one kept in <state>/token)
   --state DIR    state directory: sessions, logs, token (default ~/.local/share/jupyterlab-canfar/local)
   --ttl S        seconds a finished session stays visible (default 3600, like CANFAR)
-  --cores N      cores the queue hands out (default: this machine's)
-  --ram GB       GB of RAM the queue hands out (default: this machine's)
+  --cores N      cores the queue admits at once (default: this machine's); sessions beyond wait Pending,
+                 interactive ones first, then headless, in arrival order. A flexible session counts 1 core
+  --ram GB       GB of RAM the queue admits at once (default: this machine's); a flexible session counts 4 GiB
+  --context C    what /context offers: production (default: CANFAR's 1..16 cores, 1..192 GB, 1..7 GPUs)
+                 or capacity (only values that fit in --cores/--ram, no GPU)
+  --no-preempt-for-interactive
+                 do not preempt headless sessions to make room for an interactive one (CANFAR does)
   --runtime R    run headless sessions in their image with R = docker or podman (default: as processes)
   --json         print one JSON line {"url","apiUrl","tokenFile","pid"} once listening
-Fault injection (tests): env CANFAR_LOCAL_FAULTS='{"unavailableRate":0.1,"seed":1}'.
+Preemption, as CANFAR's queue does it (SIGTERM to the process group, SIGKILL after 5 s, back to Pending
+without startTime, run again from the start when readmitted):
+  --preempt-after S    every headless session once, S seconds after it starts running
+  --preempt-random P   each run of a headless session with probability P, at a random moment
+  --preempt-within S   ... within S seconds of its start (default 10)
+  --preempt-max K      ... at most K times per session (default 1)
+  --seed N             seed of the random draws (same seed and session names: same preemptions)
+  --preempt-requeue S  a preempted session stays Pending S seconds before it may run again (default 2)
+Other faults (tests): env CANFAR_LOCAL_FAULTS='{"unavailableRate":0.1,"seed":1}' (the flags above win).
+Env CANFAR_LOCAL_ARGS='--cores 2 --preempt-after 2' adds options before the command line's (which win):
+the way to set up a server that something else starts, such as JupyterLab's.
 `;
+
+export const LOCAL_ARGS_ENV = 'CANFAR_LOCAL_ARGS';
+
+/** Options from CANFAR_LOCAL_ARGS, split on white space (values cannot hold spaces). */
+function envArgs(env: NodeJS.ProcessEnv): string[] {
+  return (env[LOCAL_ARGS_ENV] ?? '').split(/\s+/).filter(Boolean);
+}
 
 function numberFlag(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -40,9 +63,11 @@ export const local: Command = {
     let ttl: number | undefined;
     let cores: number | undefined;
     let ram: number | undefined;
+    let faults: FaultOptions | undefined;
     try {
       ({ values } = parseArgs({
-        args: io.argv,
+        // CANFAR_LOCAL_ARGS first: the command line's own options win over it.
+        args: [...envArgs(io.env), ...io.argv],
         options: {
           port: { type: 'string' },
           host: { type: 'string' },
@@ -52,6 +77,14 @@ export const local: Command = {
           cores: { type: 'string' },
           ram: { type: 'string' },
           runtime: { type: 'string' },
+          context: { type: 'string' },
+          'no-preempt-for-interactive': { type: 'boolean' },
+          'preempt-after': { type: 'string' },
+          'preempt-random': { type: 'string' },
+          'preempt-within': { type: 'string' },
+          'preempt-max': { type: 'string' },
+          'preempt-requeue': { type: 'string' },
+          seed: { type: 'string' },
           json: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -65,8 +98,41 @@ export const local: Command = {
       if (values.runtime !== undefined && values.runtime !== 'docker' && values.runtime !== 'podman') {
         throw new UsageError(`--runtime must be docker or podman, got "${values.runtime}".`);
       }
+      if (values.context !== undefined && values.context !== 'production' && values.context !== 'capacity') {
+        throw new UsageError(`--context must be production or capacity, got "${values.context}".`);
+      }
+      const flags: FaultOptions = {};
+      const after = numberFlag(values['preempt-after'] as string | undefined, 'preempt-after', 0);
+      const rate = numberFlag(values['preempt-random'] as string | undefined, 'preempt-random', 0);
+      const within = numberFlag(values['preempt-within'] as string | undefined, 'preempt-within', 0);
+      const max = numberFlag(values['preempt-max'] as string | undefined, 'preempt-max', 1);
+      const seed = numberFlag(values.seed as string | undefined, 'seed', 0);
+      const requeue = numberFlag(values['preempt-requeue'] as string | undefined, 'preempt-requeue', 0);
+      if (rate !== undefined && rate > 1)
+        throw new UsageError(`--preempt-random must be <= 1, got "${rate}".`);
+      if (max !== undefined && !Number.isInteger(max))
+        throw new UsageError(`--preempt-max must be a whole number, got "${max}".`);
+      if (after !== undefined && rate !== undefined)
+        throw new UsageError('--preempt-after and --preempt-random cannot be used together: choose one.');
+      if (after !== undefined) flags.preemptAfterSeconds = after;
+      if (rate !== undefined) flags.preemptRate = rate;
+      if (within !== undefined) flags.preemptWithinSeconds = within;
+      if (max !== undefined) flags.preemptMaxTimes = max;
+      if (seed !== undefined) flags.seed = seed;
+      if (requeue !== undefined) flags.preemptRequeueSeconds = requeue;
+      if (Object.keys(flags).length > 0) {
+        // The flags add to (and win over) the faults of CANFAR_LOCAL_FAULTS.
+        const fromEnv = resolveFaults(undefined, io.env) ?? {};
+        if (flags.preemptAfterSeconds !== undefined) delete fromEnv.preemptRate;
+        if (flags.preemptRate !== undefined) delete fromEnv.preemptAfterSeconds;
+        faults = { ...fromEnv, ...flags };
+        // A random run without a seed gets one here, printed in the banner, so that it can be replayed.
+        if ((faults.preemptRate ?? 0) > 0 && faults.seed === undefined) faults.seed = Date.now() % 2 ** 31;
+      }
     } catch (error) {
-      io.stderr.write(`canfar-lab local: ${(error as Error).message}\n\n${usage}`);
+      const fromEnv =
+        envArgs(io.env).length > 0 ? ` (${LOCAL_ARGS_ENV}=${io.env[LOCAL_ARGS_ENV]} came first)` : '';
+      io.stderr.write(`canfar-lab local: ${(error as Error).message}${fromEnv}\n\n${usage}`);
       return 2;
     }
     if (values.help) {
@@ -86,6 +152,9 @@ export const local: Command = {
         cores,
         ramGB: ram,
         container: values.runtime ? { runtime: values.runtime as 'docker' | 'podman' } : undefined,
+        context: values.context as 'production' | 'capacity' | undefined,
+        preemptForInteractive: values['no-preempt-for-interactive'] ? false : undefined,
+        faults,
         log: json ? undefined : (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
       });
     } catch (error) {
@@ -108,6 +177,14 @@ export const local: Command = {
           `  API base:   ${server.apiUrl}\n` +
           `  Token file: ${server.tokenFile}\n` +
           `  State:      ${server.stateDir}\n` +
+          `  Capacity:   ${server.capacity.cores} cores, ${server.capacity.ramGB} GB (sessions beyond wait Pending)\n` +
+          (faults?.preemptAfterSeconds !== undefined
+            ? `  Preemption: every headless session once, ${faults.preemptAfterSeconds} s after it starts\n`
+            : '') +
+          ((faults?.preemptRate ?? 0) > 0
+            ? `  Preemption: each run with probability ${faults!.preemptRate}, within ${faults!.preemptWithinSeconds ?? 10} s, ` +
+              `at most ${faults!.preemptMaxTimes ?? 1} times per session (seed ${faults!.seed ?? 'from the clock'}: --seed replays it)\n`
+            : '') +
           `Use it with: canfar-lab --url local ...   (Ctrl-C to stop)\n`,
       );
     }
