@@ -65,7 +65,7 @@ export class BatchBridge implements BatchBackend {
     // folder makes sure that only one watcher launches the rest).
     if (views.some((view) => view.phase === 'canary')) {
       let continued = false;
-      for (const view of views.filter((v) => v.phase === 'canary')) {
+      for (const view of views.filter((v) => v.phase === 'canary' && !this._cannotContinue.has(v.batchId))) {
         const step = await continueCanary(this.options.client, this.options.store, view, {
           ...(this._plans.has(view.batchId) ? { plan: this._plans.get(view.batchId) } : {}),
         }).catch((error: unknown) => ({ action: 'unable' as const, message: String(error) }));
@@ -73,6 +73,8 @@ export class BatchBridge implements BatchBackend {
           this._plans.delete(view.batchId);
           continued = true;
         }
+        // Not from here (a secret env value only its submitter holds): not planned again at every poll.
+        if (step.action === 'unable') this._cannotContinue.add(view.batchId);
       }
       if (continued) views = await this._monitor.poll();
     }
@@ -240,6 +242,8 @@ export class BatchBridge implements BatchBackend {
   private _monitor: BatchMonitor;
   /** Plans of canary batches submitted here (they hold secret env values batch.json does not). */
   private _plans = new Map<string, BatchPlan>();
+  /** Canary batches whose rest this panel cannot launch (see continueCanary's 'unable'). */
+  private _cannotContinue = new Set<string>();
   private _sessions: Session[] = [];
   private _views = new Map<string, BatchView>();
   private _deleted = new Map<string, BatchSummary>();
