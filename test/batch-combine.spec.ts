@@ -101,7 +101,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
       [...globals, 'submit', join(dir, 'pipeline.ipynb'), '-r', '6', '--follow', '--interval', '0.2'],
       env,
     );
-    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/combine completed \(run by replica [1-6]; log logs\/combine\.log\)/);
     expect(run.stdout).toMatch(/6\/6 done.*combine completed/);
     const { batchId, folder } = onlyBatch(dir);
@@ -156,7 +156,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
         ],
         env,
       );
-      expect({ rep, code: run.code, stderr: run.stderr }).toMatchObject({ rep, code: 0 });
+      expect(run.code === 0 ? 0 : `repetition ${rep}: exit ${run.code}: ${run.stderr}`).toBe(0);
       const { batchId, folder } = onlyBatch(dir);
       expect({ rep, runs: combineRuns(dir) }).toEqual({ rep, runs: [`${batchId} 6`] });
       expect(JSON.parse(readFileSync(join(dir, 'final.json'), 'utf8'))).toEqual(
@@ -238,7 +238,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
       [...globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
       env,
     );
-    expect({ code: rerun.code, stderr: rerun.stderr }).toMatchObject({ code: 0 });
+    expect(rerun.code === 0 ? 0 : `exit \${rerun.code}: \${rerun.stderr}`).toBe(0);
     expect(rerun.stdout).toContain(
       `batch ${batchId}: replica(s) 3 launched again in the same folder: 1/1 launched`,
     );
@@ -327,7 +327,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
       ],
       env,
     );
-    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(
       /canary: replica 1 runs alone; the other 3 are launched once it completed with exit 0/,
     );
@@ -361,7 +361,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
       ],
       env,
     );
-    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/canary replica 1 launched; the other 2 wait for it to complete/);
     expect(run.stdout).toMatch(/batch \S+: launched \(/);
     const names = (await server.api.list('?type=headless'))

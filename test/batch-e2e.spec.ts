@@ -47,7 +47,7 @@ describe('canfar-lab submit, end to end on the local server', () => {
       env,
     );
     expect(run.stderr).not.toMatch(/failed/);
-    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/8\/8 replica\(s\) launched/);
     expect(run.stdout).toMatch(/8\/8 done/);
 
@@ -107,7 +107,7 @@ describe('canfar-lab submit, end to end on the local server', () => {
       [...globals, 'submit', join(dir, 'failing.ipynb'), '-r', '3', '--follow', '--interval', '0.2'],
       env,
     );
-    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 1 });
+    expect(run.code === 1 ? 1 : `exit \${run.code}: \${run.stderr}`).toBe(1);
     expect(run.stderr).toMatch(/1 of 3 replica\(s\) failed/);
     expect(run.stderr).toMatch(
       /replica 3 \(failing-[a-z0-9]{4}-3, session [a-z0-9]+\) failed with exit code 1 in cell 3: ZeroDivisionError/,
@@ -127,7 +127,7 @@ describe('canfar-lab submit, end to end on the local server', () => {
       [...globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
       env,
     );
-    expect({ code: rerun.code, stderr: rerun.stderr }).toMatchObject({ code: 1 });
+    expect(rerun.code === 1 ? 1 : `exit \${rerun.code}: \${rerun.stderr}`).toBe(1);
     expect(rerun.stderr).toMatch(/replica 3 .* in cell 3: ZeroDivisionError/);
     expect(readdirSync(join(dir, 'canfar-batches'))).toEqual([batchId]);
     const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;

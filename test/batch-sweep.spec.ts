@@ -89,7 +89,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
       ],
       env,
     );
-    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/12\/12 replica\(s\) launched/);
 
     const expected = [
@@ -258,7 +258,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
       ],
       env,
     );
-    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
     const printed = [1, 2, 3].map((i) => {
       const log = readFileSync(join(dir, 'canfar-batches', batchId, `logs/replica-${i}.log`), 'utf8');
@@ -306,7 +306,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         ],
         env,
       );
-      expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+      expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
       const [batchId] = readdirSync(join(dir, 'canfar-batches'));
       const printed = [1, 2].map((i) => {
         const log = readFileSync(join(dir, 'canfar-batches', batchId, `logs/replica-${i}.log`), 'utf8');
@@ -354,7 +354,7 @@ describe('examples/parameter-grid as a batch', () => {
         ],
         { PATH: process.env.PATH, HOME: server.home },
       );
-      expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+      expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
       const summary = JSON.parse(readFileSync(join(dir, 'results/summary.json'), 'utf8'));
       expect(
         summary.map((row: { threshold: number; method: string }) => [row.threshold, row.method]),

@@ -213,6 +213,24 @@ export function sweepRule(
 ): SweepRecord | undefined {
   if (sweep === undefined) return undefined;
   const before = findings.problems.length;
+  const shape = sweepShape(declared, sweep, params, shards, findings);
+  if (!shape) return undefined;
+  const check = sweepValues(declared, sweep, findings);
+  if (findings.problems.length > before) return undefined;
+  const sets = sweepSets(declared, sweep, shape.names, check, findings);
+  return findings.problems.length > before
+    ? undefined
+    : { parameters: shape.names, sets, shards: shape.shards };
+}
+
+/** The sweep's parameters (declared, not also single values), its lists (not empty), its size (<= 512). */
+function sweepShape(
+  declared: NotebookParameter[],
+  sweep: SweepInput,
+  params: Record<string, string> | undefined,
+  shards: number,
+  findings: Findings,
+): { names: string[]; shards: number } | undefined {
   if (sweep === null || typeof sweep !== 'object') {
     findings.add({ field: 'sweep', value: sweep, rule: 'must be axes ({name: [values]}) or a list of sets' });
     return undefined;
@@ -240,16 +258,21 @@ export function sweepRule(
   const count = sweepSetCount(sweep);
   if (Array.isArray(sweep) && count === 0)
     findings.add({ field: 'sweep', rule: 'the list of parameter sets is empty' });
-  const validShards = Number.isInteger(shards) && shards >= 1 ? shards : 1;
-  if (count * validShards > MAX_REPLICAS) {
-    findings.add({ field: 'sweep', value: count * validShards, rule: tooManySessions(count, validShards) });
+  const valid = Number.isInteger(shards) && shards >= 1 ? shards : 1;
+  if (count * valid > MAX_REPLICAS) {
+    findings.add({ field: 'sweep', value: count * valid, rule: tooManySessions(count, valid) });
     return undefined;
   }
+  return { names, shards: valid };
+}
 
-  // Every value once, with its parameter's type (an axis's list, or each set's values).
+type ValueCheck = (name: string, value: ParamValue) => ReturnType<typeof checkParamValue>;
+
+/** Every value once, with its parameter's type (an axis's list, or each set's values); a bad one is named. */
+function sweepValues(declared: NotebookParameter[], sweep: SweepInput, findings: Findings): ValueCheck {
   const byName = new Map(declared.map((p) => [p.name, p]));
   const checked = new Map<string, ReturnType<typeof checkParamValue>>();
-  const check = (name: string, value: ParamValue) => {
+  const check: ValueCheck = (name, value) => {
     const id = `${name}\u0000${JSON.stringify(value)}`;
     let result = checked.get(id);
     if (!result) {
@@ -265,8 +288,18 @@ export function sweepRule(
         Array.isArray(list) ? list.map((v): [string, ParamValue] => [name, v]) : [],
       );
   for (const [name, value] of values) if (byName.has(name) && value !== undefined) check(name, value);
-  if (findings.problems.length > before) return undefined;
+  return check;
+}
 
+/** The sets in order, as the text each replica receives; two sets with the same values are refused. */
+function sweepSets(
+  declared: NotebookParameter[],
+  sweep: SweepInput,
+  names: string[],
+  check: ValueCheck,
+  findings: Findings,
+): Record<string, string>[] {
+  const byName = new Map(declared.map((p) => [p.name, p]));
   const sets: Record<string, string>[] = [];
   const keys = new Map<string, number>();
   expandSweep(sweep).forEach((set, index) => {
@@ -278,8 +311,7 @@ export function sweepRule(
       record[name] = result.text;
       return result.key;
     });
-    const joined = JSON.stringify(key);
-    const first = keys.get(joined);
+    const first = keys.get(JSON.stringify(key));
     if (first !== undefined)
       findings.add({
         field: 'sweep',
@@ -287,10 +319,10 @@ export function sweepRule(
         rule: `sets ${first} and ${index + 1} are the same (${names.map((n) => `${n}=${record[n] ?? '(default)'}`).join(', ')})`,
         hint: 'each set must differ in at least one value',
       });
-    else keys.set(joined, index + 1);
+    else keys.set(JSON.stringify(key), index + 1);
     sets.push(record);
   });
-  return findings.problems.length > before ? undefined : { parameters: names, sets, shards: validShards };
+  return sets;
 }
 
 // ---------------------------------------------------------------------------------------------------
