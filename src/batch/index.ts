@@ -13,3 +13,5 @@ export * from './submit';
 export * from './logs';
 export * from './monitor';
 export * from './actions';
+export * from './options';
+export * from './submit-options';

@@ -8,6 +8,7 @@ import {
   BATCH_FOLDER_TO_NOTEBOOK_DIR,
   BatchMonitor,
   BATCHES_FOLDER,
+  DEFAULT_BATCH_IMAGE,
   deleteAndHideBatch,
   deleteBatch as deleteBatchSessions,
   fetchPlatformInfo,
@@ -38,7 +39,7 @@ import {
 } from './results';
 
 /** The image `submit()` uses when none is given (as the CLI). */
-export const DEFAULT_BATCH_IMAGE = 'images.canfar.net/skaha/astroml:latest';
+export { DEFAULT_BATCH_IMAGE };
 
 /** Where and as whom the commands connect; every field optional (found as the CLI finds them). */
 export interface CanfarSettings {
