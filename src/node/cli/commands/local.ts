@@ -31,9 +31,23 @@ function numberFlag(value: string | undefined, name: string, min: number): numbe
 
 class UsageError extends Error {}
 
+const options = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  token: { type: 'string' },
+  state: { type: 'string' },
+  ttl: { type: 'string' },
+  cores: { type: 'string' },
+  ram: { type: 'string' },
+  runtime: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export const local: Command = {
   summary: 'run a local Skaha-compatible server (sessions run as processes on this machine)',
   usage,
+  options,
   async run(io: CommandIO): Promise<number> {
     let values: Record<string, string | boolean | undefined>;
     let port: number | undefined;
@@ -43,18 +57,7 @@ export const local: Command = {
     try {
       ({ values } = parseArgs({
         args: io.argv,
-        options: {
-          port: { type: 'string' },
-          host: { type: 'string' },
-          token: { type: 'string' },
-          state: { type: 'string' },
-          ttl: { type: 'string' },
-          cores: { type: 'string' },
-          ram: { type: 'string' },
-          runtime: { type: 'string' },
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
+        options,
         strict: true,
         allowPositionals: false,
       }));
