@@ -239,7 +239,7 @@ class Engine:
             print(f"%canfar info: {error.message}", file=sys.stderr)
         return outputs.SessionList(found)
 
-    def logs(self, parsed: spec.ParsedArgs, on_text: Optional[Callable[[str], None]] = None) -> str:
+    def logs(self, parsed: spec.ParsedArgs, on_text: Optional[Callable[[str], None]] = None) -> outputs.LogText:
         if len(parsed.positionals) != 1:
             raise CanfarUsageError("logs needs exactly one session ID", verb="logs", usage=spec.synopsis("logs"))
         session_id = parsed.positionals[0]
@@ -253,15 +253,15 @@ class Engine:
                     on_text(text)
 
                 self.cli().stream(["logs", *parsed.argv], take, verb="logs")
-                return outputs.LogText("".join(chunks))
-            return outputs.LogText(self._cli_json("logs", parsed.argv)["logs"])
+                return outputs.LogText(session_id, "".join(chunks))
+            return outputs.LogText(session_id, self._cli_json("logs", parsed.argv)["logs"])
         server = self.server()
 
         def read() -> str:
             return server.skaha("GET", f"session/{session_id}", f"logs of session {session_id}", query={"view": "logs"}).text
 
         if not follow:
-            return outputs.LogText(read())
+            return outputs.LogText(session_id, read())
         # Follow: status first, then the log (once ended, the last read holds the last line); the service
         # has no offset, so only the part not seen before is handed on.
         seen = ""
@@ -280,7 +280,7 @@ class Engine:
             if fresh and on_text is not None:
                 on_text(fresh)
             if ended:
-                return outputs.LogText(seen)
+                return outputs.LogText(session_id, seen)
             time.sleep(1.0)
 
     def events(self, parsed: spec.ParsedArgs) -> outputs.EventList:

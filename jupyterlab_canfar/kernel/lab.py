@@ -24,6 +24,8 @@ from .server import JupyterServer
 
 COMM_TARGET = "jupyterlab-canfar"
 API = "canfar/api/kernel"
+# Seconds a JupyterLab page has to take a request (it normally does within a second).
+CLAIM_TIMEOUT = 15.0
 
 
 def _open_comm(data: Dict[str, Any]) -> None:
@@ -49,10 +51,10 @@ def _open_comm(data: Dict[str, Any]) -> None:
 
 
 class LabRelay:
-    def __init__(self, server: JupyterServer, kernel: str, *, claim_timeout: float = 15.0):
+    def __init__(self, server: JupyterServer, kernel: str, *, claim_timeout: Optional[float] = None):
         self.server = server
         self.kernel = kernel
-        self.claim_timeout = claim_timeout
+        self.claim_timeout = CLAIM_TIMEOUT if claim_timeout is None else claim_timeout
 
     def frontends(self) -> List[str]:
         """The JupyterLab pages with the CANFAR extension that reported this kernel lately."""
@@ -83,9 +85,14 @@ class LabRelay:
         sent_at = time.monotonic()
         last_progress = None
         try:
+            status = "open"
             while True:
+                # While nobody has claimed it, wake up in time to give up on it.
+                wait = 20.0
+                if status == "open":
+                    wait = max(0.2, min(wait, self.claim_timeout - (time.monotonic() - sent_at) + 0.1))
                 answer = self.server.request(
-                    "GET", f"{API}/requests/{request_id}", query={"after": version, "wait": 20}, timeout=40
+                    "GET", f"{API}/requests/{request_id}", query={"after": version, "wait": f"{wait:.1f}"}, timeout=40
                 )
                 if answer.status != 200:
                     raise CanfarError(

@@ -213,13 +213,33 @@ class PlatformContext(Record):
     )
 
 
-class LogText(str):
-    """A session's whole log: a str that shows as preformatted text."""
+class LogText:
+    """A session's whole log (the JS kernels' LogText): ``.text``, ``.lines``; ``str(log)`` is the text."""
+
+    def __init__(self, session_id: str, text: str):
+        self.id = session_id
+        self.text = text
+
+    @property
+    def lines(self) -> List[str]:
+        return self.text.splitlines()
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __contains__(self, part: str) -> bool:
+        return part in self.text
+
+    def __eq__(self, other: Any) -> bool:
+        return self.text == (other.text if isinstance(other, LogText) else other)
+
+    def __repr__(self) -> str:
+        return self.text
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {
-            "text/plain": str(self),
-            "text/html": f'<pre data-canfar="log" style="white-space:pre-wrap;margin:0">{html.escape(str(self))}</pre>',
+            "text/plain": self.text,
+            "text/html": f'<pre data-canfar="log" style="white-space:pre-wrap;margin:0">{html.escape(self.text)}</pre>',
         }
 
 
