@@ -15,3 +15,4 @@ export * from './monitor';
 export * from './actions';
 export * from './options';
 export * from './submit-options';
+export * from './notebook-output';
