@@ -80,7 +80,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function startJupyter(outputDir: string): Promise<{ server: JupyterServer; child: ChildProcess }> {
+async function startJupyter(
+  outputDir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ server: JupyterServer; child: ChildProcess }> {
   const base = mkdtempSync(join(tmpdir(), 'canfar-ui-'));
   const rootDir = join(base, 'root');
   const stateDir = join(base, 'state');
@@ -109,7 +112,11 @@ async function startJupyter(outputDir: string): Promise<{ server: JupyterServer;
         // For debugging only, e.g. CANFAR_UI_SERVER_ARGS='--ServerApp.log_level=DEBUG'.
         ...(process.env.CANFAR_UI_SERVER_ARGS ?? '').split(' ').filter(Boolean),
       ],
-      { cwd: rootDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+      {
+        cwd: rootDir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PYTHONUNBUFFERED: '1', ...extraEnv },
+      },
     );
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
@@ -153,11 +160,15 @@ async function stopJupyter(server: JupyterServer, child: ChildProcess): Promise<
   }
 }
 
-export const test = base.extend<{ jupyter: JupyterServer; lab: JupyterLabPage }>({
-  // Playwright reads a fixture's dependencies from its destructured first parameter: none here.
-  // eslint-disable-next-line no-empty-pattern
-  jupyter: async ({}, use, testInfo) => {
-    const { server, child } = await startJupyter(testInfo.outputPath());
+export const test = base.extend<{
+  jupyter: JupyterServer;
+  lab: JupyterLabPage;
+  /** Extra environment of the Jupyter server (and so of its kernels), e.g. JUPYTER_PATH for kernelspecs. */
+  serverEnv: Record<string, string>;
+}>({
+  serverEnv: [{}, { option: true }],
+  jupyter: async ({ serverEnv }, use, testInfo) => {
+    const { server, child } = await startJupyter(testInfo.outputPath(), serverEnv);
     try {
       await use(server);
     } finally {
