@@ -19,6 +19,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -108,7 +109,7 @@ class JupyterServer:
         self.token = str(info.get("token") or "")
         self.root_dir = str(info.get("root_dir") or info.get("notebook_dir") or "")
         self.pid = int(info.get("pid") or 0)
-        self._xsrf: Optional[str] = None
+        self._xsrf = uuid.uuid4().hex
 
     def __repr__(self) -> str:
         return f"JupyterServer({self.url}, pid {self.pid})"
@@ -139,8 +140,9 @@ class JupyterServer:
         elif json_body is not None:
             data = json.dumps(json_body).encode()
             headers["Content-Type"] = "application/json"
-        if method not in ("GET", "HEAD") and not self.token and self._xsrf:
-            # A server without token auth checks XSRF on changes: echo the cookie it set.
+        if method not in ("GET", "HEAD") and not headers.get("Authorization"):
+            # Without a token, jupyter_server checks XSRF on changes: the double-submit pattern (the same
+            # value as the _xsrf cookie and the X-XSRFToken header) is what a browser page sends too.
             headers["X-XSRFToken"] = self._xsrf
             headers["Cookie"] = f"_xsrf={self._xsrf}"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
@@ -155,10 +157,6 @@ class JupyterServer:
                 f"cannot reach the Jupyter server at {self.url} ({reason}); is it still running?",
                 code="transport",
             ) from None
-        cookie = answer.headers.get("Set-Cookie", "")
-        match = re.search(r"_xsrf=([^;]+)", cookie)
-        if match:
-            self._xsrf = match.group(1)
         return answer
 
     def manages(self, kernel: str) -> bool:

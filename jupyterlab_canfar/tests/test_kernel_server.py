@@ -325,3 +325,19 @@ def test_a_request_nobody_claims_is_cancelled_and_reported(kernel_in_jupyter):
         "%canfar batches"
     )
     assert "no JupyterLab page took the request within 2 s" in err and "nothing was run" in err
+
+
+def test_a_kernel_reaches_a_server_without_token_whose_xsrf_check_is_on(start_jupyter):
+    """A Jupyter server with no token (behind a platform's own login) still checks XSRF on POST: the
+    kernel sends the double-submit pair a browser page sends, and is let in."""
+    from jupyterlab_canfar.kernel.server import JupyterServer
+
+    jupyter = start_jupyter(token="")
+    bare = jupyter.request(
+        "POST", f"{RELAY}/requests", body=b'{"kernel":"k1","payload":{}}', auth=False,
+        headers={"Content-Type": "application/json"},
+    )
+    assert bare.status == 403 and "_xsrf" in bare.text
+    server = JupyterServer({"url": f"http://127.0.0.1:{jupyter.port}/", "token": "", "pid": jupyter.process.pid})
+    answer = server.request("POST", f"{RELAY}/requests", json_body={"kernel": "k1", "payload": {}})
+    assert answer.status == 201, answer.text
