@@ -82,6 +82,13 @@ def _in_kernel() -> bool:
         return False
 
 
+def _shown(value: Any, live: bool) -> Any:
+    """A batch shown live above shows itself as one line when it is also the cell's value."""
+    if live and isinstance(value, BatchStatus) and _in_kernel():
+        value.shown_live = True
+    return value
+
+
 def sessions(kind: Optional[str] = None, status: Optional[str] = None) -> SessionList:
     """Your sessions (all of them, finished ones included), optionally of one kind or status."""
     return engine().sessions(kind, status)
@@ -131,7 +138,7 @@ def submit(notebook: str, replicas: int, *, follow: bool = False, **flags: Any) 
     ``replicas``), which shows itself as the batch's live status in JupyterLab. Flags: those of
     ``canfar-lab submit`` (name, image, cores, ram, gpus, env, param, policy, concurrency, dry_run...)."""
     parsed = _parse("submit", notebook, replicas=replicas, follow=follow, **flags)
-    return engine().submit(parsed, _live() if follow else (lambda value: None))
+    return _shown(engine().submit(parsed, _live() if follow else (lambda value: None)), follow)
 
 
 def batches(all: bool = False) -> BatchList:  # noqa: A002 - the CLI's flag name
@@ -147,7 +154,8 @@ def batch(batch_ref: BatchRef) -> BatchStatus:
 def watch(batch_ref: BatchRef, interval: float = 2.0) -> BatchStatus:
     """Follows a batch until every replica has finished, its status shown live; returns the final state."""
     batch_id = _batch_id(batch_ref)
-    return engine().watch(batch_id, _parse("watch", batch_id), _live(), interval=_interval(interval))
+    status = engine().watch(batch_id, _parse("watch", batch_id), _live(), interval=_interval(interval))
+    return _shown(status, True)
 
 
 def delete_batch(batch_ref: BatchRef, replica: Optional[int] = None) -> Dict[str, Any]:

@@ -495,7 +495,8 @@ class Engine:
         if route == "lab":
             return self._submit_lab(parsed, on_update, follow)
         argv = [a for a in parsed.argv if a != "--follow"]
-        result = self._cli_json("submit", argv)
+        # Exit code 1 with a result: launched, but some replicas were not (the output names them).
+        result = self._cli_json("submit", argv, accept_failure_result=True)
         if values.get("dry-run"):
             return outputs.Record(result)
         folder = result.get("folder")

@@ -375,8 +375,13 @@ class BatchStatus(dict):
             rows = [r for r in rows if r.get("state") != "completed"][:MAX_ROWS]
         return rows
 
+    # Set when the batch was already shown live above (canfar.watch): the value then shows as one line.
+    shown_live = False
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         line = self.summary_line()
+        if self.shown_live:
+            return {"text/plain": line, "text/html": f'<p data-canfar="batch-summary">{html.escape(line)}</p>'}
         where = self.get("absoluteFolder") or self.get("folder") or ""
         notebook = f" · {self['notebook']}" if self.get("notebook") else ""
         error = self.get("error") or {}
@@ -465,7 +470,7 @@ def batch_from_launch(
         "name": submitted.get("name"),
         "notebook": submitted.get("notebook"),
         "phase": "launched",
-        "counts": counts_of(replicas),
+        "counts": {**counts_of(replicas), "total": max(len(replicas), int(submitted.get("total") or 0))},
         "replicas": replicas,
         "launched": submitted.get("launched"),
         "total": submitted.get("total", len(replicas)),

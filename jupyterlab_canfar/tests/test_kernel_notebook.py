@@ -44,6 +44,7 @@ CELLS = [
     ),
     "%canfar logs $second",
     "rows",
+    "listed = canfar.batches()\nprint([(b['phase'], b['counts']['completed']) for b in listed])",
     "%canfar submit missing.ipynb -r 2",
     "%canfar submit other.ipynb --replicas=two",
 ]
@@ -117,7 +118,7 @@ def test_a_python_notebook_submits_follows_and_reads_a_batch_headless(local_serv
     )
     assert run.returncode == 0, run.stderr[-3000:]
     cells = json.loads((work / "executed.ipynb").read_text())["cells"]
-    load, ps, submit, api, logs, table, missing, bad_flag = cells
+    load, ps, submit, api, logs, table, batches, missing, bad_flag = cells
 
     assert load["outputs"] == []
     # ps before any batch: an empty table, as data and as both snapshots.
@@ -155,6 +156,8 @@ def test_a_python_notebook_submits_follows_and_reads_a_batch_headless(local_serv
     [shown] = rich(table)
     assert text_of(shown["data"]["text/plain"]).startswith("3 session(s)")
     assert len(shown["data"]["application/vnd.canfar.sessions+json"]["sessions"]) == 3
+
+    assert stream(batches, "stdout").strip() == "[('done', 3)]"
 
     # Errors: a few lines on stderr, no traceback, nothing launched.
     assert rich(missing) == []
