@@ -93,6 +93,11 @@ export class BatchBridge implements BatchBackend {
     this._deleted.set(batchId, deletedSummary(view.folder, manifest));
   }
 
+  /** Whether the user deleted this batch (its batch.json says so): the panel no longer shows it. */
+  isDeleted(batchId: string): boolean {
+    return this._deleted.has(batchId);
+  }
+
   /** The batch a panel group stands for (its key is the batch id). */
   view(batchId: string): BatchView | undefined {
     return this._views.get(batchId);

@@ -27,7 +27,7 @@ async function setup() {
   await store.writeTextAtomic('work/other.ipynb', NOTEBOOK);
   const bridge = new BatchBridge({ client, store });
   const model = new CanfarModel({ service: client, info: async () => INFO_OK });
-  model.setBatchSource({ batches: (s) => bridge.batches(s) });
+  model.setBatchSource({ batches: (s) => bridge.batches(s), markDeleted: (id) => bridge.markDeleted(id) });
   return { client, sessions, store, bridge, model };
 }
 
@@ -153,6 +153,44 @@ describe('BatchOutputWidget', () => {
     await model.refresh();
     await model.refresh();
     expect(summary(widget)).toBe('2/2 Completed');
+    widget.dispose();
+  });
+
+  it('a deleted batch keeps its snapshot and says it was deleted; the model may stand by again', async () => {
+    const { bridge, model, client, store } = await setup();
+    const batchId = '20260721-200000-dddd';
+    const plan = await bridge.plan(
+      {
+        notebookPath: 'work/other.ipynb',
+        notebookText: NOTEBOOK,
+        replicas: 2,
+        image: 'images.canfar.net/skaha/astroml:latest',
+      },
+      { batchId },
+    );
+    await bridge.launchPlan(plan, { concurrency: 2 });
+    await model.refresh();
+    await model.deleteBatch(model.findBatch(batchId)!);
+    // A reloaded page: the output is rendered, its folder says the batch was deleted.
+    const reloaded = new BatchBridge({ client, store });
+    const reloadedModel = new CanfarModel({ service: client, info: async () => INFO_OK });
+    reloadedModel.setBatchSource({ batches: (s) => reloaded.batches(s) });
+    const visible = jest.spyOn(reloadedModel, 'setVisible');
+    const { widget, ready } = output(reloadedModel, reloaded, {
+      batchId,
+      phase: 'running',
+      folder: `work/canfar-batches/${batchId}`,
+      replicas: [
+        { replica: 1, state: 'running' },
+        { replica: 2, state: 'running' },
+      ],
+    });
+    await ready;
+    Widget.attach(widget, document.body);
+    await reloadedModel.refresh();
+    expect(widget.node.querySelector('[data-canfar="live"]')?.textContent).toMatch(/^deleted \(snapshot of/);
+    expect(summary(widget)).toBe('2/2 Running');
+    expect(visible).toHaveBeenLastCalledWith(expect.any(String), false);
     widget.dispose();
   });
 

@@ -84,6 +84,8 @@ export function relativeFolder(data: BatchOutputData, serverRoot: string): strin
 }
 
 let outputCounter = 0;
+/** Polls of the model without the batch before an output stops asking the model to poll for it. */
+const MAX_MISSES = 10;
 
 export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
   constructor(
@@ -146,15 +148,32 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
 
   private _onModel(): void {
     if (!this._data || !this._live()) return;
-    const group = this.deps.model.findBatch(this._data.batchId);
+    const batchId = this._data.batchId;
+    const group = this.deps.model.findBatch(batchId);
     if (!group) {
-      this._follow();
+      if (this.deps.bridge?.isDeleted(batchId)) this._stop('deleted');
+      else if (++this._misses >= MAX_MISSES && this.deps.model.state.phase === 'ready')
+        this._stop('not found');
+      else this._follow();
       return;
     }
+    this._misses = 0;
+    this._stopped = undefined;
     this._group = group;
     this._render();
     // A finished batch changes no more: the model may stand by again.
     if (isSettled(group)) this.deps.model.setVisible(this._viewId, false);
+  }
+
+  /** Gives up following (the batch was deleted, or its folder cannot be read): the snapshot stays. */
+  private _stop(why: 'deleted' | 'not found'): void {
+    if (this._stopped !== why) {
+      this._stopped = why;
+      this._render();
+    }
+    this.deps.model.setVisible(this._viewId, false);
+    // A later poll of the panel may still find it (another tab launched it late): keep asking the bridge.
+    if (why === 'not found' && this._folder !== undefined) this.deps.bridge?.follow(this._folder);
   }
 
   private _render(): void {
@@ -224,9 +243,13 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
       ? isSettled(group)
         ? trans.__('final state')
         : trans.__('live')
-      : this.deps.bridge
-        ? trans.__('waiting for the first poll')
-        : trans.__('snapshot of %1', data.at);
+      : this._stopped === 'deleted'
+        ? trans.__('deleted (snapshot of %1)', data.at)
+        : this._stopped === 'not found'
+          ? trans.__('batch folder not found (snapshot of %1)', data.at)
+          : this._live()
+            ? trans.__('waiting for the first poll')
+            : trans.__('snapshot of %1', data.at);
     const badge = text('span', 'jp-CanfarOutput-live', state);
     badge.dataset.canfar = 'live';
     footer.appendChild(badge);
@@ -261,6 +284,8 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
   }
 
   private _data?: BatchOutputData;
+  private _misses = 0;
+  private _stopped?: 'deleted' | 'not found';
   private _folder?: string;
   private _group?: BatchGroup;
   private _trans: TranslationBundle;
