@@ -20,7 +20,16 @@ from typing import Any, Dict, List, Optional, Union
 from .kernel import spec
 from .kernel.engine import Engine, _interval
 from .kernel.errors import CanfarError, CanfarUsageError, NoRouteError
-from .kernel.outputs import BatchList, BatchStatus, EventList, ImageList, LogText, Outcomes, SessionList, Stats
+from .kernel.outputs import (
+    BatchList,
+    BatchStatus,
+    EventList,
+    ImageList,
+    LogText,
+    Outcomes,
+    SessionList,
+    Stats,
+)
 
 __all__ = [
     "CanfarError",
@@ -160,7 +169,9 @@ def watch(batch_ref: BatchRef, interval: float = 2.0) -> BatchStatus:
 
 def delete_batch(batch_ref: BatchRef, replica: Optional[int] = None) -> Dict[str, Any]:
     """Deletes the sessions of a batch (or of one replica) and stops listing it; its folder stays."""
-    return engine().batch_action(_parse("batch", "delete", _batch_id(batch_ref), force=True, replica=replica), lambda v: None)
+    return engine().batch_action(
+        _parse("batch", "delete", _batch_id(batch_ref), force=True, replica=replica), lambda v: None
+    )
 
 
 deleteBatch = delete_batch  # the JS kernels' name

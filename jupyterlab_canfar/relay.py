@@ -144,7 +144,9 @@ class RelayHandler(APIHandler):
     def request_or_404(self, request_id: str) -> Request:
         request = self.relay.get(request_id)
         if request is None:
-            raise web.HTTPError(404, f"no request {request_id} on this Jupyter server (it may have restarted)")
+            raise web.HTTPError(
+                404, f"no request {request_id} on this Jupyter server (it may have restarted)"
+            )
         return request
 
     def reply(self, data: Any, status: int = 200) -> None:

@@ -60,7 +60,9 @@ def find_cli(env=None) -> Tuple[Optional[CliProgram], Optional[CliMissing]]:
     for script, source in candidates:
         if os.path.isfile(script):
             if node is None:
-                return None, CliMissing(None, f"the canfar-lab CLI is here ({script}) but `node` is not on PATH")
+                return None, CliMissing(
+                    None, f"the canfar-lab CLI is here ({script}) but `node` is not on PATH"
+                )
             return CliProgram([node, script], source), None
     on_path = shutil.which("canfar-lab", path=path)
     if on_path:

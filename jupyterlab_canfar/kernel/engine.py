@@ -163,7 +163,9 @@ class Engine:
     def _cli_json(self, verb: str, argv: List[str], **kwargs) -> Any:
         cli = self.cli()
         assert cli is not None
-        result = cli.run_json([verb, *argv], verb=verb, usage=spec.synopsis(verb) if verb in spec.verbs() else "", **kwargs)
+        result = cli.run_json(
+            [verb, *argv], verb=verb, usage=spec.synopsis(verb) if verb in spec.verbs() else "", **kwargs
+        )
         for note in result.notes:
             print(note, file=sys.stderr)
         return result.data
@@ -214,7 +216,11 @@ class Engine:
         if self.route("ps", parsed) == "cli":
             return outputs.SessionList(self._cli_json("ps", parsed.argv))
         every = self._list(kind, status)
-        shown = every if (parsed.values.get("all") or status) else [s for s in every if s["status"] in ("Pending", "Running")]
+        shown = (
+            every
+            if (parsed.values.get("all") or status)
+            else [s for s in every if s["status"] in ("Pending", "Running")]
+        )
         return outputs.SessionList(sorted(shown, key=_by_start))
 
     def sessions(self, kind: Optional[str] = None, status: Optional[str] = None) -> outputs.SessionList:
@@ -224,13 +230,21 @@ class Engine:
     def info(self, parsed: spec.ParsedArgs) -> outputs.SessionList:
         ids = parsed.positionals
         if not ids:
-            raise CanfarUsageError("info needs at least one session ID", verb="info", usage=spec.synopsis("info"))
+            raise CanfarUsageError(
+                "info needs at least one session ID", verb="info", usage=spec.synopsis("info")
+            )
         if self.route("info", parsed) == "cli":
             return outputs.SessionList(self._cli_json("info", parsed.argv))
         found, errors = [], []
         for session_id in ids:
             try:
-                found.append(skaha.session(self.server().skaha("GET", f"session/{session_id}", f"get session {session_id}").json()))
+                found.append(
+                    skaha.session(
+                        self.server()
+                        .skaha("GET", f"session/{session_id}", f"get session {session_id}")
+                        .json()
+                    )
+                )
             except CanfarError as error:
                 errors.append(error)
         if errors and not found:
@@ -239,9 +253,13 @@ class Engine:
             print(f"%canfar info: {error.message}", file=sys.stderr)
         return outputs.SessionList(found)
 
-    def logs(self, parsed: spec.ParsedArgs, on_text: Optional[Callable[[str], None]] = None) -> outputs.LogText:
+    def logs(
+        self, parsed: spec.ParsedArgs, on_text: Optional[Callable[[str], None]] = None
+    ) -> outputs.LogText:
         if len(parsed.positionals) != 1:
-            raise CanfarUsageError("logs needs exactly one session ID", verb="logs", usage=spec.synopsis("logs"))
+            raise CanfarUsageError(
+                "logs needs exactly one session ID", verb="logs", usage=spec.synopsis("logs")
+            )
         session_id = parsed.positionals[0]
         follow = bool(parsed.values.get("follow"))
         if self.route("logs", parsed) == "cli":
@@ -258,7 +276,9 @@ class Engine:
         server = self.server()
 
         def read() -> str:
-            return server.skaha("GET", f"session/{session_id}", f"logs of session {session_id}", query={"view": "logs"}).text
+            return server.skaha(
+                "GET", f"session/{session_id}", f"logs of session {session_id}", query={"view": "logs"}
+            ).text
 
         if not follow:
             return outputs.LogText(session_id, read())
@@ -268,7 +288,11 @@ class Engine:
         while True:
             ended, queued = False, False
             try:
-                status = skaha.status(server.skaha("GET", f"session/{session_id}", f"get session {session_id}").json().get("status"))
+                status = skaha.status(
+                    server.skaha("GET", f"session/{session_id}", f"get session {session_id}")
+                    .json()
+                    .get("status")
+                )
                 ended, queued = status in FINISHED, status == "Pending"
             except CanfarError as error:
                 if error.status != 404:
@@ -285,17 +309,23 @@ class Engine:
 
     def events(self, parsed: spec.ParsedArgs) -> outputs.EventList:
         if len(parsed.positionals) != 1:
-            raise CanfarUsageError("events needs exactly one session ID", verb="events", usage=spec.synopsis("events"))
+            raise CanfarUsageError(
+                "events needs exactly one session ID", verb="events", usage=spec.synopsis("events")
+            )
         if self.route("events", parsed) == "cli":
             return outputs.EventList(self._cli_json("events", parsed.argv))
         session_id = parsed.positionals[0]
-        answer = self.server().skaha("GET", f"session/{session_id}", f"events of session {session_id}", query={"view": "events"})
+        answer = self.server().skaha(
+            "GET", f"session/{session_id}", f"events of session {session_id}", query={"view": "events"}
+        )
         return outputs.EventList(skaha.events(answer.text))
 
     def delete(self, parsed: spec.ParsedArgs) -> outputs.Outcomes:
         ids = parsed.positionals
         if not ids:
-            raise CanfarUsageError("delete needs at least one session ID", verb="delete", usage=spec.synopsis("delete"))
+            raise CanfarUsageError(
+                "delete needs at least one session ID", verb="delete", usage=spec.synopsis("delete")
+            )
         if not parsed.values.get("force"):
             raise CanfarUsageError(
                 "refusing to delete without confirmation: add -f to delete " + " ".join(ids),
@@ -309,7 +339,11 @@ class Engine:
         found, errors = [], []
         for session_id in ids:
             try:
-                found.append(skaha.session(server.skaha("GET", f"session/{session_id}", f"get session {session_id}").json()))
+                found.append(
+                    skaha.session(
+                        server.skaha("GET", f"session/{session_id}", f"get session {session_id}").json()
+                    )
+                )
             except CanfarError as error:
                 errors.append(error)
         results = []
@@ -329,13 +363,17 @@ class Engine:
     def renew(self, parsed: spec.ParsedArgs) -> outputs.Outcomes:
         ids = parsed.positionals
         if not ids:
-            raise CanfarUsageError("renew needs at least one session ID", verb="renew", usage=spec.synopsis("renew"))
+            raise CanfarUsageError(
+                "renew needs at least one session ID", verb="renew", usage=spec.synopsis("renew")
+            )
         if self.route("renew", parsed) == "cli":
             return outputs.Outcomes(self._cli_json("renew", parsed.argv))
         results = []
         for session_id in ids:
             try:
-                self.server().skaha("POST", f"session/{session_id}", f"renew session {session_id}", form=[("action", "renew")])
+                self.server().skaha(
+                    "POST", f"session/{session_id}", f"renew session {session_id}", form=[("action", "renew")]
+                )
                 results.append({"id": session_id, "renewed": True})
             except CanfarError as error:
                 print(f"%canfar renew: {error.message}", file=sys.stderr)
@@ -346,19 +384,31 @@ class Engine:
         positionals = parsed.positionals
         if not 1 <= len(positionals) <= 3:
             raise CanfarUsageError(
-                "prune needs PATTERN, optionally followed by KIND and STATUS", verb="prune", usage=spec.synopsis("prune")
+                "prune needs PATTERN, optionally followed by KIND and STATUS",
+                verb="prune",
+                usage=spec.synopsis("prune"),
             )
         if self.route("prune", parsed) == "cli":
             return outputs.Outcomes(self._cli_json("prune", parsed.argv))
         pattern = positionals[0]
-        kind = _choice("KIND", (positionals[1:2] or [parsed.values.get("kind")])[0], SESSION_KINDS, "prune") or "headless"
-        status = _choice("STATUS", (positionals[2:3] or [parsed.values.get("status")])[0], SESSION_STATUSES + ["Succeeded"], "prune")
+        kind = (
+            _choice("KIND", (positionals[1:2] or [parsed.values.get("kind")])[0], SESSION_KINDS, "prune")
+            or "headless"
+        )
+        status = _choice(
+            "STATUS",
+            (positionals[2:3] or [parsed.values.get("status")])[0],
+            SESSION_STATUSES + ["Succeeded"],
+            "prune",
+        )
         statuses = ["Completed" if status == "Succeeded" else status] if status else FINISHED
         try:
             regex = re.compile(f"^(?:{pattern})")
         except re.error as error:
             raise CanfarUsageError(
-                f"PATTERN {pattern!r} is not a valid regular expression: {error}", verb="prune", usage=spec.synopsis("prune")
+                f"PATTERN {pattern!r} is not a valid regular expression: {error}",
+                verb="prune",
+                usage=spec.synopsis("prune"),
             ) from None
         results = []
         for session in self._list(kind):
@@ -376,20 +426,30 @@ class Engine:
             raise CanfarUsageError("stats takes no arguments", verb="stats", usage=spec.synopsis("stats"))
         if self.route("stats", parsed) == "cli":
             return outputs.Stats(self._cli_json("stats", parsed.argv))
-        return outputs.Stats(skaha.stats(self.server().skaha("GET", "session", "platform stats", query={"view": "stats"}).json()))
+        return outputs.Stats(
+            skaha.stats(
+                self.server().skaha("GET", "session", "platform stats", query={"view": "stats"}).json()
+            )
+        )
 
     def images(self, parsed: spec.ParsedArgs) -> outputs.ImageList:
         if parsed.positionals:
-            raise CanfarUsageError("images takes no arguments (use --kind KIND)", verb="images", usage=spec.synopsis("images"))
+            raise CanfarUsageError(
+                "images takes no arguments (use --kind KIND)", verb="images", usage=spec.synopsis("images")
+            )
         kind = _choice("--kind", parsed.values.get("kind"), SESSION_KINDS, "images")
         if self.route("images", parsed) == "cli":
             return outputs.ImageList(self._cli_json("images", parsed.argv))
-        answer = self.server().skaha("GET", "image", f"list {kind} images" if kind else "list images", query={"type": kind})
+        answer = self.server().skaha(
+            "GET", "image", f"list {kind} images" if kind else "list images", query={"type": kind}
+        )
         return outputs.ImageList(sorted(answer.json() or [], key=lambda i: i.get("id", "")))
 
     def context(self, parsed: spec.ParsedArgs) -> outputs.PlatformContext:
         if parsed.positionals:
-            raise CanfarUsageError("context takes no arguments", verb="context", usage=spec.synopsis("context"))
+            raise CanfarUsageError(
+                "context takes no arguments", verb="context", usage=spec.synopsis("context")
+            )
         if self.route("context", parsed) == "cli":
             return outputs.PlatformContext(self._cli_json("context", parsed.argv))
         server = self.server()
@@ -413,7 +473,9 @@ class Engine:
                 "`%canfar create` runs through the canfar-lab command line only; to run a notebook as "
                 "replicas from here, use `%canfar submit NOTEBOOK -r N`."
             )
-        return outputs.Outcomes(self._cli_json("create", parsed.argv + (["--", *parsed.rest] if parsed.rest else [])))
+        return outputs.Outcomes(
+            self._cli_json("create", parsed.argv + (["--", *parsed.rest] if parsed.rest else []))
+        )
 
     # ------------------------------------------------------------------ batches (the engine's work)
 
@@ -421,10 +483,16 @@ class Engine:
         if route == "lab":
             return self._from_lab_view(self._lab_call("batch-status", parsed, batchId=batch_id))
         view = self._cli_json("batches", [batch_id] + _global_argv(parsed))
-        return outputs.batch_from_view(view, absolute_folder=view.get("folder") and _abs(view["folder"]), folder=self._relative(_abs(view.get("folder"))))
+        return outputs.batch_from_view(
+            view,
+            absolute_folder=view.get("folder") and _abs(view["folder"]),
+            folder=self._relative(_abs(view.get("folder"))),
+        )
 
     def _from_lab_view(self, view: Dict[str, Any], request: Optional[str] = None) -> outputs.BatchStatus:
-        return outputs.batch_from_view(view, folder=view.get("folder"), absolute_folder=view.get("absoluteFolder"), request=request)
+        return outputs.batch_from_view(
+            view, folder=view.get("folder"), absolute_folder=view.get("absoluteFolder"), request=request
+        )
 
     def batches(self, parsed: spec.ParsedArgs) -> Any:
         batch_ids = [p for p in parsed.positionals if BATCH_ID.match(p)]
@@ -436,7 +504,12 @@ class Engine:
             return outputs.BatchList([self._from_lab_view(v) for v in views])
         views = self._cli_json("batches", parsed.argv)
         return outputs.BatchList(
-            [outputs.batch_from_view(v, absolute_folder=_abs(v.get("folder")), folder=self._relative(_abs(v.get("folder")))) for v in views]
+            [
+                outputs.batch_from_view(
+                    v, absolute_folder=_abs(v.get("folder")), folder=self._relative(_abs(v.get("folder")))
+                )
+                for v in views
+            ]
         )
 
     def watch(
@@ -552,18 +625,27 @@ class Engine:
             result = self._lab_call("submit", parsed, on_progress=progress, batchId=batch_id, follow=follow)
         except CanfarError as error:
             if not parsed.values.get("dry-run"):
-                failed = pending({"phase": "failed", "error": {"message": error.message, "problems": error.problems}})
+                failed = pending(
+                    {"phase": "failed", "error": {"message": error.message, "problems": error.problems}}
+                )
                 on_update(failed)
             raise
         if parsed.values.get("dry-run"):
             return outputs.Record(result.get("plan") or result)
-        final = self._from_lab_view(result["view"], state["request"]) if result.get("view") else self._launched(result["submitted"], state["request"])
+        final = (
+            self._from_lab_view(result["view"], state["request"])
+            if result.get("view")
+            else self._launched(result["submitted"], state["request"])
+        )
         on_update(final)
         return final
 
     def _launched(self, submitted: Dict[str, Any], request: Optional[str]) -> outputs.BatchStatus:
         return outputs.batch_from_launch(
-            submitted, folder=submitted.get("folder"), absolute_folder=submitted.get("absoluteFolder"), request=request
+            submitted,
+            folder=submitted.get("folder"),
+            absolute_folder=submitted.get("absoluteFolder"),
+            request=request,
         )
 
     def batch_action(self, parsed: spec.ParsedArgs, on_update: Callable[[outputs.BatchStatus], None]) -> Any:
@@ -571,9 +653,13 @@ class Engine:
         positionals = parsed.positionals
         actions = ["delete", "prune", "rerun", "rerun-failed"]
         if not positionals or positionals[0] not in actions:
-            raise CanfarUsageError(f"batch needs an action: {', '.join(actions)}", verb="batch", usage=spec.synopsis("batch"))
+            raise CanfarUsageError(
+                f"batch needs an action: {', '.join(actions)}", verb="batch", usage=spec.synopsis("batch")
+            )
         if len(positionals) != 2:
-            raise CanfarUsageError(f"batch {positionals[0]} takes one BATCH_ID", verb="batch", usage=spec.synopsis("batch"))
+            raise CanfarUsageError(
+                f"batch {positionals[0]} takes one BATCH_ID", verb="batch", usage=spec.synopsis("batch")
+            )
         action, batch_id = positionals
         if action == "delete" and not parsed.values.get("force"):
             raise CanfarUsageError(
@@ -597,7 +683,9 @@ class Engine:
         on_update(launched)
         if not follow:
             return launched
-        return self.watch(launched.batch_id, parsed, on_update, interval=_interval(parsed.values.get("interval")))
+        return self.watch(
+            launched.batch_id, parsed, on_update, interval=_interval(parsed.values.get("interval"))
+        )
 
     def convert(self, parsed: spec.ParsedArgs) -> Any:
         if self.route("convert", parsed) == "lab":
@@ -613,15 +701,19 @@ def _interval(value: Any) -> float:
     except (TypeError, ValueError):
         seconds = 0
     if not seconds > 0:
-        raise CanfarUsageError(f"--interval must be a positive number of seconds, not {value!r}", verb="submit")
+        raise CanfarUsageError(
+            f"--interval must be a positive number of seconds, not {value!r}", verb="submit"
+        )
     return seconds
 
 
 def _stuck(status: outputs.BatchStatus) -> bool:
     """An image that cannot be pulled keeps a replica Pending for days: that is an end as well."""
     replicas = status.replicas
-    return bool(replicas) and any(r.get("state") == "pull-error" for r in replicas) and all(
-        r.get("state") == "pull-error" or r.get("state") in outputs.TERMINAL_STATES for r in replicas
+    return (
+        bool(replicas)
+        and any(r.get("state") == "pull-error" for r in replicas)
+        and all(r.get("state") == "pull-error" or r.get("state") in outputs.TERMINAL_STATES for r in replicas)
     )
 
 

@@ -92,7 +92,10 @@ class LabRelay:
                 if status == "open":
                     wait = max(0.2, min(wait, self.claim_timeout - (time.monotonic() - sent_at) + 0.1))
                 answer = self.server.request(
-                    "GET", f"{API}/requests/{request_id}", query={"after": version, "wait": f"{wait:.1f}"}, timeout=40
+                    "GET",
+                    f"{API}/requests/{request_id}",
+                    query={"after": version, "wait": f"{wait:.1f}"},
+                    timeout=40,
                 )
                 if answer.status != 200:
                     raise CanfarError(
@@ -126,7 +129,9 @@ class LabRelay:
 
     def _cancel(self, request_id: str) -> Dict[str, Any]:
         try:
-            answer = self.server.request("POST", f"{API}/requests/{request_id}/cancel", json_body={}, timeout=10)
+            answer = self.server.request(
+                "POST", f"{API}/requests/{request_id}/cancel", json_body={}, timeout=10
+            )
             return answer.json() if answer.status == 200 else {}
         except (CanfarError, ValueError):
             return {}

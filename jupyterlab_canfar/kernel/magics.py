@@ -66,8 +66,11 @@ def run_line(engine: Engine, line: str) -> Optional[Any]:
         print(spec.usage(verb), end="")
         return None
     if parsed.globals.get("json"):
-        print("%canfar: --json is for the command line; in a notebook the value is already data "
-              "(`rows = %canfar ps`).", file=sys.stderr)
+        print(
+            "%canfar: --json is for the command line; in a notebook the value is already data "
+            "(`rows = %canfar ps`).",
+            file=sys.stderr,
+        )
 
     if verb == "local":
         raise CanfarError(
@@ -84,7 +87,9 @@ def run_line(engine: Engine, line: str) -> Optional[Any]:
         return None if live.shown else result
     if verb == "watch":
         if len(parsed.positionals) != 1:
-            raise CanfarUsageError("watch takes exactly one BATCH_ID", verb="watch", usage=spec.synopsis("watch"))
+            raise CanfarUsageError(
+                "watch takes exactly one BATCH_ID", verb="watch", usage=spec.synopsis("watch")
+            )
         live = LiveOutput()
         from .engine import _interval
 

@@ -65,7 +65,9 @@ def html_table(
 
     head = "".join(f'<th style="{style(r)}">{html.escape(h)}</th>' for h, _, r in columns)
     body = "\n".join(
-        "<tr>" + "".join(f'<td style="{style(r)}">{html.escape(cell_text(v(row)))}</td>' for _, v, r in columns) + "</tr>"
+        "<tr>"
+        + "".join(f'<td style="{style(r)}">{html.escape(cell_text(v(row)))}</td>' for _, v, r in columns)
+        + "</tr>"
         for row in rows
     )
     if not rows:
@@ -96,7 +98,9 @@ class Table(list):
         text = f"{self.caption()}\n{text_table(rows, self.columns)}" if rows else self.empty
         bundle = {
             "text/plain": text,
-            "text/html": html_table(rows, self.columns, kind=self.kind, caption=self.caption(), empty=self.empty),
+            "text/html": html_table(
+                rows, self.columns, kind=self.kind, caption=self.caption(), empty=self.empty
+            ),
         }
         bundle.update(self.extra_bundle())
         return bundle
@@ -131,7 +135,9 @@ class SessionList(Table):
         self.listed_at = listed_at or now_iso()
 
     def extra_bundle(self) -> Dict[str, Any]:
-        return {SESSIONS_MIME: {"version": OUTPUT_VERSION, "sessions": list(self), "listedAt": self.listed_at}}
+        return {
+            SESSIONS_MIME: {"version": OUTPUT_VERSION, "sessions": list(self), "listedAt": self.listed_at}
+        }
 
 
 class EventList(Table):
@@ -189,8 +195,14 @@ class Stats(Record):
     kind = "stats"
     rows = staticmethod(
         lambda d: [
-            ("cores requested / available / max per session", _triple(d.get("cores", {}), ("requested", "available", "maxPerSession"))),
-            ("RAM GB requested / available / max per session", _triple(d.get("ram", {}), ("requestedGB", "availableGB", "maxPerSessionGB"))),
+            (
+                "cores requested / available / max per session",
+                _triple(d.get("cores", {}), ("requested", "available", "maxPerSession")),
+            ),
+            (
+                "RAM GB requested / available / max per session",
+                _triple(d.get("ram", {}), ("requestedGB", "availableGB", "maxPerSessionGB")),
+            ),
         ]
     )
 
@@ -206,7 +218,10 @@ class PlatformContext(Record):
             ("endpoint", f"{d.get('endpoint')} ({d.get('url')})"),
             ("credential", " ".join(str(v) for v in (d.get("credential") or {}).values())),
             ("cores", ", ".join(map(str, ((d.get("context") or {}).get("cores") or {}).get("options", [])))),
-            ("RAM GB", ", ".join(map(str, ((d.get("context") or {}).get("memoryGB") or {}).get("options", [])))),
+            (
+                "RAM GB",
+                ", ".join(map(str, ((d.get("context") or {}).get("memoryGB") or {}).get("options", []))),
+            ),
             ("GPUs", ", ".join(map(str, ((d.get("context") or {}).get("gpus") or {}).get("options", [])))),
             ("registries", ", ".join(d.get("repositories") or [])),
         ]
@@ -268,7 +283,7 @@ def counts_of(replicas: Sequence[Dict[str, Any]]) -> Dict[str, int]:
 
 
 def summary(counts: Dict[str, int]) -> str:
-    """"2/4 done, 1 running, 1 pending, 1 failed" (the CLI's words)."""
+    """ "2/4 done, 1 running, 1 pending, 1 failed" (the CLI's words)."""
     total = counts.get("total", 0)
     done = counts.get("completed", 0) + counts.get("failed", 0) + counts.get("cancelled", 0)
     parts = [f"{done}/{total} done", f"{counts.get('running', 0)} running"]
@@ -381,7 +396,10 @@ class BatchStatus(dict):
     def _repr_mimebundle_(self, include=None, exclude=None):
         line = self.summary_line()
         if self.shown_live:
-            return {"text/plain": line, "text/html": f'<p data-canfar="batch-summary">{html.escape(line)}</p>'}
+            return {
+                "text/plain": line,
+                "text/html": f'<p data-canfar="batch-summary">{html.escape(line)}</p>',
+            }
         where = self.get("absoluteFolder") or self.get("folder") or ""
         notebook = f" · {self['notebook']}" if self.get("notebook") else ""
         error = self.get("error") or {}
@@ -392,10 +410,14 @@ class BatchStatus(dict):
         rows = self._rows()
         if rows:
             text.append(text_table(rows, REPLICA_COLUMNS))
-        html_parts = [f'<div data-canfar="batch-snapshot"><p style="margin:0;font-weight:bold">{html.escape(line + notebook)}</p>']
+        html_parts = [
+            f'<div data-canfar="batch-snapshot"><p style="margin:0;font-weight:bold">{html.escape(line + notebook)}</p>'
+        ]
         html_parts.append(self._bar_html())
         if error.get("problems"):
-            html_parts.append("<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in error["problems"]) + "</ul>")
+            html_parts.append(
+                "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in error["problems"]) + "</ul>"
+            )
         if rows:
             omitted = len(self.replicas) - len(rows)
             caption = f"{omitted} completed replica(s) not listed" if omitted > 0 else ""
@@ -410,7 +432,17 @@ class BatchStatus(dict):
 
 
 def replica_snapshot(r: Dict[str, Any]) -> Dict[str, Any]:
-    keep = ("replica", "name", "sessionId", "state", "exitCode", "durationSeconds", "message", "failure", "attempt")
+    keep = (
+        "replica",
+        "name",
+        "sessionId",
+        "state",
+        "exitCode",
+        "durationSeconds",
+        "message",
+        "failure",
+        "attempt",
+    )
     out = {k: r[k] for k in keep if r.get(k) is not None}
     return out
 
@@ -457,7 +489,11 @@ def batch_from_launch(
     replicas = []
     for r in submitted.get("replicas") or []:
         launch = r.get("launch") or {}
-        state = "pending" if launch.get("state") == "launched" else ("launch-failed" if launch.get("state") == "failed" else "cancelled")
+        state = (
+            "pending"
+            if launch.get("state") == "launched"
+            else ("launch-failed" if launch.get("state") == "failed" else "cancelled")
+        )
         row = {"replica": r.get("replica"), "name": r.get("name"), "state": state}
         if launch.get("sessionId"):
             row["sessionId"] = launch["sessionId"]
@@ -495,7 +531,11 @@ class BatchList(Table):
         ("BATCH", _get("batchId"), False),
         ("NAME", _get("name"), False),
         ("N", lambda b: (b.get("counts") or {}).get("total"), True),
-        ("PENDING", lambda b: (b.get("counts") or {}).get("pending", 0) + (b.get("counts") or {}).get("launching", 0), True),
+        (
+            "PENDING",
+            lambda b: (b.get("counts") or {}).get("pending", 0) + (b.get("counts") or {}).get("launching", 0),
+            True,
+        ),
         ("RUNNING", lambda b: (b.get("counts") or {}).get("running"), True),
         (
             "DONE",

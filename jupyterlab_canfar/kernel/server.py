@@ -219,7 +219,9 @@ def skaha_error(operation: str, answer: HttpAnswer) -> CanfarError:
         f"{operation} failed with HTTP {answer.status}{said}",
         status=answer.status,
         service_message=text or None,
-        hint=HINTS.get(answer.status, "The service failed: try again later." if answer.status >= 500 else None),
+        hint=HINTS.get(
+            answer.status, "The service failed: try again later." if answer.status >= 500 else None
+        ),
     )
 
 

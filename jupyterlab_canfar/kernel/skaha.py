@@ -146,7 +146,9 @@ def session(raw: Dict[str, Any]) -> Dict[str, Any]:
         "runAsUID": _text(raw.get("runAsUID")),
         "runAsGID": _text(raw.get("runAsGID")),
         "supplementalGroups": (
-            [int(g) for g in groups if str(g).strip().lstrip("-").isdigit()] if isinstance(groups, list) else None
+            [int(g) for g in groups if str(g).strip().lstrip("-").isdigit()]
+            if isinstance(groups, list)
+            else None
         ),
     }
     out.update({k: v for k, v in optional.items() if v is not None})
@@ -200,11 +202,20 @@ def events(text: str) -> List[Dict[str, Any]]:
         if not line.strip():
             continue
         if starts and all(s >= len(line) or line[s - 1] == " " for s in starts[1:]):
-            fields = [line[s : (starts[i + 1] if i + 1 < len(starts) else len(line))].strip() for i, s in enumerate(starts)]
+            fields = [
+                line[s : (starts[i + 1] if i + 1 < len(starts) else len(line))].strip()
+                for i, s in enumerate(starts)
+            ]
         else:
             tokens = line.split()
             if len(tokens) < 5:
-                fields = [tokens[0] if tokens else "", tokens[1] if len(tokens) > 1 else "", " ".join(tokens[2:]), "", ""]
+                fields = [
+                    tokens[0] if tokens else "",
+                    tokens[1] if len(tokens) > 1 else "",
+                    " ".join(tokens[2:]),
+                    "",
+                    "",
+                ]
             else:
                 fields = [tokens[0], tokens[1], " ".join(tokens[2:-2]), tokens[-2], tokens[-1]]
         row: Dict[str, Any] = {"type": fields[0], "reason": fields[1], "message": fields[2]}

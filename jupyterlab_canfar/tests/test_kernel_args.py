@@ -67,7 +67,10 @@ def test_help_prints_the_clis_usage_for_the_notebook(shell, capsys):
 
 def test_a_missing_notebook_is_reported_before_anything_is_sent(shell, capsys, tmp_path):
     _, out, err = magic(shell, capsys, "submit nowhere.ipynb -r 2")
-    assert err.splitlines()[0] == f"%canfar submit: cannot read the notebook nowhere.ipynb: no such file in {tmp_path}"
+    assert (
+        err.splitlines()[0]
+        == f"%canfar submit: cannot read the notebook nowhere.ipynb: no such file in {tmp_path}"
+    )
     assert not (tmp_path / "canfar-batches").exists()
 
 
@@ -86,13 +89,17 @@ def test_every_cli_flag_is_accepted_with_its_value():
             argv = [f"--{name}"] + ([] if option.get("type") == "boolean" else ["x"])
             parsed = spec.parse(verb, argv)
             assert name in parsed.values or name in parsed.globals, (verb, name)
-    parsed = spec.parse("submit", ["nb.ipynb", "-r", "3", "-e", "A=1", "--env", "B=2", "--dry-run", "--url", "local"])
+    parsed = spec.parse(
+        "submit", ["nb.ipynb", "-r", "3", "-e", "A=1", "--env", "B=2", "--dry-run", "--url", "local"]
+    )
     assert parsed.values == {"replicas": "3", "env": ["A=1", "B=2"], "dry-run": True}
     assert parsed.globals == {"url": "local"} and parsed.positionals == ["nb.ipynb"]
 
 
 def test_python_keywords_become_the_clis_flags():
-    assert spec.to_argv({"dry_run": True, "env": {"A": "1"}, "param": ["x=1"], "replicas": 3, "follow": False}) == [
+    assert spec.to_argv(
+        {"dry_run": True, "env": {"A": "1"}, "param": ["x=1"], "replicas": 3, "follow": False}
+    ) == [
         "--dry-run",
         "--env",
         "A=1",
@@ -158,3 +165,19 @@ def test_a_service_error_shows_the_services_message(shell, capsys, local_cli):
     with pytest.raises(canfar.CanfarError) as error:
         canfar.info("zzzzzzzz")
     assert error.value.status == 404
+
+
+def test_the_server_extension_import_stays_cheap():
+    """The server extension imports the package: the magic, IPython and the kernel code are not loaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, jupyterlab_canfar\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('IPython', 'jupyterlab_canfar.kernel', 'ipykernel'))))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPO}
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

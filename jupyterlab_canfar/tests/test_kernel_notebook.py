@@ -97,7 +97,9 @@ def text_of(value):
 
 
 def stream(cell, name):
-    return "".join(text_of(o["text"]) for o in cell["outputs"] if o["output_type"] == "stream" and o["name"] == name)
+    return "".join(
+        text_of(o["text"]) for o in cell["outputs"] if o["output_type"] == "stream" and o["name"] == name
+    )
 
 
 def test_a_python_notebook_submits_follows_and_reads_a_batch_headless(local_server, tmp_path):
@@ -108,8 +110,18 @@ def test_a_python_notebook_submits_follows_and_reads_a_batch_headless(local_serv
     (work / "magic.ipynb").write_text(json.dumps(notebook(CELLS)))
     env = {**env, "PYTHONPATH": REPO}
     run = subprocess.run(
-        [PYTHON, "-m", "nbconvert", "--to", "notebook", "--execute", "magic.ipynb", "--output", "executed.ipynb",
-         "--ExecutePreprocessor.timeout=240"],
+        [
+            PYTHON,
+            "-m",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "magic.ipynb",
+            "--output",
+            "executed.ipynb",
+            "--ExecutePreprocessor.timeout=240",
+        ],
         cwd=str(work),
         env=env,
         capture_output=True,

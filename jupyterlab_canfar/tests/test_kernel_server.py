@@ -27,13 +27,17 @@ from .conftest import REPO
 NODE = shutil.which("node")
 CLI = os.path.join(REPO, "bin", "canfar-lab.js")
 BUILT = os.path.exists(os.path.join(REPO, "dist", "node", "cli.cjs"))
-needs_local = pytest.mark.skipif(not (NODE and BUILT), reason="needs node and the built CLI (npm run build:node)")
+needs_local = pytest.mark.skipif(
+    not (NODE and BUILT), reason="needs node and the built CLI (npm run build:node)"
+)
 RELAY = "/canfar/api/kernel"
 NO_NODE_PATH = "/nonexistent-bin"
 
 
 def post(jupyter, path, body, **kwargs):
-    return jupyter.request("POST", path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, **kwargs)
+    return jupyter.request(
+        "POST", path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, **kwargs
+    )
 
 
 # --------------------------------------------------------------------------------------------- relay
@@ -66,7 +70,9 @@ def test_relay_one_claim_wins_and_long_polls_wake_on_updates(start_jupyter):
     # A second tab with the same notebook loses: the request runs once.
     second = post(jupyter, f"{RELAY}/requests/{rid}/claim", {"frontend": "page-2"})
     assert second.status == 409 and second.json()["frontend"] == "page-1"
-    assert post(jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-2", "state": "done"}).status == 409
+    assert (
+        post(jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-2", "state": "done"}).status == 409
+    )
 
     version = jupyter.request("GET", f"{RELAY}/requests/{rid}").json()["version"]
     answers = []
@@ -79,7 +85,9 @@ def test_relay_one_claim_wins_and_long_polls_wake_on_updates(start_jupyter):
     waiter = threading.Thread(target=wait)
     waiter.start()
     time.sleep(0.5)
-    update = post(jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-1", "progress": {"stage": "x"}})
+    update = post(
+        jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-1", "progress": {"stage": "x"}}
+    )
     assert update.json() == {"cancelled": False}
     waiter.join(20)
     [(state, waited)] = answers
@@ -88,8 +96,12 @@ def test_relay_one_claim_wins_and_long_polls_wake_on_updates(start_jupyter):
 
     # The kernel gives up (interrupted): the extension learns it at its next update.
     post(jupyter, f"{RELAY}/requests/{rid}/cancel", {})
-    assert post(jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-1"}).json() == {"cancelled": True}
-    done = post(jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-1", "state": "done", "result": [1]})
+    assert post(jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-1"}).json() == {
+        "cancelled": True
+    }
+    done = post(
+        jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-1", "state": "done", "result": [1]}
+    )
     assert done.status == 200
     final = jupyter.request("GET", f"{RELAY}/requests/{rid}?after=0&wait=5").json()
     assert final["state"] == "done" and final["result"] == [1]
@@ -103,7 +115,10 @@ def test_relay_a_cancelled_request_is_never_run_and_strangers_are_refused(start_
     assert jupyter.request("GET", f"{RELAY}/requests/{uuid.uuid4().hex}").status == 404
     assert jupyter.request("GET", f"{RELAY}/frontends?kernel=k1", auth=False).status == 403
     stranger = jupyter.request(
-        "POST", f"{RELAY}/requests", body=b'{"kernel":"k1","payload":{}}', auth=False,
+        "POST",
+        f"{RELAY}/requests",
+        body=b'{"kernel":"k1","payload":{}}',
+        auth=False,
         headers={"Content-Type": "application/json"},
     )
     assert stranger.status == 403
@@ -203,7 +218,10 @@ def local_cli(state, *argv):
     token = open(server["tokenFile"], encoding="utf-8").read().strip()
     run = subprocess.run(
         [NODE, CLI, "--url", server["url"], "--token", token, "--json", *argv],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
@@ -220,7 +238,17 @@ def test_skaha_calls_go_through_the_server_half_without_node(kernel_in_jupyter):
     )
     assert out.strip() == "None server", (out, err)
     assert "no JupyterLab page with it has this notebook's kernel open" in err
-    created = local_cli(state, "create", "headless", "images.canfar.net/skaha/terminal:1.1.2", "-n", "probe", "--", "echo", "hi")
+    created = local_cli(
+        state,
+        "create",
+        "headless",
+        "images.canfar.net/skaha/terminal:1.1.2",
+        "-n",
+        "probe",
+        "--",
+        "echo",
+        "hi",
+    )
     session_id = created[0]["sessionId"]
     for _ in range(100):
         if local_cli(state, "info", session_id)[0]["status"] == "Completed":
@@ -247,9 +275,7 @@ def test_skaha_calls_go_through_the_server_half_without_node(kernel_in_jupyter):
     assert "Traceback" not in err
 
     # Engine work with no JupyterLab page and no CLI: both missing ways are named.
-    out, err, rich = kernel.execute(
-        "open('other.ipynb', 'w').write('{}')\n%canfar submit other.ipynb -r 2"
-    )
+    out, err, rich = kernel.execute("open('other.ipynb', 'w').write('{}')\n%canfar submit other.ipynb -r 2")
     assert rich == []
     assert "no JupyterLab page with it has this notebook's kernel open" in err
     assert "`node` is not on PATH" in err
@@ -279,16 +305,30 @@ def test_engine_work_goes_to_the_extension_through_the_relay(kernel_in_jupyter):
                 "cancelled": 0,
                 "total": 2,
                 "replicas": [
-                    {"replica": i, "name": f"other-x-{i}", "launch": {"state": "launched", "sessionId": f"s{i}"}}
+                    {
+                        "replica": i,
+                        "name": f"other-x-{i}",
+                        "launch": {"state": "launched", "sessionId": f"s{i}"},
+                    }
                     for i in (1, 2)
                 ],
             }
-            post(jupyter, f"{RELAY}/requests/{rid}/update",
-                 {"frontend": "page-1", "progress": {"stage": "launched", "submitted": submitted}})
-            post(jupyter, f"{RELAY}/requests/{rid}/update",
-                 {"frontend": "page-1", "state": "done", "result": {"submitted": submitted}})
+            post(
+                jupyter,
+                f"{RELAY}/requests/{rid}/update",
+                {"frontend": "page-1", "progress": {"stage": "launched", "submitted": submitted}},
+            )
+            post(
+                jupyter,
+                f"{RELAY}/requests/{rid}/update",
+                {"frontend": "page-1", "state": "done", "result": {"submitted": submitted}},
+            )
         else:
-            post(jupyter, f"{RELAY}/requests/{rid}/update", {"frontend": "page-1", "state": "done", "result": []})
+            post(
+                jupyter,
+                f"{RELAY}/requests/{rid}/update",
+                {"frontend": "page-1", "state": "done", "result": []},
+            )
 
     out, err, rich = kernel.execute("%canfar batches", on_message=extension)
     assert err == "", err
@@ -334,10 +374,15 @@ def test_a_kernel_reaches_a_server_without_token_whose_xsrf_check_is_on(start_ju
 
     jupyter = start_jupyter(token="")
     bare = jupyter.request(
-        "POST", f"{RELAY}/requests", body=b'{"kernel":"k1","payload":{}}', auth=False,
+        "POST",
+        f"{RELAY}/requests",
+        body=b'{"kernel":"k1","payload":{}}',
+        auth=False,
         headers={"Content-Type": "application/json"},
     )
     assert bare.status == 403 and "_xsrf" in bare.text
-    server = JupyterServer({"url": f"http://127.0.0.1:{jupyter.port}/", "token": "", "pid": jupyter.process.pid})
+    server = JupyterServer(
+        {"url": f"http://127.0.0.1:{jupyter.port}/", "token": "", "pid": jupyter.process.pid}
+    )
     answer = server.request("POST", f"{RELAY}/requests", json_body={"kernel": "k1", "payload": {}})
     assert answer.status == 201, answer.text
