@@ -88,6 +88,14 @@ test('%canfar submit in a Python notebook without node launches through the exte
   expect(manifest.replicas.map((r: { name: string }) => r.name)).toEqual(['magic-1', 'magic-2', 'magic-3']);
   expect(await output.getAttribute('data-canfar-batch')).toBe(batchId);
 
+  // canfar.watch() (the Python API) returns the batch's final state as data, through the extension too.
+  const watched = await lab.runCell(
+    `from jupyterlab_canfar import canfar\nfinal = canfar.watch('${batchId}')\nprint(final['phase'], final['counts']['completed'])`,
+    2,
+  );
+  await expect(watched.locator('.jp-OutputArea-output').last()).toHaveText('done 3');
+  await expect(watched.locator('.jp-CanfarBatchOutput [data-canfar="summary"]')).toHaveText('3/3 Completed');
+
   // Saved, then reloaded in a fresh page: the output finds its batch and shows the final state.
   await lab.save('magic.ipynb');
   await lab.open();
@@ -99,7 +107,7 @@ test('%canfar submit in a Python notebook without node launches through the exte
     ).jupyterapp;
     await app.commands.execute('docmanager:open', { path: 'magic.ipynb' });
   });
-  const reloaded = page.locator('.jp-NotebookPanel:visible .jp-CanfarBatchOutput');
+  const reloaded = page.locator('.jp-NotebookPanel:visible .jp-CanfarBatchOutput').first();
   await expect(reloaded).toBeVisible();
   await expect(reloaded.locator('[data-canfar="summary"]')).toHaveText('3/3 Completed', { timeout: 60_000 });
   await expect(reloaded.locator('[data-canfar="live"]')).toHaveText('final state');
