@@ -64,7 +64,6 @@ export class SessionsOutputWidget extends Widget implements IRenderMime.IRendere
       '%1 session, listed %2',
       '%1 sessions, listed %2',
       sessions.length,
-      sessions.length,
       cell(this._data?.listedAt),
     );
     this.node.appendChild(caption);
