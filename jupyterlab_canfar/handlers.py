@@ -4,6 +4,7 @@
   the configured Skaha endpoint with the server-side credential, the response streamed back.
   Nothing else is forwarded: this is not an open proxy.
 - ``GET info``: endpoint, user and the KIND of credential in use (never the credential).
+- ``kernel/...``: the relay between a notebook's kernel and the JupyterLab extension (relay.py).
 - anything else under ``canfar/api/``: 404 with a text message.
 """
 
@@ -330,7 +331,10 @@ class NotFoundHandler(CanfarHandler):
 
 
 def setup_handlers(web_app, service: CanfarService) -> None:
+    from .relay import Relay, relay_handlers
+
     web_app.settings["jupyterlab_canfar"] = service
+    web_app.settings["jupyterlab_canfar_relay"] = Relay()
     base_url = web_app.settings["base_url"]
     api = url_path_join(base_url, "canfar/api")
     web_app.add_handlers(
@@ -338,6 +342,8 @@ def setup_handlers(web_app, service: CanfarService) -> None:
         [
             (url_path_join(api, "info"), InfoHandler),
             (url_path_join(api, "skaha/(.*)"), ProxyHandler),
+            # The %canfar magic's way to the JupyterLab extension (relay.py).
+            *relay_handlers(api),
             (url_path_join(api, "(.*)"), NotFoundHandler),
         ],
     )

@@ -126,6 +126,7 @@ def launch_jupyter(
     env: Optional[Dict[str, str]] = None,
     canfar: Optional[Dict] = None,
     home: Optional[str] = None,
+    token: Optional[str] = None,
 ) -> Jupyter:
     """Start jupyter_server with the extension from this checkout; return once it answers."""
     base = tmp_path_factory.mktemp("jupyter")
@@ -137,7 +138,7 @@ def launch_jupyter(
     os.makedirs(home_dir, exist_ok=True)
     (config_dir / "jupyter_server_config.json").write_text(json.dumps({"CanfarConfig": canfar or {}}))
     port = free_port()
-    token = uuid.uuid4().hex
+    token = uuid.uuid4().hex if token is None else token
     child_env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CANFAR_", "JUPYTER", "SKAHA_"))}
     child_env.update(
         {

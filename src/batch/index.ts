@@ -13,3 +13,6 @@ export * from './submit';
 export * from './logs';
 export * from './monitor';
 export * from './actions';
+export * from './options';
+export * from './submit-options';
+export * from './notebook-output';

@@ -7,6 +7,7 @@ import {
   BatchMonitor,
   BatchPlanError,
   failedReplicas,
+  fetchPlatformInfo,
   isBatchDeleted,
   listBatchFolders,
   logPath,
@@ -22,13 +23,15 @@ import type {
   BatchPlan,
   BatchStore,
   BatchView,
+  PlanOptions,
   PlatformInfo,
   ReplicaState,
+  SubmitResult,
 } from '../batch';
 import { readParameters } from '../convert';
 import { flexibleResources, replicaName } from '../skaha';
 import type { Session, SkahaClient, SkahaContext } from '../skaha';
-import { joinPath, notebookDirOf } from '../batch';
+import { basename, joinPath, notebookDirOf } from '../batch';
 import type { BatchReplicaSummary, BatchSummary, ReplicaStatus } from './grouping';
 import type { BatchBackend, SubmitOutcome, SubmitRequest } from './submit-plugin';
 import type { NotebookParameterInfo, PlanPreview, PreviewResult } from './submit';
@@ -90,6 +93,11 @@ export class BatchBridge implements BatchBackend {
     this._deleted.set(batchId, deletedSummary(view.folder, manifest));
   }
 
+  /** Whether the user deleted this batch (its batch.json says so): the panel no longer shows it. */
+  isDeleted(batchId: string): boolean {
+    return this._deleted.has(batchId);
+  }
+
   /** The batch a panel group stands for (its key is the batch id). */
   view(batchId: string): BatchView | undefined {
     return this._views.get(batchId);
@@ -138,6 +146,8 @@ export class BatchBridge implements BatchBackend {
     onlyFailed: boolean,
     concurrency: number,
     progress: (text: string) => void,
+    /** Env values to give again (secret ones are not stored in batch.json). */
+    env?: Record<string, string>,
   ): Promise<SubmitOutcome> {
     const view = this._views.get(batchId);
     if (!view) throw new Error(`batch ${batchId} is not known to the panel (its folder could not be read)`);
@@ -149,6 +159,7 @@ export class BatchBridge implements BatchBackend {
     const input = await rerunInput(this.options.store, view.folder, {
       name,
       ...(replicaIds ? { replicaIds } : {}),
+      ...(env ? { env } : {}),
     });
     const platform: PlatformInfo = {
       context: await this.options.client.context(),
@@ -159,24 +170,73 @@ export class BatchBridge implements BatchBackend {
     return this._launch(plan, concurrency, progress);
   }
 
+  /**
+   * Plans a batch against the platform as it is now (context, registries, images, sessions): what the
+   * `%canfar submit` magic asks for, with the batch id the kernel chose.
+   */
+  async plan(input: BatchInput, options: PlanOptions = {}, signal?: AbortSignal): Promise<BatchPlan> {
+    return planBatch(
+      input,
+      await fetchPlatformInfo(this.options.client, signal),
+      this.options.store,
+      options,
+    );
+  }
+
+  /**
+   * Launches a plan as the dialog's submissions are: the batch is remembered and followed by the panel
+   * from its first poll on. `onProgress` sees each replica's outcome.
+   */
+  async launchPlan(
+    plan: BatchPlan,
+    options: {
+      concurrency: number;
+      onProgress?: (launched: number, failed: number, total: number, failure?: string) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<SubmitResult> {
+    const result = await submitBatch(plan, {
+      client: this.options.client,
+      store: this.options.store,
+      concurrency: options.concurrency,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (p) =>
+        options.onProgress?.(
+          p.launched,
+          p.failed,
+          p.total,
+          p.launch.state === 'failed' ? `replica ${p.replica}: ${p.launch.message}` : undefined,
+        ),
+    });
+    await this.options.remember?.(result.folder);
+    this._known.add(result.folder);
+    await this._monitor.add(result.folder, result.manifest).catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Follows a batch folder from the next poll on (a notebook output shows that batch). Asked again, it
+   * reads the folder again: a folder asked for before its batch.json was written is found once it is.
+   */
+  follow(folder: string): void {
+    this._known.add(folder);
+    const batchId = basename(folder);
+    if (!this._views.has(batchId) && !this._deleted.has(batchId)) this._added.delete(folder);
+  }
+
   private async _launch(
     plan: BatchPlan,
     concurrency: number,
     progress: (text: string) => void,
   ): Promise<SubmitOutcome> {
     const failures: string[] = [];
-    const result = await submitBatch(plan, {
-      client: this.options.client,
-      store: this.options.store,
+    const result = await this.launchPlan(plan, {
       concurrency,
-      onProgress: (p) => {
-        if (p.launch.state === 'failed') failures.push(`replica ${p.replica}: ${p.launch.message}`);
-        progress(`${p.launched}/${p.total} started${p.failed ? `, ${p.failed} failed` : ''}`);
+      onProgress: (launched, failed, total, failure) => {
+        if (failure) failures.push(failure);
+        progress(`${launched}/${total} started${failed ? `, ${failed} failed` : ''}`);
       },
     });
-    await this.options.remember?.(result.folder);
-    this._known.add(result.folder);
-    await this._monitor.add(result.folder, result.manifest).catch(() => undefined);
     return {
       batchId: result.batchId,
       folder: result.folder,

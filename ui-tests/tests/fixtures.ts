@@ -80,7 +80,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function startJupyter(outputDir: string): Promise<{ server: JupyterServer; child: ChildProcess }> {
+async function startJupyter(
+  outputDir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ server: JupyterServer; child: ChildProcess }> {
   const base = mkdtempSync(join(tmpdir(), 'canfar-ui-'));
   const rootDir = join(base, 'root');
   const stateDir = join(base, 'state');
@@ -118,6 +121,7 @@ async function startJupyter(outputDir: string): Promise<{ server: JupyterServer;
           ...process.env,
           PYTHONUNBUFFERED: '1',
           CANFAR_LOCAL_ARGS: process.env.CANFAR_LOCAL_ARGS ?? '--cores 2',
+          ...extraEnv,
         },
       },
     );
@@ -163,11 +167,15 @@ async function stopJupyter(server: JupyterServer, child: ChildProcess): Promise<
   }
 }
 
-export const test = base.extend<{ jupyter: JupyterServer; lab: JupyterLabPage }>({
-  // Playwright reads a fixture's dependencies from its destructured first parameter: none here.
-  // eslint-disable-next-line no-empty-pattern
-  jupyter: async ({}, use, testInfo) => {
-    const { server, child } = await startJupyter(testInfo.outputPath());
+export const test = base.extend<{
+  jupyter: JupyterServer;
+  lab: JupyterLabPage;
+  /** Extra environment of the Jupyter server (and so of its kernels), e.g. JUPYTER_PATH for kernelspecs. */
+  serverEnv: Record<string, string>;
+}>({
+  serverEnv: [{}, { option: true }],
+  jupyter: async ({ serverEnv }, use, testInfo) => {
+    const { server, child } = await startJupyter(testInfo.outputPath(), serverEnv);
     try {
       await use(server);
     } finally {

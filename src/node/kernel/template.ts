@@ -1,10 +1,9 @@
 // canfar`create -r 4 headless IMAGE -- python3 x.py`: the CLI's syntax in a notebook, calling the same
 // functions as the typed API. Arguments are parsed by the CLI's own parsers (src/node/cli).
-import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../cli/args';
+import { choiceOption, parseCommandArgs, UsageError } from '../cli/args';
 import { parseCreate } from '../cli/commands/create';
-import { intervalOption, SUBMIT_OPTIONS } from '../cli/commands/submit';
 import { SESSION_KINDS, SESSION_STATUSES } from '../../skaha';
-import type { ConversionPolicy } from '../../batch';
+import { readSubmitOptions, SUBMIT_OPTIONS } from '../../batch';
 import {
   batch,
   batches,
@@ -89,37 +88,14 @@ export async function runLine(argv: string[]): Promise<unknown> {
           '--dry-run is for the canfar-lab command line: run `canfar-lab submit NOTEBOOK -r N --dry-run` in a terminal to check a batch without launching it',
           'submit',
         );
-      const notebook = one('submit', positionals, 'NOTEBOOK');
-      const interval = intervalOption(values.interval);
-      const replicas = integerOption('--replicas', values.replicas, 'submit', 1);
-      if (replicas === undefined) throw new UsageError('-r/--replicas N is required', 'submit');
-      const number = (name: string, value: unknown) => integerOption(name, value, 'submit');
-      const options: BatchOptions = {
-        replicas,
-        ...(typeof values.image === 'string' ? { image: values.image } : {}),
-        ...(typeof values.name === 'string' ? { name: values.name } : {}),
-        ...(values.cores !== undefined ? { cores: number('--cores', values.cores) } : {}),
-        ...(values.ram !== undefined ? { ram: number('--ram', values.ram) } : {}),
-        ...(values.gpus !== undefined ? { gpus: number('--gpus', values.gpus) } : {}),
-        env: keyValueOptions('--env', values.env, 'submit') ?? {},
-        params: keyValueOptions('--param', values.param, 'submit') ?? {},
-        ...(values.policy !== undefined
-          ? {
-              policy: choiceOption<ConversionPolicy>(
-                '--policy',
-                values.policy,
-                ['translate', 'ipython', 'comment'],
-                'submit',
-              ),
-            }
-          : {}),
-        ...(values.concurrency !== undefined
-          ? { concurrency: integerOption('--concurrency', values.concurrency, 'submit', 1) }
-          : {}),
-      };
+      const { notebook, input, concurrency, follow, intervalSeconds } = readSubmitOptions(
+        values,
+        positionals,
+      );
+      const options: BatchOptions = { ...input, concurrency };
       const result = await submit(notebook, options);
-      if (!values.follow) return result;
-      return watch(result, interval !== undefined ? { intervalMs: interval * 1000 } : {});
+      if (!follow) return result;
+      return watch(result, { intervalMs: intervalSeconds * 1000 });
     }
     case 'batches': {
       const { positionals } = parseCommandArgs(verb, rest, {});

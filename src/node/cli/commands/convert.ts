@@ -51,14 +51,16 @@ function writeAtomically(path: string, content: string, replace: boolean): void 
   }
 }
 
+const OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  force: { type: 'boolean' },
+  policy: { type: 'string' },
+  'unknown-magics': { type: 'string' },
+  progress: { type: 'boolean' },
+} as const;
+
 async function run(io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('convert', io.argv, {
-    output: { type: 'string', short: 'o' },
-    force: { type: 'boolean' },
-    policy: { type: 'string' },
-    'unknown-magics': { type: 'string' },
-    progress: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs('convert', io.argv, OPTIONS);
   if (positionals.length !== 1) {
     throw new UsageError(`convert takes one NOTEBOOK, got ${positionals.length}`, 'convert');
   }
@@ -119,4 +121,9 @@ async function run(io: CommandIO): Promise<number> {
   return 0;
 }
 
-export const convert: Command = { summary: 'convert a notebook into a batch script', usage, run };
+export const convert: Command = {
+  summary: 'convert a notebook into a batch script',
+  usage,
+  options: OPTIONS,
+  run,
+};

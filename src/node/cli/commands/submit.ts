@@ -1,15 +1,24 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BatchPlanError, BATCHES_FOLDER, fetchPlatformInfo, planBatch, submitBatch } from '../../../batch';
-import type { BatchInput, BatchPlan, ConversionPolicy } from '../../../batch';
+import {
+  BatchPlanError,
+  BATCHES_FOLDER,
+  DEFAULT_BATCH_IMAGE,
+  fetchPlatformInfo,
+  planBatch,
+  readSubmitOptions,
+  SUBMIT_OPTIONS,
+  submitBatch,
+} from '../../../batch';
+import type { BatchInput, BatchPlan } from '../../../batch';
 import { NodeBatchStore } from '../../batch-store';
-import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../args';
+import { parseCommandArgs, UsageError } from '../args';
 import type { Command, CommandIO } from '../command';
 import { EXIT, withConnection } from '../context';
 import { json, line, Progress } from '../output';
 import { followBatch, reportPlanError } from './batch-shared';
 
-export const DEFAULT_IMAGE = 'images.canfar.net/skaha/astroml:latest';
+export const DEFAULT_IMAGE = DEFAULT_BATCH_IMAGE;
 
 const usage = `Usage: canfar-lab submit NOTEBOOK -r N [OPTIONS]
 
@@ -40,37 +49,9 @@ Options:
 Exit codes: 0 all replicas launched (with --follow: all completed), 1 a replica failed, 2 bad input.
 `;
 
-/**
- * The options of `submit`, one declaration for `canfar-lab submit` and the notebook template
- * (`` canfar`submit ...` ``, src/node/kernel/template.ts), so both accept the same flags.
- */
-export const SUBMIT_OPTIONS = {
-  replicas: { type: 'string', short: 'r' },
-  name: { type: 'string' },
-  image: { type: 'string' },
-  cores: { type: 'string', short: 'c' },
-  ram: { type: 'string', short: 'm' },
-  gpus: { type: 'string', short: 'g' },
-  env: { type: 'string', short: 'e', multiple: true },
-  param: { type: 'string', multiple: true },
-  policy: { type: 'string' },
-  concurrency: { type: 'string' },
-  follow: { type: 'boolean' },
-  interval: { type: 'string' },
-  'dry-run': { type: 'boolean' },
-} as const;
-
-/** `--interval S`: seconds between polls with --follow, a positive number (undefined when not given). */
-export function intervalOption(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (!(seconds > 0))
-    throw new UsageError(
-      `--interval must be a positive number of seconds, not ${JSON.stringify(value)}`,
-      'submit',
-    );
-  return seconds;
-}
+// The options of `submit` are declared once, in src/batch/submit-options.ts (the JS kernels' template and
+// the JupyterLab extension read them too); re-exported for the callers that import them from here.
+export { intervalOption, SUBMIT_OPTIONS } from '../../../batch';
 
 /** The store root and the notebook's path in it: the current directory when it holds the notebook. */
 export function notebookLocation(notebook: string): { root: string; notebookPath: string } {
@@ -99,19 +80,14 @@ function planSummary(plan: BatchPlan, store: NodeBatchStore) {
 
 async function run(io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('submit', io.argv, SUBMIT_OPTIONS);
-  if (positionals.length !== 1) throw new UsageError('submit takes exactly one NOTEBOOK', 'submit');
-  if (values.replicas === undefined) throw new UsageError('-r/--replicas N is required', 'submit');
-  const notebook = positionals[0];
-  const replicas = integerOption('--replicas', values.replicas, 'submit', 1) ?? 1;
-  const concurrency = integerOption('--concurrency', values.concurrency, 'submit', 1) ?? 32;
-  const intervalSeconds = intervalOption(values.interval) ?? 2;
-  const numberOption = (name: string, value: unknown) => {
-    if (value === undefined) return undefined;
-    const number = Number(value);
-    if (String(value).trim() === '' || !Number.isFinite(number))
-      throw new UsageError(`${name} must be a number, not ${JSON.stringify(value)}`, 'submit');
-    return number;
-  };
+  const {
+    notebook,
+    input: options,
+    concurrency,
+    follow,
+    intervalSeconds,
+    dryRun,
+  } = readSubmitOptions(values, positionals);
   let text: string;
   try {
     text = await readFile(notebook, 'utf8');
@@ -121,23 +97,9 @@ async function run(io: CommandIO): Promise<number> {
   const { root, notebookPath } = notebookLocation(notebook);
   const store = new NodeBatchStore(root);
   const input: BatchInput = {
+    ...options,
     notebookPath,
     notebookText: text,
-    replicas,
-    image: typeof values.image === 'string' ? values.image : DEFAULT_IMAGE,
-    ...(typeof values.name === 'string' ? { name: values.name } : {}),
-    cores: numberOption('--cores', values.cores),
-    ram: numberOption('--ram', values.ram),
-    gpus: numberOption('--gpus', values.gpus),
-    env: keyValueOptions('--env', values.env, 'submit') ?? {},
-    params: keyValueOptions('--param', values.param, 'submit') ?? {},
-    policy:
-      choiceOption<ConversionPolicy>(
-        '--policy',
-        values.policy,
-        ['translate', 'ipython', 'comment'],
-        'submit',
-      ) ?? 'translate',
     ...(io.env.USER ? { user: io.env.USER } : {}),
   };
 
@@ -152,7 +114,7 @@ async function run(io: CommandIO): Promise<number> {
       throw error;
     }
     for (const warning of plan.warnings) line(io.stderr, `warning: ${warning}`);
-    if (values['dry-run']) {
+    if (dryRun) {
       if (io.globals.json) json(io.stdout, { dryRun: true, ...planSummary(plan, store) });
       else {
         const summary = planSummary(plan, store);
@@ -188,7 +150,7 @@ async function run(io: CommandIO): Promise<number> {
     });
     progress?.end();
     const folder = store.absolutePath(result.folder);
-    if (io.globals.json && !values.follow)
+    if (io.globals.json && !follow)
       json(io.stdout, {
         batchId: result.batchId,
         folder,
@@ -211,9 +173,14 @@ async function run(io: CommandIO): Promise<number> {
       );
       return 130;
     }
-    if (!values.follow) return result.failed + result.cancelled > 0 ? EXIT.failed : EXIT.ok;
+    if (!follow) return result.failed + result.cancelled > 0 ? EXIT.failed : EXIT.ok;
     return followBatch(io, client, store, result.folder, { intervalMs: intervalSeconds * 1000 });
   });
 }
 
-export const submit: Command = { summary: 'run a notebook as N headless replicas (a batch)', usage, run };
+export const submit: Command = {
+  summary: 'run a notebook as N headless replicas (a batch)',
+  usage,
+  options: SUBMIT_OPTIONS,
+  run,
+};
