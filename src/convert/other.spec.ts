@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertNotebook, kernelInfo, kernelLanguage, readParameters } from '.';
+import { convertNotebook, encodeParamEnv, kernelInfo, kernelLanguage, readParameters } from '.';
 
 function nb(kernelspec: object | undefined, cells: string[], languageInfo?: object) {
   return {
@@ -199,6 +199,35 @@ describe('JavaScript parameters from CANFAR_PARAM_<name>', () => {
     });
     expect(overridden.status).toBe(0);
     expect(overridden.stdout).toBe('[7,2,true,"42",["r","i"],{"k":2}]\n');
+  });
+
+  test('canfar-b64 values are decoded before typing: =, quotes, newlines, non-ASCII, empty string', () => {
+    const values = {
+      label: 'SELECT * FROM t WHERE x=1',
+      bands: '["première ligne\\nzweite Zeile ✓", "it\'s \\"quoted\\" = yes"]',
+      opts: '{"é": "Ω Centauri"}',
+    };
+    const env = Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [`CANFAR_PARAM_${name}`, encodeParamEnv(value)]),
+    );
+    expect(env.CANFAR_PARAM_label).toMatch(/^canfar-b64:[\w-]+$/);
+    const decoded = run(env);
+    expect(decoded.stderr).not.toContain('not a valid');
+    expect(decoded.status).toBe(0);
+    expect(JSON.parse(decoded.stdout)).toEqual([
+      5,
+      0.5,
+      false,
+      'SELECT * FROM t WHERE x=1',
+      ['première ligne\nzweite Zeile ✓', 'it\'s "quoted" = yes'],
+      { é: 'Ω Centauri' },
+    ]);
+    const multiline = 'première ligne\nzweite Zeile ✓\n\tΩ';
+    expect(JSON.parse(run({ CANFAR_PARAM_label: encodeParamEnv(multiline) }).stdout)[3]).toBe(multiline);
+    expect(JSON.parse(run({ CANFAR_PARAM_label: encodeParamEnv('') }).stdout)[3]).toBe('');
+    const broken = run({ CANFAR_PARAM_label: 'canfar-b64:!!' });
+    expect(broken.status).toBe(2);
+    expect(broken.stderr).toContain('CANFAR_PARAM_label="canfar-b64:!!" is not valid canfar-b64');
   });
 
   test('a bad value exits 2 naming it; an unknown parameter is reported', () => {
