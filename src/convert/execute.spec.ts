@@ -467,6 +467,42 @@ describe('notebook-only names under plain python', () => {
   );
 });
 
+describe('combine cells', () => {
+  test('replicas leave them out; the combine script runs them once after imports, parameters, functions', () => {
+    const notebook = JSON.parse(
+      readFileSync(join(__dirname, '../../test/fixtures/notebooks/python-combine.ipynb'), 'utf8'),
+    );
+    const result = convertNotebook(notebook);
+    expect(result.ok).toBe(true);
+    expect(result.combine?.cells).toEqual([5, 6]);
+    expect(result.script).toContain(
+      '# %% [cell 6 id=c5] combine: runs once after every replica has completed (combine script)',
+    );
+    expect(result.script).not.toContain('combined');
+    const dir = mkdtempSync(join(tmpdir(), 'canfar-convert-combine-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'script.py'), result.script);
+    writeFileSync(join(dir, 'combine.py'), result.combine?.script ?? '');
+    writeRuntime(dir);
+    const run = (file: string, env: Record<string, string>) =>
+      spawnSync(PYTHON, [join(dir, file)], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, REPLICA_COUNT: '3', ...env },
+        encoding: 'utf8',
+      });
+    const replicas = ['1', '2', '3'].map((id) =>
+      run('script.py', { REPLICA_ID: id, CANFAR_PARAM_label: 'x=1' }),
+    );
+    expect(replicas.map((r) => r.status)).toEqual([0, 0, 0]);
+    expect(replicas[1].stdout).toBe('x=1 2 wrote [1, 4, 7]\n');
+    const combined = run('combine.py', { CANFAR_PARAM_label: encodeParamEnv('x=1') });
+    expect(combined.stderr).toBe("canfar: parameter label = 'x=1' (from CANFAR_PARAM_label)\n");
+    expect(combined.status).toBe(0);
+    expect(combined.stdout).toBe('x=1 combined 3 parts: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\ncombine done\n');
+    expect(JSON.parse(readFileSync(join(dir, 'final.json'), 'utf8'))).toHaveLength(10);
+  });
+});
+
 describe('policy ipython', () => {
   (hasModule('IPython') ? test : test.skip)(
     'get_ipython() magics work under python3 (the runtime starts IPython) and under ipython itself',

@@ -102,7 +102,10 @@ export function convertNotebook(notebook: unknown, options: ConvertOptions = {})
       message: `no batch runner for the ${kernel.language} kernel${kernel.kernelName ? ` (${kernel.kernelName})` : ''}: supported are Python, TypeScript and JavaScript (tslab, Deno, ijavascript), R, Julia and Bash`,
     });
   }
-  const { script, diagnostics, parameters } = convertWithTarget(parsed, target, { ...options, policy });
+  const { script, diagnostics, parameters, combine } = convertWithTarget(parsed, target, {
+    ...options,
+    policy,
+  });
   if (target.extension === '.mts') {
     diagnostics.unshift({
       severity: 'info',
@@ -120,6 +123,7 @@ export function convertNotebook(notebook: unknown, options: ConvertOptions = {})
     interpreter: target.interpreter,
     diagnostics,
     parameters,
+    ...(combine ? { combine } : {}),
   };
 }
 
