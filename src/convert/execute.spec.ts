@@ -206,7 +206,8 @@ describe('translated magics at run time', () => {
       'print(repr(quiet.stdout), repr(str(quiet)), quiet.outputs)',
       '%%capture\nprint("discarded")',
     ]);
-    expect(run.stderr).toBe('captured error\ncaptured error\nnot captured\n');
+    // A display outside the capture (--no-display) goes where every display goes: the log, on stderr.
+    expect(run.stderr).toBe('captured error\ncaptured error\nnot captured\nshown\n');
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(
       [
@@ -217,7 +218,6 @@ describe('translated magics at run time', () => {
         'captured line',
         'from-shell',
         '42',
-        'shown',
         "'quiet out\\n' 'quiet out\\n' []",
         '',
       ].join('\n'),
@@ -436,12 +436,22 @@ describe('parameters from CANFAR_PARAM_<name>', () => {
 });
 
 describe('notebook-only names under plain python', () => {
-  test('display() prints, with IPython importable and without it (python -S hides dist-packages)', () => {
-    const cells = ['display("shown", 42)\nprint("after")'];
-    expect(runNotebook(cells).stdout).toBe('shown 42\nafter\n');
-    const bare = runNotebook(cells, { python: ['-S'] });
-    expect(bare.stderr).toBe('');
-    expect(bare.stdout).toBe('shown 42\nafter\n');
+  test('display() goes to the log on stderr (stdout holds what the notebook printed), with or without IPython', () => {
+    const cells = [
+      'display("shown", 42)\nprint("after")',
+      'from IPython.display import display as d2, HTML\nd2(HTML("<b>x</b>"))\nh = d2("v1", display_id=True)\nh.update("v2")',
+    ];
+    const run = runNotebook(cells);
+    expect(run.stdout).toBe('after\n');
+    expect(run.stderr).toBe('shown 42\n<IPython.core.display.HTML object>\nv1\nv2\n');
+    const bare = runNotebook(cells.slice(0, 1), { python: ['-S'] });
+    expect(bare.stderr).toBe('shown 42\n');
+    expect(bare.stdout).toBe('after\n');
+    // With the IPython shell (a magic only IPython runs), its displays go to the log as well.
+    const shell = runNotebook(['%who', ...cells]);
+    expect(shell.result.needsIPython).toBeDefined();
+    expect(shell.stdout).toBe('Interactive namespace is empty.\nafter\n');
+    expect(shell.stderr).toBe("'shown'\n42\n<IPython.core.display.HTML object>\n'v1'\n'v2'\n");
   });
 
   (hasModule('matplotlib') ? test : test.skip)(

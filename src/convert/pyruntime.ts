@@ -73,10 +73,13 @@ def start(namespace, cells=0, progress=False, matplotlib=False, display=False, i
         state['pyplot_patched'] = True
         pyplot.show = lambda *args, **kwargs: save_figures()
 
-    class PyplotImportHook:
-        # Patches plt.show as soon as pyplot is imported, so a show() in the importing cell saves too.
+    class ImportHook:
+        # Patches a module as soon as it is imported (plt.show, IPython's display), so the importing cell sees it.
+        def __init__(self, name, patch):
+            self.name, self.patch = name, patch
+
         def find_spec(self, name, path=None, target=None):
-            if name != 'matplotlib.pyplot':
+            if name != self.name:
                 return None
             import importlib.util
             sys.meta_path.remove(self)
@@ -87,16 +90,27 @@ def start(namespace, cells=0, progress=False, matplotlib=False, display=False, i
 
             def exec_and_patch(module):
                 exec_module(module)
-                patch_pyplot()
+                self.patch()
             spec.loader.exec_module = exec_and_patch
             return spec
 
+    def after_import(name, patch):
+        if name in sys.modules:
+            patch()
+        else:
+            sys.meta_path.insert(0, ImportHook(name, patch))
+
     def uses_matplotlib():
         os.environ['MPLBACKEND'] = 'Agg'
-        if 'matplotlib.pyplot' in sys.modules:
-            patch_pyplot()
-        else:
-            sys.meta_path.insert(0, PyplotImportHook())
+        after_import('matplotlib.pyplot', patch_pyplot)
+
+    def patch_display():
+        # IPython's display() without a shell prints to stdout: the notebook's own import gets show() instead.
+        for name in ('IPython.core.display_functions', 'IPython.core.display', 'IPython.display'):
+            module = sys.modules.get(name)
+            if module is not None and hasattr(module, 'display'):
+                module.display = show
+                module.update_display = update_display
 
     def begin(k, label):
         end_capture()
@@ -376,15 +390,48 @@ def start(namespace, cells=0, progress=False, matplotlib=False, display=False, i
     def captured():
         return end_capture() or CapturedIO(None, None, None)
 
+    class DisplayHandle:
+        # What display(..., display_id=True) returns: later updates are shown again (in the log).
+        def __init__(self, display_id):
+            self.display_id = display_id
+
+        def display(self, obj, **kwargs):
+            show(obj)
+
+        def update(self, obj, **kwargs):
+            show(obj)
+
     def show(*objs, **kwargs):
-        # display() without IPython: what a notebook would have displayed is printed (or captured).
+        # display() without IPython: what a notebook would have displayed goes to the log on stderr (its stdout
+        # holds what the notebook printed), or into %%capture's outputs.
         pending = state['capture']
         if pending is None or not isinstance(pending[0], Redirection):
-            print(*objs)
+            print(*objs, file=sys.stderr)
         elif pending[0].outputs is not None:
             pending[0].outputs.extend(RichOutput({'text/plain': repr(obj)}) for obj in objs)
         else:  # %%capture --no-display: shown, not captured
-            print(*objs, file=pending[0].saved[0])
+            print(*objs, file=pending[0].saved[1])
+        display_id = kwargs.get('display_id')
+        if display_id:
+            return DisplayHandle(display_id)
+
+    def update_display(obj, display_id=None, **kwargs):
+        show(obj)
+
+    class LogPublisher:
+        # The IPython shell's display publisher: displays go to the log on stderr, not to stdout (see show()).
+        def __init__(self, base):
+            self.base = base
+
+        def publish(self, data, metadata=None, source=None, transient=None, update=False, **kwargs):
+            if 'text/plain' in data:
+                print(data['text/plain'], file=sys.stderr)
+
+        def clear_output(self, wait=False):
+            pass
+
+        def __getattr__(self, name):
+            return getattr(self.base, name)
 
     # ---- parameters ----
 
@@ -482,6 +529,7 @@ def start(namespace, cells=0, progress=False, matplotlib=False, display=False, i
             atexit.unregister(shell.atexit_operations)
             for name in ('exit', 'quit'):  # IPython's would only ask an interactive loop to stop
                 namespace.pop(name, None)
+            shell.display_pub = LogPublisher(shell.display_pub)
         import builtins
         builtins.get_ipython = shell.get_ipython  # as in a kernel, for modules the notebook imports
         return shell
@@ -500,6 +548,8 @@ def start(namespace, cells=0, progress=False, matplotlib=False, display=False, i
         state['shell'].user_ns_hidden.update({'Out': history, '_oh': history})
     if display and state['shell'] is None:
         namespace['display'] = show
+        namespace['update_display'] = update_display
+        after_import('IPython.display', patch_display)
     if matplotlib:
         uses_matplotlib()
     runtime = type('CanfarRuntime', (), {})()

@@ -8,7 +8,7 @@ import type {
   NotebookParameter,
   UnknownMagics,
 } from './types';
-import { scanCell, type CellMagic, type MagicLine } from './magics';
+import { cleanupCell, scanCell, type CellMagic, type MagicLine } from './magics';
 import { pythonRuntimeLines } from './pyruntime';
 import { pyRepr } from './pyrepr';
 import { lastExpressionLine, topLevelCode } from './pylex';
@@ -36,13 +36,12 @@ const DISPLAY_ONLY_LINE: Record<string, string> = {
   lsmagic: 'lists the magics',
   magic: 'shows the help on magics',
   precision: 'sets how floats are displayed',
+  quickref: 'shows the quick reference',
   pprint: 'switches pretty display',
-  xmode: 'sets how tracebacks are displayed',
   colors: 'sets the colours of the display',
   qtconsole: 'opens a desktop window',
   connect_info: "shows the kernel's connection",
   autosave: "sets the notebook's autosave",
-  pdb: 'opens the interactive debugger on errors',
   automagic: 'switches magics without %',
   autocall: 'switches calls without parentheses',
 };
@@ -241,6 +240,28 @@ function translateLine(ctx: Context, piece: MagicLine): string[] {
         `\`${magicText(piece)}\` dropped: nothing reloads in a batch`,
       );
       return commented(indent, piece.original, 'dropped by canfar');
+    }
+    case 'xmode':
+    case 'pdb': {
+      // They change how errors are shown interactively; what they print is kept, so stdout stays the same.
+      const word = args.trim().split(/\s+/)[0] ?? '';
+      const said =
+        name === 'xmode'
+          ? word && `Exception reporting mode: ${word[0].toUpperCase()}${word.slice(1).toLowerCase()}`
+          : `Automatic pdb calling has been turned ${/^(0|off|false)$/i.test(word) ? 'OFF' : 'ON'}`;
+      diagnose(
+        ctx,
+        'info',
+        piece.line,
+        'display-only',
+        `\`${magicText(piece)}\` dropped: it ${name === 'xmode' ? 'sets how tracebacks are displayed' : 'opens the interactive debugger on errors'}, which has no effect in a batch run (what it prints is kept)`,
+      );
+      if (!said || piece.indent !== '')
+        return commented(piece.indent, piece.original, 'display only, dropped by canfar');
+      return padded(
+        `print(${pyRepr(said)})  # ${piece.original[0].trim()}: display only, dropped by canfar`,
+        lineCount,
+      );
     }
     default:
       if (name in DISPLAY_ONLY_LINE) return displayOnly(ctx, piece, DISPLAY_ONLY_LINE[name]);
@@ -493,8 +514,9 @@ export function convertPython(
       futureImports,
       ipython: [],
     };
-    const code = pythonCellBody(ctx, cell.source);
-    const cellMagic = scanCell(cell.source).cellMagic !== undefined;
+    const source = cleanupCell(cell.source);
+    const code = pythonCellBody(ctx, source);
+    const cellMagic = scanCell(source).cellMagic !== undefined;
     converted.set(cell, { cell, code, ipython: ctx.ipython, cellMagic, count });
   }
   const usesHistory = [...converted.values()].some((c) =>
@@ -557,7 +579,7 @@ export function convertPython(
       k += 1;
       const code = [...c.code];
       const joined = code.join('\n');
-      if (/\bdisplay\s*\(/.test(joined)) usesDisplay = true;
+      if (/\b(?:update_)?display\s*\(|\bIPython\.display\b/.test(joined)) usesDisplay = true;
       if (/\bmatplotlib\b|\bpyplot\b|_canfar\.matplotlib\(/.test(joined)) usesMatplotlib = true;
       body.push('', `# %% [${label}]`);
       if (cell.tags.includes('raises-exception')) {
@@ -634,5 +656,5 @@ export function convertPythonCell(
 ): { code: string; diagnostics: ConversionDiagnostic[] } {
   const cell: Cell = { index: 0, type: 'code', source, tags: [] };
   const ctx: Context = { policy, unknownMagics, cell, diagnostics: [], futureImports: [], ipython: [] };
-  return { code: pythonCellBody(ctx, source).join('\n'), diagnostics: ctx.diagnostics };
+  return { code: pythonCellBody(ctx, cleanupCell(source)).join('\n'), diagnostics: ctx.diagnostics };
 }
