@@ -8,6 +8,10 @@
  * markers) has a golden file of its own per notebook (`<name>.runtime.<ext>`), and the script goldens show the
  * conversion with that block replaced by one line. Script and runtime together are still compared exactly.
  * A notebook with cells tagged combine also has `<name>.<policy>.combine.<ext>`.
+ *
+ * The real notebooks of the corpus (test/fixtures/corpus) that exercise a class of issue 15 (own magics,
+ * %%capture, display-only magics, output history, expected failures) have goldens of the default conversion
+ * under golden/corpus/.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +28,7 @@ function golden(file: string, actual: string): void {
   const path = join(GOLDEN, file);
   if (update || !existsSync(path)) {
     if (!update) throw new Error(`missing golden file ${path}: run with UPDATE_GOLDEN=1 to create it`);
-    mkdirSync(GOLDEN, { recursive: true });
+    mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, actual);
     return;
   }
@@ -79,3 +83,29 @@ describe.each(notebooks)('%s', (name) => {
 test('the Python runtime module matches its golden file', () => {
   golden('python-runtime.py', PYTHON_RUNTIME);
 });
+
+const CORPUS = join(__dirname, '../../test/fixtures/corpus');
+const classified = (
+  JSON.parse(readFileSync(join(CORPUS, 'corpus.json'), 'utf8')) as { file: string; classes: string[] }[]
+).filter((entry) => entry.classes.length > 0);
+
+test.each(classified.map((entry) => entry.file))(
+  'real notebook %s: the default conversion matches its golden files',
+  (file) => {
+    const notebook = JSON.parse(readFileSync(join(CORPUS, 'notebooks', file), 'utf8'));
+    const result = convertNotebook(notebook, { notebookPath: file.replace(/^.*\//, '') });
+    const base = `corpus/${file
+      .replace(/^.*\//, '')
+      .replace(/\.ipynb$/, '')
+      .replace(/\s+/g, '-')}`;
+    golden(
+      `${base}.diagnostics.txt`,
+      [
+        `ok: ${result.ok}`,
+        ...(result.needsIPython ? [`needsIPython: ${JSON.stringify(result.needsIPython)}`] : []),
+        ...result.diagnostics.map(formatDiagnostic),
+      ].join('\n') + '\n',
+    );
+    golden(`${base}.py`, result.script);
+  },
+);

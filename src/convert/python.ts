@@ -587,7 +587,10 @@ export function convertPython(
       } else {
         if (usesHistory && !c.cellMagic) {
           const last = lastExpressionLine(code);
-          if (last !== undefined) code[last] = `Out[${c.count}] = ${code[last]}`;
+          // The runtime's own calls (a translated `!cmd`) return nothing: they stay as they are.
+          if (last !== undefined && !code[last].startsWith('_canfar.')) {
+            code[last] = `Out[${c.count}] = ${code[last]}`;
+          }
         }
         body.push(`_canfar.begin(${k}, ${pyRepr(label)})`, ...code);
       }
