@@ -8,7 +8,7 @@
  * 2. Conversion time on the corpus, Debian's example notebooks and our fixtures, side by side per notebook and
  *    in total.
  *
- *   npm run bench:convert -- [--repeat N (default 5)] [--no-process] [--no-fidelity]
+ *   npm run bench:convert -- [--repeat N (default 5)] [--no-process] [--no-fidelity] [--no-timing]
  *
  * Two views, because nbconvert's cost is mostly starting Python and importing nbconvert:
  * - in-process: only the export, repeated N times, median (ours: convertNotebook on the parsed notebook;
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '5' },
     'no-process': { type: 'boolean', default: false },
     'no-fidelity': { type: 'boolean', default: false },
+    'no-timing': { type: 'boolean', default: false },
   },
 });
 const REPEAT = Number(values.repeat);
@@ -73,7 +74,15 @@ async function fidelity(): Promise<void> {
         return { ...ran, same: ran.code === 0 && sameText(ran.stdout, expected) };
       });
     const plain = await theirs([]);
-    const ipython = await theirs(['-m', 'IPython', '--no-banner', '--quick', '--colors=NoColor']);
+    // IPython at its best for a script: without --no-term-title every run starts with a terminal-title escape.
+    const ipython = await theirs([
+      '-m',
+      'IPython',
+      '--no-banner',
+      '--quick',
+      '--no-term-title',
+      '--colors=NoColor',
+    ]);
     const width = Math.max(...entries.map((e) => e.file.length), 24);
     const mark = (r: { same: boolean; code: number | null; ms: number }) =>
       `${r.same ? 'same' : r.code === 0 ? 'diff' : `exit ${r.code}`} ${r.ms} ms`.padStart(16);
@@ -253,7 +262,7 @@ async function timing(): Promise<void> {
 
 (async () => {
   if (!values['no-fidelity']) await fidelity();
-  await timing();
+  if (!values['no-timing']) await timing();
 })().catch((error) => {
   console.error(error);
   process.exitCode = 1;
