@@ -1,4 +1,4 @@
-import { convertNotebook } from '../convert';
+import { convertNotebook, pythonRuntimeFiles } from '../convert';
 import type { ConversionResult } from '../convert';
 import { MAX_REPLICAS, replicaName, validateSessionSpec } from '../skaha';
 import type { SessionSpec } from '../skaha';
@@ -118,7 +118,7 @@ export async function planBatch(
   const policy = input.policy ?? rerun?.parent.script.policy ?? 'translate';
   let conversion: Pick<
     ConversionResult,
-    'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters'
+    'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters' | 'needsIPython'
   > & {
     script: string;
   };
@@ -156,6 +156,7 @@ export async function planBatch(
           warnings.push(`${where}: ${diagnostic.message}`);
         }
       }
+      if (result.needsIPython) warnings.push(result.needsIPython.message);
       if (!result.ok && !result.diagnostics.some((d) => d.severity === 'error')) {
         problems.push({
           field: 'notebook',
@@ -312,10 +313,20 @@ export async function planBatch(
     { path: scriptFile, content: conversion.script },
     {
       path: 'run.sh',
-      content: wrapperScript({ batchId, script: scriptFile, interpreter: conversion.interpreter, python }),
+      content: wrapperScript({
+        batchId,
+        script: scriptFile,
+        interpreter: conversion.interpreter,
+        python,
+        needsIPython: conversion.needsIPython,
+      }),
       executable: true,
     },
     ...(python ? pythonShimFiles() : []),
+    // The script's runtime (pylib/canfar_batch/_runtime.py), imported by its first lines.
+    ...(python
+      ? pythonRuntimeFiles().map((file) => ({ path: `pylib/${file.path}`, content: file.content }))
+      : []),
   ];
   const envNames = Object.keys(env).sort();
   const manifest: BatchManifest = {
@@ -372,6 +383,7 @@ export async function planBatch(
       interpreter: conversion.interpreter,
       diagnostics: conversion.diagnostics,
       parameters: conversion.parameters,
+      ...(conversion.needsIPython ? { needsIPython: conversion.needsIPython } : {}),
     },
     warnings,
     ...(platform.sessions && platform.sessionsListedAt

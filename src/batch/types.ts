@@ -24,7 +24,7 @@ export interface BatchInput {
   /** Overrides of the notebook's `parameters` cell, `NAME -> value` (sent as `CANFAR_PARAM_<NAME>`). */
   params?: Record<string, string>;
   policy?: ConversionPolicy;
-  unknownMagics?: 'error' | 'comment';
+  unknownMagics?: 'ipython' | 'error' | 'comment';
   /** Who submits and where (recorded in the manifest only). */
   user?: string;
   endpoint?: string;
@@ -88,7 +88,10 @@ export interface BatchPlan {
   spec: SessionSpec;
   files: BatchFile[];
   manifest: BatchManifest;
-  conversion: Pick<ConversionResult, 'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters'>;
+  conversion: Pick<
+    ConversionResult,
+    'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters' | 'needsIPython'
+  >;
   warnings: string[];
   /**
    * The headless sessions listed while planning (none of them carries a replica name: planning refuses

@@ -13,6 +13,8 @@ export interface WrapperOptions {
   interpreter: { command: string; args: string[] };
   /** Python scripts get the `canfar.helpers.distributed` fallback on PYTHONPATH. */
   python: boolean;
+  /** The conversion's `needsIPython`: run.sh checks that the interpreter can import IPython. */
+  needsIPython?: { cells: number[] };
 }
 
 /**
@@ -32,7 +34,7 @@ export interface WrapperOptions {
 export function wrapperScript(options: WrapperOptions): string {
   const args = options.interpreter.args.map((arg) => `${shellQuote(arg)} `).join('');
   const script = `"$batch_dir/${options.script}"`;
-  const check = interpreterCheck(options.interpreter, script);
+  const check = interpreterCheck(options.interpreter, script, options.needsIPython);
   const python = options.python
     ? `
 # The official helpers (from canfar.helpers import distributed) without the canfar package: the batch's
@@ -149,12 +151,30 @@ finish "$code"
  * What run.sh checks before starting an interpreter that not every image can provide, as sh lines run after
  * `set -- <options> <script>` (they may replace `$interpreter_command` and the positional parameters);
  * `script` is the script's path as an sh word.
- * Only one case today: TypeScript through `node --experimental-strip-types` (tslab notebooks), which needs
+ * A Python notebook that needs IPython (`needsIPython` of the conversion): the interpreter must import it.
+ * TypeScript through `node --experimental-strip-types` (tslab notebooks), which needs
  * Node.js >= 22.6; an older node stops at once with `node: bad option: --experimental-strip-types`, which
  * tells a user nothing. Probed quietly; if node cannot strip types, `deno run -A` runs the same `.mts`
  * (Deno provides `node:module`'s createRequire); with neither, run.sh ends with 127 and says what to do.
  */
-export function interpreterCheck(interpreter: { command: string; args: string[] }, script: string): string {
+export function interpreterCheck(
+  interpreter: { command: string; args: string[] },
+  script: string,
+  needsIPython?: { cells: number[] },
+): string {
+  if (needsIPython && needsIPython.cells.length > 0) {
+    // The script starts an IPython shell for the magics only IPython runs: say so before anything runs.
+    const cells = needsIPython.cells.map((cell) => cell + 1).join(', ');
+    return `
+# This notebook needs IPython (cells ${cells} use magics that only IPython runs).
+if ! "$interpreter_command" -c 'import IPython' >/dev/null 2>&1; then
+  message="run.sh: this notebook needs IPython in the image (cells ${cells} use magics that only IPython runs), but $interpreter_command cannot import IPython; use an image with ipython installed, or remove those magics from the notebook"
+  echo "$message" >&2
+  echo "$message" >>"$log"
+  finish 127
+fi
+`;
+  }
   if (interpreter.command === 'node' && interpreter.args.includes('--experimental-strip-types')) {
     return `
 # TypeScript through node needs Node.js >= 22.6 (older versions refuse --experimental-strip-types).
