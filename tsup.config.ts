@@ -12,7 +12,8 @@ export default defineConfig([
     outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.mjs' }),
     dts: true,
     sourcemap: true,
-    clean: true,
+    // dist/wheel (npm run build:wheel) is not ours to remove.
+    clean: ['!wheel', '!wheel/**'],
     target: 'node20',
     platform: 'node',
     tsconfig: 'tsconfig.node.json',
