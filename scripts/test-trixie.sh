@@ -3,15 +3,16 @@
 # `jupyterlab` package in a chroot (scripts/trixie-chroot.sh builds it once and caches it outside the
 # repository). Installs the wheel with `pip install --no-index --no-deps`, checks `jupyter labextension
 # list` (jupyterlab-canfar enabled and OK: compatible with that JupyterLab) and `jupyter server extension
-# list`, starts the real `jupyter lab` command on a free port with a token, and runs the real-browser
-# smoke test and a 2-replica batch (ui-tests/tests, CANFAR_UI_SERVER_URL) from the host's Chromium.
+# list`, runs the server half's pytest suite there (on jupyter_server 2 and Python 3.13), starts the real
+# `jupyter lab` command on a free port with a token, and runs the real-browser smoke test and a 2-replica
+# batch (ui-tests/tests, CANFAR_UI_SERVER_URL) from the host's Chromium.
 #
 #   bash scripts/test-trixie.sh [WHEEL [PLAYWRIGHT ARGS...]]
 # builds the wheel when none is given ('' builds it too); PLAYWRIGHT ARGS replace the default tests
 # (e.g. `-g batch`). Needs root: run as root or it asks sudo.
 #
-# Everything it starts is stopped by PID; proc is mounted only while something runs in the chroot and is
-# always unmounted; the wheel is uninstalled again and the run's folder removed, so the cached chroot
+# Everything it starts is stopped by PID; proc (and the read-only checkout for pytest) are mounted only
+# while something runs in the chroot and are always unmounted; the wheel is uninstalled again and the run's folder removed, so the cached chroot
 # stays as built. Each step says how long it took.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -90,6 +91,7 @@ cleanup() {
     in_chroot pip uninstall --quiet --yes --break-system-packages jupyterlab_canfar >/dev/null 2>&1 ||
       log "could not uninstall the wheel from the chroot (the next run reinstalls it)"
   fi
+  if mountpoint -q "$host_run/src"; then umount "$host_run/src" || umount -l "$host_run/src"; fi
   if mountpoint -q "$root/proc"; then umount "$root/proc" || umount -l "$root/proc"; fi
   if [ -f "$host_run/jupyter.log" ]; then
     mkdir -p "$repo/ui-tests/test-results/trixie"
@@ -105,6 +107,7 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 rm -rf --one-file-system "$host_run"
 mkdir -p "$host_run/home" "$host_run/root" "$host_run/data" "$host_run/workspaces" \
@@ -134,6 +137,16 @@ echo "$serverext" | sed 's/^/    /' >&2
 echo "$serverext" | grep -Eq "jupyterlab_canfar enabled" && echo "$serverext" | grep -Eq "jupyterlab_canfar $version OK" ||
   fail "jupyter server extension list does not show jupyterlab_canfar $version enabled and OK"
 step "jupyter labextension list, jupyter server extension list"
+
+# The server half's own tests (pytest, with their real jupyter_server processes and local server) on this
+# jupyter_server 2 and Python: the checkout, mounted read-only for as long as they run.
+mkdir -p "$host_run/src"
+mount --bind "$repo" "$host_run/src"
+mount -o remount,bind,ro "$host_run/src"
+in_chroot PYTHONDONTWRITEBYTECODE=1 sh -c "cd $run_dir/src && exec python3 -m pytest jupyterlab_canfar/tests -q -p no:cacheprovider --basetemp=$run_dir/pytest" >&2 ||
+  fail "the server half's tests (pytest) failed on jupyter_server $(in_chroot python3 -c 'import jupyter_server; print(jupyter_server.__version__)')"
+umount "$host_run/src"
+step "the server half's tests (pytest) on jupyter_server $(in_chroot python3 -c 'import jupyter_server; print(jupyter_server.__version__)'), Python $(in_chroot python3 -c 'import platform; print(platform.python_version())')"
 
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=$(/usr/bin/python3 -c 'import secrets; print(secrets.token_hex(16))')

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A Debian trixie root file system with Debian's real JupyterLab 4.0 (`jupyterlab`, on jupyter_server 2),
-# the `jupyter` command (`jupyter-core`, `jupyter-server`), ipykernel, pip and Node (trixie's `nodejs`),
-# for the installed-wheel test (scripts/test-trixie.sh).
+# the `jupyter` command (`jupyter-core`, `jupyter-server`), ipykernel, pip, Node (trixie's `nodejs`), and
+# pytest and openssl for the server half's tests, for the installed-wheel test (scripts/test-trixie.sh).
 #
 #   bash scripts/trixie-chroot.sh        # prints the chroot's path as its last line
 #   bash scripts/trixie-chroot.sh --path # only prints where it is (or would be), builds nothing
@@ -15,9 +15,9 @@ set -euo pipefail
 
 CACHE=${CANFAR_CHROOT_CACHE:-/var/cache/jupyterlab-canfar}
 SUITE=trixie
-PACKAGES="jupyterlab jupyter-core jupyter-server python3-ipykernel python3-pip nodejs"
+PACKAGES="jupyterlab jupyter-core jupyter-server python3-ipykernel python3-pip nodejs python3-pytest openssl"
 # Everything that decides what the chroot holds; its hash names the cached folder.
-RECIPE="recipe 3; debootstrap --variant=minbase $SUITE; dpkg force-unsafe-io; apt-get install --no-install-recommends $PACKAGES"
+RECIPE="recipe 4; debootstrap --variant=minbase $SUITE; dpkg force-unsafe-io; apt-get install --no-install-recommends $PACKAGES"
 KEY=$(printf '%s' "$RECIPE" | sha256sum | cut -c1-12)
 ROOT="$CACHE/$SUITE-$KEY"
 
@@ -65,8 +65,9 @@ for old in "$CACHE/$SUITE"-*; do
   [ "$old" != "$ROOT" ] || continue
   case "$old" in "$ROOT".*) continue ;; esac
   if [ -d "$old" ]; then
-    log "removing $old (an older recipe, or an unfinished build)"
+    start=$SECONDS
     remove_tree "$old"
+    log "removed $old (an older recipe, or an unfinished build) in $((SECONDS - start)) s"
   else
     rm -f "$old" # an older recipe's logs
   fi
@@ -79,12 +80,14 @@ command -v debootstrap >/dev/null || {
 
 partial="$ROOT.partial"
 remove_tree "$partial"
+rm -f "$CACHE/$SUITE-$KEY.apt.log"
 total=$SECONDS
 cleanup() {
   local m
   for m in $(mounts_under "$partial"); do umount "$m" || umount -l "$m"; done
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 start=$SECONDS
 log "debootstrap --variant=minbase $SUITE $partial"
@@ -98,11 +101,16 @@ cp /etc/resolv.conf "$partial/etc/resolv.conf"
 echo force-unsafe-io >"$partial/etc/dpkg/dpkg.cfg.d/canfar-unsafe-io"
 mount -t proc proc "$partial/proc"
 log "apt-get install $PACKAGES"
-chroot "$partial" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
-  sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $PACKAGES && apt-get clean" \
-  >"$CACHE/$SUITE-$KEY.apt.log" 2>&1 || die "apt-get in the chroot failed; its log: $CACHE/$SUITE-$KEY.apt.log"
+in_partial() {
+  chroot "$partial" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
+    sh -c "$1" >>"$CACHE/$SUITE-$KEY.apt.log" 2>&1 || die "apt-get in the chroot failed; its log: $CACHE/$SUITE-$KEY.apt.log"
+}
+in_partial "apt-get update -q && apt-get install -y -q --download-only --no-install-recommends $PACKAGES"
+log "packages downloaded in $((SECONDS - start)) s"
+start=$SECONDS
+in_partial "apt-get install -y -q --no-install-recommends $PACKAGES && apt-get clean"
 umount "$partial/proc"
-log "packages took $((SECONDS - start)) s"
+log "packages installed in $((SECONDS - start)) s"
 
 versions=$(chroot "$partial" /usr/bin/env -i PATH=/usr/bin:/bin sh -c \
   'printf "jupyterlab %s, jupyter_server %s, node %s" "$(python3 -c "import jupyterlab; print(jupyterlab.__version__)")" \
