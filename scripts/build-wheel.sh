@@ -46,7 +46,7 @@ wheel=$(ls dist/wheel/jupyterlab_canfar-*.whl)
 
 # What must be inside, and what must not.
 /usr/bin/python3 - "$wheel" "$version" <<'PY' >&2
-import sys, zipfile
+import os, sys, zipfile
 wheel, version = sys.argv[1], sys.argv[2]
 names = zipfile.ZipFile(wheel).namelist()
 data = next((n[: n.index(".data/data/") + len(".data/data/")] for n in names if ".data/data/" in n), "")
@@ -60,6 +60,9 @@ required = [
     data + "share/jupyter/labextensions/jupyterlab-canfar/install.json",
     data + "etc/jupyter/jupyter_server_config.d/jupyterlab_canfar.json",
 ]
+# Top-level packages from python/ (hatch_build.py), e.g. canfar_batch.
+required += [f"{p}/__init__.py" for p in sorted(os.listdir("python")) if os.path.isfile(f"python/{p}/__init__.py")] \
+    if os.path.isdir("python") else []
 missing = [n for n in required if n not in names]
 static = [n for n in names if "/labextensions/jupyterlab-canfar/static/remoteEntry." in n]
 unwanted = [n for n in names if "/tests/" in n or n.endswith(".pyc") or "jupyterlab_canfar/labextension/" in n]

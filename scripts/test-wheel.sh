@@ -56,6 +56,15 @@ esac
 
 # `jupyter server extension list`; the venv has no `jupyter-server` script of its own (jupyter_server comes
 # from the system), so through its python. Colours stripped.
+# Top-level packages the wheel carries from python/ (e.g. canfar_batch) import from the venv too.
+for init in "$repo"/python/*/__init__.py; do
+  [ -f "$init" ] || continue
+  name=$(basename "$(dirname "$init")")
+  found=$(run python -c "import $name; print($name.__file__)") || fail "import $name failed in the venv"
+  case "$found" in "$venv"/*) ;; *) fail "$name imports from $found, not from the venv" ;; esac
+  log "$name (from python/) imports from the venv"
+done
+
 listing=$(run python -m jupyter_server extension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
 echo "$listing" | sed 's/^/    /' >&2
 echo "$listing" | awk -v dir="Config dir: $venv/etc/jupyter" -v v="$version" '
