@@ -241,8 +241,11 @@ def pki(tmp_path_factory) -> Pki:
         pytest.skip("openssl is not installed: the mutual TLS test needs it to make a throwaway CA")
     d = str(tmp_path_factory.mktemp("pki"))
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    # keyUsage on the CAs: Python 3.13 verifies strictly (VERIFY_X509_STRICT) and refuses a CA without it.
+    ca_usage = ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
     for ca in ("ca", "other-ca"):
-        _openssl("req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2", "-subj", f"/CN={ca}", cwd=d)
+        _openssl("req", "-x509", *ec, *ca_usage, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
+                 "-subj", f"/CN={ca}", cwd=d)
     with open(os.path.join(d, "server.ext"), "w", encoding="utf-8") as handle:
         handle.write("subjectAltName=IP:127.0.0.1\n")
     leaves = [("server", "ca", "/CN=127.0.0.1", "server.ext"), ("client", "ca", "/O=Grid/OU=cadc/CN=jdoe", None),

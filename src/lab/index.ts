@@ -4,7 +4,14 @@
  */
 import { ILayoutRestorer } from '@jupyterlab/application';
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, MainAreaWidget, showDialog, WidgetTracker } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  MainAreaWidget,
+  Notification,
+  showDialog,
+  WidgetTracker,
+} from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -58,9 +65,19 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
   ): CanfarModel => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const serverSettings = app.serviceManager.serverSettings;
+    let versionWarned = false;
     const model = new CanfarModel({
       service: createLabClient(serverSettings),
-      info: () => fetchInfo(serverSettings, trans),
+      info: async () => {
+        const result = await fetchInfo(serverSettings, trans);
+        // Labextension and server half from different releases: said once, and kept in the info.
+        const warning = result.info?.versionWarning;
+        if (warning && !versionWarned) {
+          versionWarned = true;
+          Notification.warning(warning, { autoClose: false });
+        }
+        return result;
+      },
       trans,
     });
 
