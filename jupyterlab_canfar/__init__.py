@@ -1,6 +1,10 @@
-"""jupyterlab-canfar: the Jupyter server half of the JupyterLab extension.
+"""jupyterlab-canfar: the Jupyter server half of the JupyterLab extension, and the IPython extension.
 
-It proxies the Skaha v1 calls of the browser to the configured endpoint with the server-side
+In a notebook: ``%load_ext jupyterlab_canfar`` registers the ``%canfar`` magic, and
+``from jupyterlab_canfar import canfar`` gives the Python API (see jupyterlab_canfar/canfar.py). Both are
+imported only then: the server extension loads this module and must stay cheap to import.
+
+The server half proxies the Skaha v1 calls of the browser to the configured endpoint with the server-side
 credential (``/canfar/api/skaha/v1/...``), reports what it uses (``/canfar/api/info``), and starts
 the local Skaha-compatible server when the endpoint is ``local``. Works with jupyter_server 1.x and
 2.x. Configuration: see ``jupyterlab_canfar.config.CanfarConfig``.
@@ -41,6 +45,17 @@ def _load_jupyter_server_extension(serverapp):
         serverapp.web_app.settings["base_url"].rstrip("/") + "/canfar/api/",
         config.endpoint or os.environ.get("CANFAR_URL") or "auto (config file, else local)",
     )
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext jupyterlab_canfar``: registers the ``%canfar`` line magic."""
+    from .kernel.magics import CanfarMagics
+
+    ipython.register_magics(CanfarMagics(ipython))
+
+
+def unload_ipython_extension(ipython):
+    ipython.magics_manager.magics["line"].pop("canfar", None)
 
 
 # The name jupyter_server 1.x and the classic notebook server look for.

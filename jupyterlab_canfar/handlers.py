@@ -4,6 +4,7 @@
   the configured Skaha endpoint with the server-side credential, the response streamed back.
   Nothing else is forwarded: this is not an open proxy.
 - ``GET info``: endpoint, user and the KIND of credential in use (never the credential).
+- ``kernel/...``: the relay between a notebook's kernel and the JupyterLab extension (relay.py).
 - anything else under ``canfar/api/``: 404 with a text message.
 """
 
@@ -60,8 +61,14 @@ def unreachable_message(target: Target, shown: str, error: BaseException) -> str
     # as "Stream is closed"; the reason, when known, is underneath.
     error = getattr(error, "real_error", None) or error
     what = f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
+    client = target.credential
+    # An endpoint refusing the client certificate may also just cut the connection (TLS 1.3: the
+    # refusal comes after the handshake, and the reset can arrive before the alert; seen with Python
+    # 3.13 and OpenSSL 3.5).
+    cut = isinstance(error, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)) or (
+        error.__class__.__name__ == "StreamClosedError"
+    )
     if isinstance(error, ssl.SSLError) or "SSL" in what or "certificate" in what.lower():
-        client = target.credential
         which = (
             f"the client certificate {client.certificate} (from {client.source}) is valid and "
             "accepted by the endpoint"
@@ -71,6 +78,14 @@ def unreachable_message(target: Target, shown: str, error: BaseException) -> str
         advice = (
             "a TLS problem: check that the endpoint's certificate is trusted "
             f"(c.CanfarConfig.ca_certs) and that {which}"
+        )
+    elif cut and client.kind == "certificate" and shown.startswith("https:"):
+        advice = (
+            "the endpoint cut the connection, which is how it may refuse a client certificate (a TLS "
+            f"problem): check that the client certificate {client.certificate} (from {client.source}) is "
+            "valid and accepted by the endpoint, and that the endpoint's certificate is trusted "
+            "(c.CanfarConfig.ca_certs); if it is, check the network and the endpoint "
+            f"(c.CanfarConfig.endpoint or CANFAR_URL, now {target.endpoint.source}), then try again"
         )
     elif target.endpoint.kind == "local":
         advice = "the local server may have stopped: reload to start it again"
@@ -330,7 +345,10 @@ class NotFoundHandler(CanfarHandler):
 
 
 def setup_handlers(web_app, service: CanfarService) -> None:
+    from .relay import Relay, relay_handlers
+
     web_app.settings["jupyterlab_canfar"] = service
+    web_app.settings["jupyterlab_canfar_relay"] = Relay()
     base_url = web_app.settings["base_url"]
     api = url_path_join(base_url, "canfar/api")
     web_app.add_handlers(
@@ -338,6 +356,8 @@ def setup_handlers(web_app, service: CanfarService) -> None:
         [
             (url_path_join(api, "info"), InfoHandler),
             (url_path_join(api, "skaha/(.*)"), ProxyHandler),
+            # The %canfar magic's way to the JupyterLab extension (relay.py).
+            *relay_handlers(api),
             (url_path_join(api, "(.*)"), NotFoundHandler),
         ],
     )

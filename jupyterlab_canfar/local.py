@@ -65,33 +65,81 @@ def default_state_dir(env=None) -> str:
     return os.path.join(base, "jupyterlab-canfar", "local")
 
 
-def find_cli(package_dir: str, search_dirs: List[str]) -> List[str]:
-    """The command (argv prefix) that runs the canfar-lab CLI, or LocalServerError saying what to do."""
-    node = shutil.which("node")
+# The single-file CLI (every JavaScript dependency inlined) that the wheel carries: with it, `node` is
+# all the local server needs after `pip install`.
+BUNDLED_CLI = os.path.join("cli", "canfar-lab.cjs")
+MIN_NODE = 20
+NODE_HELP = (
+    f"install Node.js {MIN_NODE} or later where Jupyter runs (Debian/Ubuntu: `apt install nodejs`; "
+    "conda: `conda install nodejs`; or an official Node.js release), make sure `node` is on the PATH of the "
+    "Jupyter server, then restart Jupyter. Or use CANFAR itself instead of the local server: "
+    "c.CanfarConfig.endpoint = \"canfar\""
+)
+
+
+def require_node(which: Callable[[str], Optional[str]] = shutil.which) -> str:
+    """The path of a `node` that can run the CLI (Node.js 20+), or LocalServerError saying what to install."""
+    node = which("node")
+    if node is None:
+        raise LocalServerError(
+            f"Node.js is not installed (no `node` on PATH) and the local server runs on it: {NODE_HELP}"
+        )
+    try:
+        found = subprocess.run(
+            [node, "--version"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as error:
+        raise LocalServerError(f"cannot run {node} --version ({error}): {NODE_HELP}") from error
+    try:
+        major = int(found.lstrip("v").split(".")[0])
+    except ValueError:
+        raise LocalServerError(
+            f"{node} --version printed {found[:80]!r}, not a Node.js version: {NODE_HELP}"
+        ) from None
+    if major < MIN_NODE:
+        raise LocalServerError(f"{node} is Node.js {found}, too old for the local server: {NODE_HELP}")
+    return node
+
+
+def find_cli(
+    package_dir: str, search_dirs: List[str], which: Callable[[str], Optional[str]] = shutil.which
+) -> List[str]:
+    """The command (argv prefix) that runs the canfar-lab CLI, or LocalServerError saying what to do.
+
+    In order: the bundled CLI of an installed wheel (<package>/cli/canfar-lab.cjs), a source checkout
+    around the package (bin/canfar-lab.js with its build), `canfar-lab` on PATH, and
+    node_modules/jupyterlab-canfar in the notebook folder, the working directory or the home directory.
+    """
+    bundled = os.path.join(package_dir, BUNDLED_CLI)
+    if os.path.isfile(bundled):
+        return [require_node(which), bundled]
     repo_bin = os.path.normpath(os.path.join(package_dir, "..", "bin", "canfar-lab.js"))
     if os.path.isfile(repo_bin):
+        node = require_node(which)
         built = os.path.join(os.path.dirname(os.path.dirname(repo_bin)), "dist", "node", "cli.cjs")
         if not os.path.isfile(built):
             raise LocalServerError(
                 f"found {repo_bin}, but {built} is missing: run `npm run build:node` in "
                 f"{os.path.dirname(os.path.dirname(repo_bin))}"
             )
-        if node is None:
-            raise LocalServerError("node is not on PATH: install Node.js 20 or later, then restart Jupyter")
         return [node, repo_bin]
-    on_path = shutil.which("canfar-lab")
+    on_path = which("canfar-lab")
     if on_path:
         return [on_path]
     for base in search_dirs:
         candidate = os.path.join(base, "node_modules", "jupyterlab-canfar", "bin", "canfar-lab.js")
         if os.path.isfile(candidate):
-            if node is None:
-                raise LocalServerError("node is not on PATH: install Node.js 20 or later, then restart Jupyter")
-            return [node, candidate]
+            return [require_node(which), candidate]
     raise LocalServerError(
-        "the canfar-lab CLI was not found (not beside this package, not on PATH, not in "
-        "node_modules/jupyterlab-canfar): install it with `npm install -g jupyterlab-canfar`, "
-        "or set c.CanfarConfig.local_command, or choose another endpoint (c.CanfarConfig.endpoint)"
+        f"the canfar-lab CLI was not found (not bundled in {package_dir}, not in a source checkout around it, "
+        "not on PATH, not in node_modules/jupyterlab-canfar): reinstall jupyterlab_canfar with pip, or "
+        "install the CLI with `npm install -g jupyterlab-canfar`, or set c.CanfarConfig.local_command, "
+        "or choose another endpoint (c.CanfarConfig.endpoint)"
     )
 
 

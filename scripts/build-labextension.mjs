@@ -18,7 +18,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
@@ -67,6 +67,26 @@ const staged = structuredClone(pkg);
 staged.main = pkg.jupyterlab.extension;
 staged.types = undefined;
 staged.jupyterlab.outputDir = relative(stage, outputDir);
+// Any JupyterLab 4: the builder asks the host for each core package in the version of the JupyterLab it
+// builds against (core.package.json: ^4.6.4 and the like), so a JupyterLab 4.0 would log "Unsatisfied
+// version" for each. Ask instead for our own dependency ranges (^4.0.0 ...), which the labextension's
+// package.json also declares to `jupyter labextension list`.
+const core = JSON.parse(readFileSync(corePackage, 'utf8'));
+const coreVersions = { ...core.dependencies, ...core.resolutions };
+staged.jupyterlab.sharedPackages = { ...pkg.jupyterlab.sharedPackages };
+for (const [name, range] of Object.entries(pkg.dependencies)) {
+  if (coreVersions[name] && !staged.jupyterlab.sharedPackages[name]) {
+    staged.jupyterlab.sharedPackages[name] = { requiredVersion: range };
+  }
+}
+// The extension's own version for src/lab/version.ts (compared with the server half's at start-up).
+writeFileSync(
+  join(stage, 'version.rspack.config.js'),
+  // The builder's own @rspack/core, wherever npm put it.
+  `const { DefinePlugin } = require(require.resolve('@rspack/core', { paths: [${JSON.stringify(dirname(builder))}] }));\n` +
+    `module.exports = { plugins: [new DefinePlugin({ __CANFAR_LAB_VERSION__: ${JSON.stringify(JSON.stringify(pkg.version))} })] };\n`,
+);
+staged.jupyterlab.webpackConfig = './version.rspack.config.js';
 writeFileSync(join(stage, 'package.json'), JSON.stringify(staged, null, 2) + '\n');
 
 const builderArgs = [builder, '--core-package-file', corePackage];

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs (Jupyter server, the Python kernel, Chromium, the
-# notebooks used as conversion fixtures), once: packages already present are not reinstalled.
+# notebooks used as conversion fixtures, what the notebooks of test/fixtures/corpus import: numpy, scipy,
+# matplotlib, pygments; hatchling and build for the wheel, venv for its test, debootstrap for the Debian
+# trixie stage), once: packages already present are not reinstalled.
 set -euo pipefail
 packages=(
-  python3-jupyter-server python3-jupyterlab-server python3-ipykernel python3-nbconvert python3-nbformat python3-matplotlib
+  python3-jupyter-server python3-jupyterlab-server python3-ipykernel python3-nbconvert python3-nbformat python3-matplotlib python3-numpy python3-scipy python3-pygments
   jupyter-nbconvert python3-pytest python3-yaml openssl libzmq3-dev chromium fonts-liberation python-nbsphinx-doc python-notebook-doc
+  python3-hatchling python3-build python3-venv debootstrap
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -112,8 +112,8 @@ test.each([
   ['a parameter of the wrong type', { params: { steps: 'ten' } }, /steps.*must be a whole number/],
   ['a notebook that is not JSON', { notebookText: '{"cells": [' }, /notebook.*not valid JSON/],
   [
-    'a notebook with an unknown magic',
-    { notebookText: pythonNotebook([{ source: '%nosuchmagic 1\n' }]) },
+    'a notebook with an unknown magic when unknown magics are errors',
+    { notebookText: pythonNotebook([{ source: '%nosuchmagic 1\n' }]), unknownMagics: 'error' as const },
     /cell 1/,
   ],
   ['a replica name used by an existing session', { name: 'taken' }, /taken-2 is session [a-z0-9]+/],
@@ -217,4 +217,24 @@ test('a good plan writes nothing until submitted, and a dry run of the CLI write
   // The folder the assertions above watch is where a submitted batch does go.
   await submitBatch(plan, { client, store });
   expect(existsSync(join(dir, BATCHES_FOLDER, plan.batchId, 'batch.json'))).toBe(true);
+});
+
+test('a notebook that needs IPython: the plan says so, run.sh checks it, the runtime module is written', async () => {
+  const dir = join(work, 'needs-ipython');
+  mkdirSync(dir);
+  const text = pythonNotebook(['x = 1', '%load_ext myext\n%myext', 'print(x)']);
+  const plan = await planBatch(
+    { notebookPath: 'nb.ipynb', notebookText: text, replicas: 1, image: IMAGE },
+    await fetchPlatformInfo(client),
+    new NodeBatchStore(dir),
+  );
+  expect(plan.warnings).toContain('this notebook needs IPython in the image: cell 2 (%load_ext, %myext)');
+  expect(plan.conversion.needsIPython).toEqual({ cells: [1], message: expect.any(String) });
+  const runSh = plan.files.find((file) => file.path === 'run.sh')?.content;
+  expect(runSh).toContain(
+    'this notebook needs IPython in the image (cells 2 use magics that only IPython runs)',
+  );
+  const script = plan.files.find((file) => file.path === 'script.py')?.content ?? '';
+  expect(script).toContain('from canfar_batch._runtime import start;');
+  expect(plan.files.map((file) => file.path)).toContain('pylib/canfar_batch/_runtime.py');
 });

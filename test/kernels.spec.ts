@@ -4,7 +4,9 @@
 // batch of 4 (replica-chunk.ipynb, split with chunk()) processing every input exactly once.
 //
 // Needs the kernels installed (scripts/test-kernels.sh, `npm run test:kernels`, does it and sets
-// CANFAR_TEST_KERNELS=1) and a build (dist/), which the kernels load through node_modules.
+// CANFAR_TEST_KERNELS=1) and a build (dist/), which the kernels load through node_modules: this checkout,
+// or, with CANFAR_KERNELS_PACKAGE_ROOT=<folder>, the package npm installed in <folder>/node_modules (the
+// npm tarball, as users get it: scripts/test-npm-pack.sh).
 import { execFile } from 'node:child_process';
 import {
   cpSync,
@@ -24,6 +26,7 @@ import { chunk } from '../src/distributed';
 import { startLocalServer, type LocalServer } from '../src/node/local';
 
 const repo = join(__dirname, '..');
+const packageRoot = process.env.CANFAR_KERNELS_PACKAGE_ROOT;
 const kernelsDir =
   process.env.CANFAR_KERNELS_DIR ??
   join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'jupyterlab-canfar', 'kernels');
@@ -114,7 +117,13 @@ function expectExactlyOnce(work: string, batchId: string) {
   expect(seen.sort()).toEqual(INPUTS);
 }
 
-const missing = [bin('tslab'), bin('deno'), join(repo, 'dist/node/index.cjs')].filter((p) => !existsSync(p));
+const missing = [
+  bin('tslab'),
+  bin('deno'),
+  packageRoot
+    ? join(packageRoot, 'node_modules/jupyterlab-canfar/dist/node/index.cjs')
+    : join(repo, 'dist/node/index.cjs'),
+].filter((p) => !existsSync(p));
 
 if (!enabled || missing.length > 0) {
   const reason = !enabled
@@ -141,12 +150,20 @@ if (!enabled || missing.length > 0) {
       tmp = mkdtempSync(join(tmpdir(), 'canfar-kernels-'));
       // A notebook folder as a user has it: the notebooks, deno.json, and the package in node_modules.
       work = join(tmp, 'work');
-      mkdirSync(join(work, 'node_modules', '@types'), { recursive: true });
+      mkdirSync(work);
       for (const file of readdirSync(join(repo, 'examples/kernels')))
         cpSync(join(repo, 'examples/kernels', file), join(work, file));
-      symlinkSync(repo, join(work, 'node_modules', 'jupyterlab-canfar'));
+      if (packageRoot) {
+        // The installed tarball with its dependencies, as npm laid them out.
+        symlinkSync(join(packageRoot, 'node_modules'), join(work, 'node_modules'));
+        mkdirSync(join(work, 'node_modules', '@types'), { recursive: true });
+      } else {
+        mkdirSync(join(work, 'node_modules', '@types'), { recursive: true });
+        symlinkSync(repo, join(work, 'node_modules', 'jupyterlab-canfar'));
+      }
       // tslab type-checks cells with the project's types (console, process).
-      symlinkSync(join(repo, 'node_modules/@types/node'), join(work, 'node_modules/@types/node'));
+      if (!existsSync(join(work, 'node_modules/@types/node')))
+        symlinkSync(join(repo, 'node_modules/@types/node'), join(work, 'node_modules/@types/node'));
 
       // Kernel specs in a private JUPYTER_PATH: nothing is registered for the user.
       const kernels = join(tmp, 'jupyter', 'kernels');

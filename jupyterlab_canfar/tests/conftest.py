@@ -126,6 +126,7 @@ def launch_jupyter(
     env: Optional[Dict[str, str]] = None,
     canfar: Optional[Dict] = None,
     home: Optional[str] = None,
+    token: Optional[str] = None,
 ) -> Jupyter:
     """Start jupyter_server with the extension from this checkout; return once it answers."""
     base = tmp_path_factory.mktemp("jupyter")
@@ -137,7 +138,7 @@ def launch_jupyter(
     os.makedirs(home_dir, exist_ok=True)
     (config_dir / "jupyter_server_config.json").write_text(json.dumps({"CanfarConfig": canfar or {}}))
     port = free_port()
-    token = uuid.uuid4().hex
+    token = uuid.uuid4().hex if token is None else token
     child_env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CANFAR_", "JUPYTER", "SKAHA_"))}
     child_env.update(
         {
@@ -240,8 +241,11 @@ def pki(tmp_path_factory) -> Pki:
         pytest.skip("openssl is not installed: the mutual TLS test needs it to make a throwaway CA")
     d = str(tmp_path_factory.mktemp("pki"))
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    # keyUsage on the CAs: Python 3.13 verifies strictly (VERIFY_X509_STRICT) and refuses a CA without it.
+    ca_usage = ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
     for ca in ("ca", "other-ca"):
-        _openssl("req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2", "-subj", f"/CN={ca}", cwd=d)
+        _openssl("req", "-x509", *ec, *ca_usage, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
+                 "-subj", f"/CN={ca}", cwd=d)
     with open(os.path.join(d, "server.ext"), "w", encoding="utf-8") as handle:
         handle.write("subjectAltName=IP:127.0.0.1\n")
     leaves = [("server", "ca", "/CN=127.0.0.1", "server.ext"), ("client", "ca", "/O=Grid/OU=cadc/CN=jdoe", None),

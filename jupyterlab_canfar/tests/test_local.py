@@ -180,7 +180,7 @@ def test_a_missing_program_is_reported(start_jupyter, tmp_path):
     assert "local_command" in info["error"]
 
 
-def test_the_cli_is_found_beside_the_package_on_path_or_in_node_modules(tmp_path, monkeypatch):
+def test_the_cli_is_found_bundled_in_a_checkout_on_path_or_in_node_modules(tmp_path, monkeypatch):
     checkout = tmp_path / "checkout"
     package = checkout / "jupyterlab_canfar"
     package.mkdir(parents=True)
@@ -191,8 +191,12 @@ def test_the_cli_is_found_beside_the_package_on_path_or_in_node_modules(tmp_path
     (checkout / "dist" / "node").mkdir(parents=True)
     (checkout / "dist" / "node" / "cli.cjs").write_text("")
     assert find_cli(str(package), [])[1:] == [str(checkout / "bin" / "canfar-lab.js")]
+    # The wheel's bundled CLI comes first, even inside a checkout.
+    (package / "cli").mkdir()
+    (package / "cli" / "canfar-lab.cjs").write_text("")
+    assert find_cli(str(package), [])[1:] == [str(package / "cli" / "canfar-lab.cjs")]
 
-    installed = tmp_path / "site" / "jupyterlab_canfar"  # a pip install: no bin/ beside it
+    installed = tmp_path / "site" / "jupyterlab_canfar"  # an install without the bundle: no bin/ beside it
     installed.mkdir(parents=True)
     monkeypatch.setenv("PATH", os.path.dirname(shutil.which("node") or "/usr/bin/node"))
     project = tmp_path / "project"
@@ -202,6 +206,34 @@ def test_the_cli_is_found_beside_the_package_on_path_or_in_node_modules(tmp_path
     assert find_cli(str(installed), [str(project)])[1:] == [str(npm_bin / "canfar-lab.js")]
     with pytest.raises(LocalServerError, match="npm install -g jupyterlab-canfar"):
         find_cli(str(installed), [str(tmp_path / "elsewhere")])
+
+
+def test_without_node_or_with_an_old_one_the_error_says_what_to_install(tmp_path):
+    package = tmp_path / "site" / "jupyterlab_canfar"
+    (package / "cli").mkdir(parents=True)
+    (package / "cli" / "canfar-lab.cjs").write_text("")
+    with pytest.raises(LocalServerError) as missing:
+        find_cli(str(package), [], which=lambda name: None)
+    assert "Node.js is not installed (no `node` on PATH)" in str(missing.value)
+    assert "Node.js 20 or later" in str(missing.value) and "apt install nodejs" in str(missing.value)
+    old_node = tmp_path / "node"
+    old_node.write_text("#!/bin/sh\necho v18.19.1\n")
+    old_node.chmod(0o755)
+    too_old = r"is Node.js v18.19.1, too old for the local server: install Node.js 20"
+    with pytest.raises(LocalServerError, match=too_old):
+        find_cli(str(package), [], which=lambda name: str(old_node) if name == "node" else None)
+
+
+def test_without_node_the_panel_is_told_what_to_install(start_jupyter, tmp_path):
+    # The default local endpoint on a machine whose PATH has no node.
+    jupyter = start_jupyter(
+        canfar={"endpoint": "local", "local_state_dir": str(tmp_path / "state")},
+        env={"PATH": str(tmp_path / "empty-bin")},
+    )
+    info = jupyter.request("GET", "/canfar/api/info").json()
+    assert info["ok"] is False
+    assert info["error"].startswith("the local Skaha server is not available: Node.js is not installed")
+    assert "Node.js 20 or later" in info["error"]
 
 
 CLI = os.path.join(REPO, "dist", "node", "cli.cjs")

@@ -382,6 +382,25 @@ def test_mutual_tls_with_the_certificate_from_canfar_certificate(start_jupyter, 
     jupyter.assert_never_leaked(key_text)
 
 
+def test_a_connection_cut_under_a_client_certificate_names_the_certificate():
+    # In TLS 1.3 an endpoint refusing the client certificate may reset the connection before its alert
+    # arrives (seen with Python 3.13 and OpenSSL 3.5): the message must still point at the certificate.
+    from jupyterlab_canfar.config import resolve_endpoint
+    from jupyterlab_canfar.credentials import Credential
+    from jupyterlab_canfar.handlers import unreachable_message
+    from jupyterlab_canfar.service import Target
+
+    endpoint = resolve_endpoint("https://skaha.example.org/skaha", {})
+    shown = endpoint.api_url + "/session"
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    cert = Credential(kind="certificate", source="CANFAR_CERTIFICATE", certificate="/home/me/proxy.pem")
+    message = unreachable_message(Target(endpoint, endpoint.url, endpoint.api_url, cert), shown, reset)
+    assert "a TLS problem" in message and "/home/me/proxy.pem (from CANFAR_CERTIFICATE)" in message
+    token = Credential(kind="token", source="CANFAR_TOKEN", token="t")
+    message = unreachable_message(Target(endpoint, endpoint.url, endpoint.api_url, token), shown, reset)
+    assert "TLS" not in message and "check the network and the endpoint" in message
+
+
 def test_mutual_tls_with_an_untrusted_client_certificate_is_refused_upstream(start_jupyter, fake_skaha, pki):
     skaha = fake_skaha(ssl_context=_mtls_context(pki))
     jupyter = start_jupyter(env={"CANFAR_URL": skaha.url, "CANFAR_CERTIFICATE": pki.other_client_pem}, canfar={"ca_certs": pki.ca})

@@ -1,4 +1,4 @@
-import { encodeParamEnv } from '../convert';
+import { encodeParamEnv, pythonRuntimeFiles } from '../convert';
 import type { SessionSpec } from '../skaha';
 import { newBatchId, randomBase36, sha256Hex } from './ids';
 import { replicaTotal } from './identity';
@@ -170,6 +170,7 @@ export async function planBatch(
       interpreter: conversion.interpreter,
       diagnostics: conversion.diagnostics,
       parameters: conversion.parameters,
+      ...(conversion.needsIPython ? { needsIPython: conversion.needsIPython } : {}),
       ...(conversion.combine ? { combineCells: conversion.combine.cells } : {}),
     },
     warnings: findings.warnings,
@@ -267,6 +268,7 @@ function batchFiles(
         script: scriptFile,
         interpreter: conversion.interpreter,
         python,
+        ...(conversion.needsIPython ? { needsIPython: conversion.needsIPython } : {}),
         ...(combineFile ? { combine: combineFile } : {}),
         expect,
         sweptParameters: swept,
@@ -274,5 +276,9 @@ function batchFiles(
       executable: true,
     },
     ...(python ? pythonShimFiles() : []),
+    // The script's runtime (pylib/canfar_batch/_runtime.py), imported by its first lines.
+    ...(python
+      ? pythonRuntimeFiles().map((file) => ({ path: `pylib/${file.path}`, content: file.content }))
+      : []),
   ];
 }

@@ -3,8 +3,8 @@
  * what it decides, and adds what is wrong to a `Findings` (problems refuse the batch, warnings are shown).
  * `planBatch` (plan.ts) runs them all, so that every problem is reported at once.
  */
-import { encodeParamEnv } from '../convert';
-import type { NotebookParameter } from '../convert';
+import { convertNotebook, encodeParamEnv } from '../convert';
+import type { CombineScript, ConversionDiagnostic, ConversionResult, NotebookParameter } from '../convert';
 import {
   envProblems,
   imageProblems,
@@ -14,8 +14,6 @@ import {
   resourceProblems,
 } from '../skaha';
 import type { SessionSpec } from '../skaha';
-import { convertWithCombine } from './combine-standin';
-import type { CombineScript } from './combine-standin';
 import { slugify } from './ids';
 import { identityEnv, identityOf, longestSessionName, replicaTotal, sessionNameOf } from './identity';
 import type { BatchShape } from './identity';
@@ -68,8 +66,11 @@ export interface PlannedConversion {
   language: string;
   extension: string;
   interpreter: { command: string; args: string[] };
-  diagnostics: import('../convert').ConversionDiagnostic[];
+  diagnostics: ConversionDiagnostic[];
   parameters: NotebookParameter[];
+  /** The script starts an IPython shell for these cells' magics: the image needs IPython. */
+  needsIPython?: ConversionResult['needsIPython'];
+  /** The cells tagged `combine`, as a script of their own (run once, after every replica). */
   combine?: CombineScript;
 }
 
@@ -119,7 +120,7 @@ export function conversionRule(
     return EMPTY_CONVERSION;
   }
   try {
-    const result = convertWithCombine(notebook, {
+    const result = convertNotebook(notebook, {
       policy,
       unknownMagics: input.unknownMagics,
       // `cell k/N` lines in the log tell which cell a failed replica was running.
@@ -137,6 +138,7 @@ export function conversionRule(
         });
       else if (diagnostic.severity === 'warning') findings.warn(`${where}: ${diagnostic.message}`);
     }
+    if (result.needsIPython) findings.warn(result.needsIPython.message);
     if (!result.ok && !result.diagnostics.some((d) => d.severity === 'error'))
       findings.add({
         field: 'notebook',

@@ -43,7 +43,7 @@ export interface BatchInput {
    */
   expect?: string[];
   policy?: ConversionPolicy;
-  unknownMagics?: 'error' | 'comment';
+  unknownMagics?: 'ipython' | 'error' | 'comment';
   /** Who submits and where (recorded in the manifest only). */
   user?: string;
   endpoint?: string;
@@ -133,7 +133,7 @@ export interface BatchPlan {
   manifest: BatchManifest;
   conversion: Pick<
     ConversionResult,
-    'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters'
+    'language' | 'extension' | 'interpreter' | 'diagnostics' | 'parameters' | 'needsIPython'
   > & {
     /** 0-based indices of the cells tagged `combine`, when the batch has a combine step. */
     combineCells?: number[];

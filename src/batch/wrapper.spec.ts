@@ -290,6 +290,62 @@ esac
   });
 });
 
+// A Python notebook that needs IPython (its own magics, %load_ext...): run.sh checks the image has it before
+// the script starts. A fake python3 stands in for the image's, with or without IPython.
+describe('run.sh of a Python script that needs IPython', () => {
+  const fakePython = (hasIPython: boolean) => `case "$1" in
+  -c) case "$2" in *IPython*) exit ${hasIPython ? 0 : 1} ;; *) exit 1 ;; esac ;;
+  *) echo "python ran $*" ;;
+esac
+`;
+  function ipythonBatch(label: string, hasIPython: boolean) {
+    const dir = join(root, `ipython-${label}`);
+    const folder = join(dir, 'nb', BATCHES_FOLDER, 'b1');
+    const bin = join(dir, 'bin');
+    mkdirSync(folder, { recursive: true });
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'python3'), `#!/bin/sh\n${fakePython(hasIPython)}`);
+    chmodSync(join(bin, 'python3'), 0o755);
+    writeFileSync(
+      join(folder, 'run.sh'),
+      wrapperScript({
+        batchId: 'b1',
+        script: 'script.py',
+        interpreter: { command: 'python3', args: ['-u'] },
+        python: true,
+        needsIPython: { cells: [3, 8] },
+      }),
+    );
+    writeFileSync(join(folder, 'script.py'), 'print(1)\n');
+    const result = spawnSync('dash', [join(folder, 'run.sh')], {
+      env: { PATH: `${bin}:${process.env.PATH}`, CANFAR_BATCH_ID: 'b1', REPLICA_ID: '1', REPLICA_COUNT: '1' },
+      encoding: 'utf8',
+    });
+    return { folder, result };
+  }
+
+  test('without IPython: exit 127 before the script runs, naming the cells and what to do', () => {
+    const { folder, result } = ipythonBatch('missing', false);
+    expect(result.status).toBe(127);
+    const expected =
+      'run.sh: this notebook needs IPython in the image (cells 4, 9 use magics that only IPython runs), but python3 cannot import IPython; use an image with ipython installed, or remove those magics from the notebook';
+    expect(result.stderr).toContain(expected);
+    expect(result.stdout).not.toContain('python ran');
+    expect(readFileSync(join(folder, 'logs/replica-1.log'), 'utf8')).toContain(expected);
+    expect(JSON.parse(readFileSync(join(folder, 'status/replica-1.json'), 'utf8'))).toMatchObject({
+      state: 'finished',
+      exitCode: 127,
+    });
+  });
+
+  test('with IPython: the script runs', () => {
+    const { result } = ipythonBatch('present', true);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('python ran -u');
+    expect(result.stderr).toBe('');
+  });
+});
+
 test('shellQuote survives the shell', () => {
   for (const word of ["it's", 'a b', '$HOME', '`x`', 'plain-1.0']) {
     expect(execFileSync('dash', ['-c', `printf %s ${shellQuote(word)}`], { encoding: 'utf8' })).toBe(word);

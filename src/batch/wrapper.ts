@@ -19,6 +19,8 @@ export interface WrapperOptions {
   expect?: string[];
   /** Swept parameters: their CANFAR_PARAM_* are not passed to the combine (it sees the notebook's defaults). */
   sweptParameters?: string[];
+  /** The conversion's `needsIPython`: run.sh checks that the interpreter can import IPython. */
+  needsIPython?: { cells: number[] };
 }
 
 /**
@@ -46,7 +48,7 @@ export interface WrapperOptions {
  */
 export function wrapperScript(options: WrapperOptions): string {
   const args = options.interpreter.args.map((arg) => ` ${shellQuote(arg)}`).join('');
-  const check = interpreterCheck(options.interpreter);
+  const check = interpreterCheck(options.interpreter, options.needsIPython);
   const python = options.python
     ? `
 # The batch's Python helpers (canfar_batch; the official canfar.helpers.distributed when the image lacks
@@ -299,12 +301,27 @@ finish "$code"
 /**
  * What run.sh checks before starting an interpreter that not every image can provide (sh lines that may
  * set `$use_deno`, or end the replica with 127).
- * Only one case today: TypeScript through `node --experimental-strip-types` (tslab notebooks), which needs
+ * A Python notebook that needs IPython (`needsIPython` of the conversion): the interpreter must import it.
+ * TypeScript through `node --experimental-strip-types` (tslab notebooks), which needs
  * Node.js >= 22.6; an older node stops at once with `node: bad option: --experimental-strip-types`, which
  * tells a user nothing. Probed quietly; if node cannot strip types, `deno run -A` runs the same `.mts`
  * (Deno provides `node:module`'s createRequire); with neither, run.sh ends with 127 and says what to do.
  */
-export function interpreterCheck(interpreter: { command: string; args: string[] }): string {
+export function interpreterCheck(
+  interpreter: { command: string; args: string[] },
+  needsIPython?: { cells: number[] },
+): string {
+  if (needsIPython && needsIPython.cells.length > 0) {
+    // The script starts an IPython shell for the magics only IPython runs: say so before anything runs.
+    const cells = needsIPython.cells.map((cell) => cell + 1).join(', ');
+    return `
+# This notebook needs IPython (cells ${cells} use magics that only IPython runs).
+if ! "$interpreter_command" -c 'import IPython' >/dev/null 2>&1; then
+  say "run.sh: this notebook needs IPython in the image (cells ${cells} use magics that only IPython runs), but $interpreter_command cannot import IPython; use an image with ipython installed, or remove those magics from the notebook"
+  finish 127
+fi
+`;
+  }
   if (interpreter.command === 'node' && interpreter.args.includes('--experimental-strip-types')) {
     return `
 # TypeScript through node needs Node.js >= 22.6 (older versions refuse --experimental-strip-types).

@@ -3,14 +3,19 @@
  * test/fixtures/notebooks/golden/. A change in output fails here; after reading the diff, update them
  * deliberately with `UPDATE_GOLDEN=1 npx jest src/convert/golden.spec.ts` and commit them with the change.
  *
- * The runtime block at the top of a script (between the `canfar runtime` markers) is the same under every
- * policy for most notebooks, so it has a golden file of its own per notebook (`<name>.runtime.<ext>`, or
- * `<name>.<policy>.runtime.<ext>` where a policy's differs), and the script goldens show the conversion
- * with that block replaced by one line. Script and runtime together are still compared exactly.
+ * A Python script imports its runtime (pylib/canfar_batch/_runtime.py) in two lines: the runtime has one golden
+ * file, `python-runtime.py`. The JS/TS runtime block at the top of a script (between the `canfar runtime`
+ * markers) has a golden file of its own per notebook (`<name>.runtime.<ext>`), and the script goldens show the
+ * conversion with that block replaced by one line. Script and runtime together are still compared exactly.
+ * A notebook with cells tagged combine also has `<name>.<policy>.combine.<ext>`.
+ *
+ * The real notebooks of the corpus (test/fixtures/corpus) that exercise a class of issue 15 (own magics,
+ * %%capture, display-only magics, output history, expected failures) have goldens of the default conversion
+ * under golden/corpus/.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { convertNotebook, formatDiagnostic, type MagicsPolicy } from '.';
+import { convertNotebook, formatDiagnostic, PYTHON_RUNTIME, type MagicsPolicy } from '.';
 
 const FIXTURES = join(__dirname, '../../test/fixtures/notebooks');
 const GOLDEN = join(FIXTURES, 'golden');
@@ -23,7 +28,7 @@ function golden(file: string, actual: string): void {
   const path = join(GOLDEN, file);
   if (update || !existsSync(path)) {
     if (!update) throw new Error(`missing golden file ${path}: run with UPDATE_GOLDEN=1 to create it`);
-    mkdirSync(GOLDEN, { recursive: true });
+    mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, actual);
     return;
   }
@@ -58,15 +63,49 @@ describe.each(notebooks)('%s', (name) => {
       `extension: ${result.extension}`,
       `interpreter: ${[result.interpreter.command, ...result.interpreter.args].join(' ')}`,
       `parameters: ${JSON.stringify(result.parameters)}`,
+      ...(result.needsIPython ? [`needsIPython: ${JSON.stringify(result.needsIPython)}`] : []),
+      ...(result.combine ? [`combine cells: ${JSON.stringify(result.combine.cells)}`] : []),
       ...result.diagnostics.map(formatDiagnostic),
     ].join('\n');
     golden(`${base}.${policy}.diagnostics.txt`, summary + '\n');
     const extension = result.extension || '.txt';
     const { runtime, rest } = splitRuntime(result.script);
     golden(`${base}.${policy}${extension}`, rest);
+    if (result.combine)
+      golden(`${base}.${policy}.combine${extension}`, splitRuntime(result.combine.script).rest);
     if (policy === 'translate' || runtime !== translated.runtime) {
       if (runtime)
         golden(`${base}.${policy === 'translate' ? '' : `${policy}.`}runtime${extension}`, runtime);
     }
   });
 });
+
+test('the Python runtime module matches its golden file', () => {
+  golden('python-runtime.py', PYTHON_RUNTIME);
+});
+
+const CORPUS = join(__dirname, '../../test/fixtures/corpus');
+const classified = (
+  JSON.parse(readFileSync(join(CORPUS, 'corpus.json'), 'utf8')) as { file: string; classes: string[] }[]
+).filter((entry) => entry.classes.length > 0);
+
+test.each(classified.map((entry) => entry.file))(
+  'real notebook %s: the default conversion matches its golden files',
+  (file) => {
+    const notebook = JSON.parse(readFileSync(join(CORPUS, 'notebooks', file), 'utf8'));
+    const result = convertNotebook(notebook, { notebookPath: file.replace(/^.*\//, '') });
+    const base = `corpus/${file
+      .replace(/^.*\//, '')
+      .replace(/\.ipynb$/, '')
+      .replace(/\s+/g, '-')}`;
+    golden(
+      `${base}.diagnostics.txt`,
+      [
+        `ok: ${result.ok}`,
+        ...(result.needsIPython ? [`needsIPython: ${JSON.stringify(result.needsIPython)}`] : []),
+        ...result.diagnostics.map(formatDiagnostic),
+      ].join('\n') + '\n',
+    );
+    golden(`${base}.py`, result.script);
+  },
+);

@@ -10,6 +10,7 @@ import { convertWithTarget, targetFor } from './other';
 import type { ConversionDiagnostic, ConversionResult, ConvertOptions } from './types';
 
 export type {
+  CombineScript,
   ConversionDiagnostic,
   ConversionResult,
   ConvertOptions,
@@ -17,7 +18,9 @@ export type {
   MagicsPolicy,
   NotebookParameter,
   ParameterType,
+  UnknownMagics,
 } from './types';
+export { pythonRuntimeFiles, PYTHON_RUNTIME, PYTHON_RUNTIME_PATH } from './pyruntime';
 export { kernelLanguage, kernelInfo, type KernelInfo } from './language';
 export { readParameters } from './parameters';
 export { ENCODED_PARAM_PREFIX, encodeParamEnv, decodeParamEnv } from './param-env';
@@ -64,17 +67,30 @@ export function convertNotebook(notebook: unknown, options: ConvertOptions = {})
     : [];
   if (kernel.language === 'python') {
     const parameters = parametersOf(parsed);
-    const { script, diagnostics } = convertPython(parsed, { ...options, policy }, parameters);
+    const { script, diagnostics, ipython, combine } = convertPython(
+      parsed,
+      { ...options, policy },
+      parameters,
+    );
     const all = [...assumed, ...diagnostics];
     return {
       ok: !all.some((d) => d.severity === 'error'),
       script,
       language: 'python',
       extension: '.py',
-      interpreter:
-        policy === 'ipython' ? { command: 'ipython', args: [] } : { command: 'python3', args: ['-u'] },
+      // Under every policy: the runtime starts an IPython shell itself when the notebook needs one.
+      interpreter: { command: 'python3', args: ['-u'] },
       diagnostics: all,
       parameters,
+      ...(ipython.length > 0
+        ? {
+            needsIPython: {
+              cells: ipython.map((c) => c.cell),
+              message: `this notebook needs IPython in the image: ${ipython.length === 1 ? 'cell' : 'cells'} ${ipython.map((c) => c.cell + 1).join(', ')} (${[...new Set(ipython.flatMap((c) => c.what))].join(', ')})`,
+            },
+          }
+        : {}),
+      ...(combine ? { combine } : {}),
     };
   }
   const target = targetFor(kernel.language, kernel.kernelName, parsed);
@@ -86,7 +102,10 @@ export function convertNotebook(notebook: unknown, options: ConvertOptions = {})
       message: `no batch runner for the ${kernel.language} kernel${kernel.kernelName ? ` (${kernel.kernelName})` : ''}: supported are Python, TypeScript and JavaScript (tslab, Deno, ijavascript), R, Julia and Bash`,
     });
   }
-  const { script, diagnostics, parameters } = convertWithTarget(parsed, target, { ...options, policy });
+  const { script, diagnostics, parameters, combine } = convertWithTarget(parsed, target, {
+    ...options,
+    policy,
+  });
   if (target.extension === '.mts') {
     diagnostics.unshift({
       severity: 'info',
@@ -104,6 +123,7 @@ export function convertNotebook(notebook: unknown, options: ConvertOptions = {})
     interpreter: target.interpreter,
     diagnostics,
     parameters,
+    ...(combine ? { combine } : {}),
   };
 }
 

@@ -31,6 +31,10 @@ const EXTRA_CELLS = [
   'if 1:\n    !echo a \\\n   b\n',
   'def f():\n    x = !ls\n    return x',
   'print("é ✓ \\t tab")\n!echo é\t✓',
+  '>>> a, b = 0, 1\n>>> while b < 10:\n...     print(b)\n...     a, b = b, a+b',
+  'In [1]: for i in range(3):\n   ...:     print(i)\n   ...: ',
+  '\n    x = 1\n    if x:\n        !echo {x}\n',
+  '...\nx = 1',
 ];
 
 function cellsToCheck(): { where: string; source: string }[] {

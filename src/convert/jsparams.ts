@@ -85,9 +85,23 @@ export function jsParameterCell(cell: Cell, declared: Set<string>): string {
 
 /** The runtime's `param`: CANFAR_PARAM_<name> typed like the default; a bad value exits 2 naming it. */
 export const JS_PARAM_RUNTIME = [
+  // canfar-b64:<base64url of UTF-8, no padding>: how a value Skaha would drop or mangle travels (param-env.ts).
+  '  const decodeParam = (name, raw) => {',
+  "    if (!raw.startsWith('canfar-b64:')) return raw;",
+  "    const body = raw.slice(11).replace(/-/g, '+').replace(/_/g, '/');",
+  '    try {',
+  "      const binary = atob(body + '='.repeat((4 - (body.length % 4)) % 4));",
+  "      return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));",
+  '    } catch (error) {',
+  '      console.error(`canfar: CANFAR_PARAM_${name}=${JSON.stringify(raw)} is not valid canfar-b64 (base64url of UTF-8): ${error}`);',
+  '      if (globalThis.Deno) globalThis.Deno.exit(2);',
+  '      globalThis.process.exit(2);',
+  '    }',
+  '  };',
   '  const param = (name, fallback) => {',
-  "    const raw = env('CANFAR_PARAM_' + name);",
-  '    if (raw === undefined) return fallback;',
+  "    const encoded = env('CANFAR_PARAM_' + name);",
+  '    if (encoded === undefined) return fallback;',
+  '    const raw = decodeParam(name, encoded);',
   '    const fail = (expected) => {',
   '      console.error(`canfar: CANFAR_PARAM_${name}=${JSON.stringify(raw)} is not a valid ${expected} (the notebook default is ${JSON.stringify(fallback)})`);',
   '      if (globalThis.Deno) globalThis.Deno.exit(2);',

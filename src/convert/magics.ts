@@ -141,3 +141,33 @@ function matchMagic(lines: string[], start: number): MagicLine | undefined {
   const content = joined.slice(esc.length);
   return { line: start + 1, lineCount: original.length, indent, magic: magicOf(esc, content), original };
 }
+
+const CLASSIC_PROMPT = /^(>>>|\.\.\.)( |$)/;
+const CLASSIC_INITIAL = /^>>>( |$)/;
+const IPYTHON_PROMPT = /^(((\[nav\]|\[ins\])? )?In \[\d+\]: |\s*\.{3,}: ?)/;
+
+/**
+ * IPython's cleanup transforms, applied to a cell before anything else (TransformerManager.cleanup_transforms):
+ * the first non-blank line's indentation removed from every line that has it, then `>>> ` / `... ` prompts and
+ * `In [1]: ` / `...: ` prompts stripped when the cell starts with one (pasted sessions run in a notebook).
+ * Lines are kept (leading blank lines too), so script lines keep mapping to cell lines.
+ */
+export function cleanupCell(source: string): string {
+  let lines = source.split(/\r?\n/);
+  const first = lines.findIndex((line) => line.trim() !== '');
+  if (first < 0) return source;
+  const indent = /^[ \t]+/.exec(lines[first])?.[0];
+  if (indent)
+    lines = lines.map((line, i) =>
+      i >= first && line.startsWith(indent) ? line.slice(indent.length) : line,
+    );
+  for (const [prompt, initial] of [
+    [CLASSIC_PROMPT, CLASSIC_INITIAL],
+    [IPYTHON_PROMPT, IPYTHON_PROMPT],
+  ]) {
+    if (initial.test(lines[first]) || (lines.length > first + 1 && prompt.test(lines[first + 1]))) {
+      lines = lines.map((line, i) => (i >= first ? line.replace(prompt, '') : line));
+    }
+  }
+  return lines.join('\n');
+}

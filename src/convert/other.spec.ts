@@ -1,9 +1,9 @@
 /** Non-Python kernels: language detection, and JavaScript scripts run for real under node. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertNotebook, kernelInfo, kernelLanguage, readParameters } from '.';
+import { convertNotebook, encodeParamEnv, kernelInfo, kernelLanguage, readParameters } from '.';
 
 function nb(kernelspec: object | undefined, cells: string[], languageInfo?: object) {
   return {
@@ -201,6 +201,35 @@ describe('JavaScript parameters from CANFAR_PARAM_<name>', () => {
     expect(overridden.stdout).toBe('[7,2,true,"42",["r","i"],{"k":2}]\n');
   });
 
+  test('canfar-b64 values are decoded before typing: =, quotes, newlines, non-ASCII, empty string', () => {
+    const values = {
+      label: 'SELECT * FROM t WHERE x=1',
+      bands: '["première ligne\\nzweite Zeile ✓", "it\'s \\"quoted\\" = yes"]',
+      opts: '{"é": "Ω Centauri"}',
+    };
+    const env = Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [`CANFAR_PARAM_${name}`, encodeParamEnv(value)]),
+    );
+    expect(env.CANFAR_PARAM_label).toMatch(/^canfar-b64:[\w-]+$/);
+    const decoded = run(env);
+    expect(decoded.stderr).not.toContain('not a valid');
+    expect(decoded.status).toBe(0);
+    expect(JSON.parse(decoded.stdout)).toEqual([
+      5,
+      0.5,
+      false,
+      'SELECT * FROM t WHERE x=1',
+      ['première ligne\nzweite Zeile ✓', 'it\'s "quoted" = yes'],
+      { é: 'Ω Centauri' },
+    ]);
+    const multiline = 'première ligne\nzweite Zeile ✓\n\tΩ';
+    expect(JSON.parse(run({ CANFAR_PARAM_label: encodeParamEnv(multiline) }).stdout)[3]).toBe(multiline);
+    expect(JSON.parse(run({ CANFAR_PARAM_label: encodeParamEnv('') }).stdout)[3]).toBe('');
+    const broken = run({ CANFAR_PARAM_label: 'canfar-b64:!!' });
+    expect(broken.status).toBe(2);
+    expect(broken.stderr).toContain('CANFAR_PARAM_label="canfar-b64:!!" is not valid canfar-b64');
+  });
+
   test('a bad value exits 2 naming it; an unknown parameter is reported', () => {
     const bad = run({ CANFAR_PARAM_n: 'seven' });
     expect(bad.status).toBe(2);
@@ -209,5 +238,61 @@ describe('JavaScript parameters from CANFAR_PARAM_<name>', () => {
     expect(run({ CANFAR_PARAM_typo: '1' }).stderr).toContain(
       'CANFAR_PARAM_typo set but the notebook has no such parameter',
     );
+  });
+});
+
+describe('combine cells in other languages', () => {
+  const fixture = (name: string) =>
+    JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/notebooks', name), 'utf8'));
+
+  test('JavaScript: the replicas write their parts, the combine script merges them once', () => {
+    const result = convertNotebook(fixture('javascript-combine.ipynb'));
+    expect(result.ok).toBe(true);
+    expect(result.combine?.cells).toEqual([4]);
+    const dir = mkdtempSync(join(tmpdir(), 'canfar-convert-jscombine-'));
+    try {
+      writeFileSync(join(dir, `script${result.extension}`), result.script);
+      writeFileSync(join(dir, `combine${result.extension}`), result.combine?.script ?? '');
+      const run = (file: string, env: Record<string, string>) =>
+        spawnSync(process.execPath, [join(dir, file)], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, REPLICA_COUNT: '2', ...env },
+        });
+      const parts = ['1', '2'].map((id) => run('script.mjs', { REPLICA_ID: id }));
+      expect(parts.map((p) => p.stdout)).toEqual(['run 1 wrote [0,2,4,6,8]\n', 'run 2 wrote [1,3,5,7,9]\n']);
+      const combined = run('combine.mjs', { CANFAR_PARAM_label: encodeParamEnv('all=') });
+      expect(combined.status).toBe(0);
+      expect(combined.stdout).toBe('all= combined 2 parts: [0,1,2,3,4,5,6,7,8,9]\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('R (or any other language): an error naming the cells', () => {
+    const notebook = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'ir', language: 'R' } },
+      cells: ['x <- 1', 'print(x)', 'print("merge")'].map((source, i) => ({
+        cell_type: 'code',
+        id: `r${i}`,
+        metadata: i > 0 ? { tags: ['combine'] } : {},
+        source,
+        outputs: [],
+      })),
+    };
+    const result = convertNotebook(notebook);
+    expect(result.ok).toBe(false);
+    expect(result.combine).toBeUndefined();
+    expect(result.diagnostics).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        kind: 'combine-unsupported',
+        message: expect.stringContaining(
+          'cells tagged combine (cell 2, cell 3) are run after the replicas for Python, JavaScript and TypeScript notebooks only, not r',
+        ),
+      }),
+    ]);
   });
 });

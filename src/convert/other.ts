@@ -4,7 +4,13 @@
  * the failing cell where the runtime allows, and refusing what cannot run as a file.
  */
 import type { Cell, Notebook } from './notebook';
-import type { ConversionDiagnostic, ConvertOptions, Interpreter, NotebookParameter } from './types';
+import type {
+  CombineScript,
+  ConversionDiagnostic,
+  ConvertOptions,
+  Interpreter,
+  NotebookParameter,
+} from './types';
 import { cellLabel, commentLines, dropReason, droppedCell, isCodeCell } from './common';
 import { JS_PARAM_RUNTIME, jsParameterCell, jsParametersOf } from './jsparams';
 
@@ -19,8 +25,15 @@ export interface ScriptTarget {
   begin(k: number, label: string): string;
   /** CANFAR_PARAM_<name> overrides are implemented (JavaScript and TypeScript). */
   parameters?: boolean;
-  /** Checks one cell's source; returns the lines to write (the source itself, or commented lines). */
-  check?(cell: Cell, options: ConvertOptions, diagnostics: ConversionDiagnostic[]): string[] | undefined;
+  /**
+   * A checker for one script (it may remember earlier cells): checks one cell's source and returns the lines
+   * to write (undefined: the source itself), or commented lines.
+   */
+  checker?(): (
+    cell: Cell,
+    options: ConvertOptions,
+    diagnostics: ConversionDiagnostic[],
+  ) => string[] | undefined;
 }
 
 const jsString = (text: string) => JSON.stringify(text);
@@ -122,8 +135,8 @@ export function targetFor(
   );
   const shell = (command: string) => ({ command, args: [] as string[] });
   if (language === 'typescript' || language === 'javascript') {
-    const seen = new Map<string, number>();
     const begin = (k: number, label: string) => `__canfar.begin(${k}, ${jsString(label)});`;
+    const checker = () => jsCheck(new Map<string, number>());
     if (kernel === 'deno' || kernel.startsWith('deno')) {
       return {
         language,
@@ -132,7 +145,7 @@ export function targetFor(
         comment: '//',
         prelude: jsPrelude(false),
         begin,
-        check: jsCheck(seen),
+        checker,
         parameters: true,
       };
     }
@@ -145,7 +158,7 @@ export function targetFor(
         comment: '//',
         prelude: jsPrelude(usesRequire),
         begin,
-        check: jsCheck(seen),
+        checker,
         parameters: true,
       };
     }
@@ -156,7 +169,7 @@ export function targetFor(
       comment: '//',
       prelude: jsPrelude(usesRequire),
       begin,
-      check: jsCheck(seen),
+      checker,
       parameters: true,
     };
   }
@@ -192,7 +205,7 @@ export function targetFor(
         'atexit(code -> code == 0 || println(stderr, "canfar: $(_canfar_cell[]) failed (exit status $code)"))',
       ],
       begin: (k, label) => `_canfar_begin(${k}, ${jsString(label)})`,
-      check: juliaCheck,
+      checker: () => juliaCheck,
     };
   }
   if (language === 'bash') {
@@ -213,11 +226,19 @@ export function targetFor(
   return undefined;
 }
 
+/** Tags of the cells that run in the combine script too, before the `combine` cells. */
+const COMBINE_CONTEXT_TAGS = ['imports', 'functions', 'parameters', 'injected-parameters'];
+
 export function convertWithTarget(
   notebook: Notebook,
   target: ScriptTarget,
   options: ConvertOptions,
-): { script: string; diagnostics: ConversionDiagnostic[]; parameters: NotebookParameter[] } {
+): {
+  script: string;
+  diagnostics: ConversionDiagnostic[];
+  parameters: NotebookParameter[];
+  combine?: CombineScript;
+} {
   const diagnostics: ConversionDiagnostic[] = [];
   const parameters = target.parameters ? jsParametersOf(notebook) : [];
   const parameterCells = notebook.cells.filter(
@@ -225,55 +246,112 @@ export function convertWithTarget(
       cell.type === 'code' && (cell.tags.includes('parameters') || cell.tags.includes('injected-parameters')),
   );
   const lastParameterCell = parameterCells[parameterCells.length - 1];
-  const declared = new Set<string>();
   const mark = target.comment;
   const kept = (cell: Cell) =>
     isCodeCell(cell) && cell.source.trim() !== '' && dropReason(cell) === undefined;
-  const total = notebook.cells.filter(kept).length;
-  const body: string[] = [];
-  let k = 0;
-  for (const cell of notebook.cells) {
-    if (cell.source.trim() === '') continue;
-    const label = cellLabel(cell);
-    const drop = dropReason(cell);
-    if (drop !== undefined) {
-      body.push(...droppedCell(cell, drop, mark, diagnostics));
-      continue;
-    }
-    if (!isCodeCell(cell)) {
-      body.push('', `${mark} %% [${cell.type}] [${label}]`, ...commentLines(cell.source, mark));
-      continue;
-    }
-    k += 1;
-    if (cell.tags.includes('raises-exception')) {
-      diagnostics.push({
-        severity: 'warning',
-        cell: cell.index,
-        cellId: cell.id,
-        kind: 'raises-exception',
-        message: `tag raises-exception is honoured for Python only: an error in this cell stops the ${target.language} script`,
-      });
-    }
-    const source =
-      target.parameters && parameterCells.includes(cell)
-        ? { ...cell, source: jsParameterCell(cell, declared) }
-        : cell;
-    const checked = target.check?.(source, options, diagnostics);
-    body.push(
-      '',
-      `${mark} %% [${label}]`,
-      target.begin(k, label),
-      ...(checked ?? source.source.replace(/\r?\n$/, '').split(/\r?\n/)),
-    );
-    if (cell === lastParameterCell && parameters.length > 0) {
+  const isCombine = (cell: Cell) => cell.tags.includes('combine');
+  const combineCells = notebook.cells.filter((cell) => kept(cell) && isCombine(cell));
+  const combinable = target.language === 'javascript' || target.language === 'typescript';
+  if (combineCells.length > 0 && !combinable) {
+    diagnostics.push({
+      severity: 'error',
+      cell: combineCells[0].index,
+      cellId: combineCells[0].id,
+      kind: 'combine-unsupported',
+      message: `cells tagged combine (${combineCells.map((cell) => `cell ${cell.index + 1}`).join(', ')}) are run after the replicas for Python, JavaScript and TypeScript notebooks only, not ${target.language}: remove the tag, or combine the results in a separate step`,
+    });
+  }
+
+  const build = (part: 'replicas' | 'combine') => {
+    const keep = (cell: Cell) =>
+      part === 'replicas'
+        ? !(combinable && isCombine(cell))
+        : isCombine(cell) || COMBINE_CONTEXT_TAGS.some((tag) => cell.tags.includes(tag));
+    // Each script is its own module: declarations are checked, and parameters made reassignable, per script.
+    const check = target.checker?.();
+    const declared = new Set<string>();
+    const total = notebook.cells.filter((cell) => kept(cell) && keep(cell)).length;
+    const body: string[] = [];
+    let k = 0;
+    for (const cell of notebook.cells) {
+      if (cell.source.trim() === '') continue;
+      if (part === 'combine' && !(kept(cell) && keep(cell))) continue;
+      const label = cellLabel(cell);
+      const drop = dropReason(cell);
+      if (drop !== undefined) {
+        body.push(...droppedCell(cell, drop, mark, diagnostics));
+        continue;
+      }
+      if (!isCodeCell(cell)) {
+        body.push('', `${mark} %% [${cell.type}] [${label}]`, ...commentLines(cell.source, mark));
+        continue;
+      }
+      if (!keep(cell)) {
+        diagnostics.push({
+          severity: 'info',
+          cell: cell.index,
+          cellId: cell.id,
+          kind: 'combine-cell',
+          message:
+            'tagged combine: left out of the replicas; runs once in the combine script, after every replica has completed',
+        });
+        body.push(
+          '',
+          `${mark} %% [${label}] combine: runs once after every replica has completed (combine script)`,
+        );
+        continue;
+      }
+      k += 1;
+      if (cell.tags.includes('raises-exception')) {
+        diagnostics.push({
+          severity: 'warning',
+          cell: cell.index,
+          cellId: cell.id,
+          kind: 'raises-exception',
+          message: `tag raises-exception is honoured for Python only: an error in this cell stops the ${target.language} script`,
+        });
+      }
+      const source =
+        target.parameters && parameterCells.includes(cell)
+          ? { ...cell, source: jsParameterCell(cell, declared) }
+          : cell;
+      const checked = check?.(source, options, diagnostics);
       body.push(
         '',
-        '// canfar: each parameter can be overridden with the environment variable CANFAR_PARAM_<name>',
-        ...parameters.map((p) => `${p.name} = __canfar.param(${jsString(p.name)}, ${p.name});`),
-        `__canfar.checkParams([${parameters.map((p) => jsString(p.name)).join(', ')}]);`,
+        `${mark} %% [${label}]`,
+        target.begin(k, label),
+        ...(checked ?? source.source.replace(/\r?\n$/, '').split(/\r?\n/)),
       );
+      if (cell === lastParameterCell && parameters.length > 0) {
+        body.push(
+          '',
+          '// canfar: each parameter can be overridden with the environment variable CANFAR_PARAM_<name>',
+          ...parameters.map((p) => `${p.name} = __canfar.param(${jsString(p.name)}, ${p.name});`),
+          `__canfar.checkParams([${parameters.map((p) => jsString(p.name)).join(', ')}]);`,
+        );
+      }
     }
+    const where = options.notebookPath ? ` from ${options.notebookPath}` : '';
+    const run = [target.interpreter.command, ...target.interpreter.args].join(' ');
+    const header = [
+      // Deno type-checks nothing on `deno run`, but editors and `deno check` would: the notebook was never typed.
+      ...(target.extension.endsWith('ts') ? ['// @ts-nocheck'] : []),
+      part === 'replicas'
+        ? `${mark} Converted${where} by canfar-lab convert; run with: ${run} <this file>`
+        : `${mark} The combine script${where} (canfar-lab convert): the cells tagged combine, after ${COMBINE_CONTEXT_TAGS.join(', ')}; it runs once, after every replica has completed, with: ${run} <this file>`,
+      `${mark} Cells are marked \`${mark} %% [cell N id=ID]\`, N counting every cell of the notebook from 1.`,
+    ];
+    return [...header, ...target.prelude(options.progress ?? false, total), ...body].join('\n') + '\n';
+  };
+
+  let combine: CombineScript | undefined;
+  if (combinable && combineCells.length > 0) {
+    const before = diagnostics.length;
+    combine = { script: build('combine'), cells: combineCells.map((cell) => cell.index) };
+    // What the combine script's cells say is said again, or was said, for the replicas' script.
+    diagnostics.splice(before);
   }
+  const script = build('replicas');
   if (!target.parameters && notebook.cells.some((cell) => cell.tags.includes('parameters'))) {
     const cell = notebook.cells.find((c) => c.tags.includes('parameters')) as Cell;
     diagnostics.push({
@@ -284,14 +362,5 @@ export function convertWithTarget(
       message: `CANFAR_PARAM_<name> overrides are implemented for Python, JavaScript and TypeScript notebooks only: the ${target.language} script uses the values as written`,
     });
   }
-  const where = options.notebookPath ? ` from ${options.notebookPath}` : '';
-  const run = [target.interpreter.command, ...target.interpreter.args].join(' ');
-  const header = [
-    // Deno type-checks nothing on `deno run`, but editors and `deno check` would: the notebook was never typed.
-    ...(target.extension.endsWith('ts') ? ['// @ts-nocheck'] : []),
-    `${mark} Converted${where} by canfar-lab convert; run with: ${run} <this file>`,
-    `${mark} Cells are marked \`${mark} %% [cell N id=ID]\`, N counting every cell of the notebook from 1.`,
-  ];
-  const script = [...header, ...target.prelude(options.progress ?? false, total), ...body].join('\n') + '\n';
-  return { script, diagnostics, parameters };
+  return { script, diagnostics, parameters, ...(combine ? { combine } : {}) };
 }

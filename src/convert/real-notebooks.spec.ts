@@ -2,7 +2,8 @@
  * Real notebooks nobody here wrote: the examples shipped by Debian's python-nbsphinx-doc and
  * python-notebook-doc (see test/helpers/debian-notebooks.ts).
  *
- * 1. Every Python one converts under the default policy, with only the errors listed in EXPECTED_ERRORS.
+ * 1. Every Python one converts under the default policy without error; the magics that only change what the
+ *    notebook displays are dropped with an info (DISPLAY_ONLY lists them all).
  * 2. The offline-executable ones (EXECUTED, picked by running all of them: see NOT_EXECUTED for why the others
  *    are not) give the same stdout under `/usr/bin/python3 script.py` as Debian's
  *    `jupyter nbconvert --to notebook --execute` gives in the notebook's stream outputs. Both run in a copy of
@@ -23,13 +24,14 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { convertNotebook, kernelLanguage } from '.';
 import { debianNotebooks } from '../../test/helpers/debian-notebooks';
+import { writeRuntime } from '../../test/helpers/notebooks';
 
 const notebooks = debianNotebooks();
 const available =
   notebooks.length > 0 && spawnSync('/usr/bin/jupyter', ['nbconvert', '--version']).status === 0;
 
-/** `path | cell | magic | why`: magics with no meaning in a batch (frontend or display only). */
-const EXPECTED_ERRORS = [
+/** `path | cell | magic | why`: magics with no meaning in a batch (frontend or display only), dropped. */
+const DISPLAY_ONLY = [
   'python-nbsphinx/html/code-cells.ipynb.gz | 33 | %%latex | renders LaTeX in the notebook page',
   'python-nbsphinx/html/code-cells.ipynb.gz | 41 | %config | InlineBackend figure format: inline display only',
   'python-nbsphinx/html/code-cells.ipynb.gz | 44 | %config | InlineBackend figure format: inline display only',
@@ -44,7 +46,7 @@ const EXPECTED_ERRORS = [
   'python-notebook-doc/html/examples/Notebook/JavaScript Notebook Extensions.ipynb.gz | 42 | %%javascript | runs in the browser',
 ];
 
-/** Executed by both; converted with unknown magics commented (the expected errors above are display-only). */
+/** Executed by both; converted with the default options (the magics above are dropped). */
 const EXECUTED = [
   'python-nbsphinx/html/allow-errors-per-cell.ipynb', // raises-exception tags: the script continues
   'python-nbsphinx/html/custom-css.ipynb',
@@ -80,19 +82,20 @@ const NOT_EXECUTED: Record<string, string> = {
 
 const python = notebooks.filter((nb) => kernelLanguage(nb.document) === 'python');
 
-(available ? test : test.skip)('every Python notebook converts, with only the expected errors', () => {
+(available ? test : test.skip)('every Python notebook converts; display-only magics are dropped', () => {
   expect(python.length).toBeGreaterThanOrEqual(30);
-  const errors: string[] = [];
+  const dropped: string[] = [];
   for (const nb of python) {
     const result = convertNotebook(nb.document, { notebookPath: nb.path });
-    for (const d of result.diagnostics.filter((x) => x.severity === 'error')) {
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(result.ok).toBe(true);
+    for (const d of result.diagnostics.filter((x) => x.kind === 'display-only')) {
       const magic = /`(%%?\w+)/.exec(d.message)?.[1] ?? d.kind;
-      errors.push(`${nb.path} | ${d.cell + 1} | ${magic}`);
+      dropped.push(`${nb.path} | ${d.cell + 1} | ${magic}`);
     }
-    expect(result.ok).toBe(!result.diagnostics.some((d) => d.severity === 'error'));
   }
-  expect(errors.sort()).toEqual(
-    EXPECTED_ERRORS.map((line) => line.split(' | ').slice(0, 3).join(' | ')).sort(),
+  expect(dropped.sort()).toEqual(
+    DISPLAY_ONLY.map((line) => line.split(' | ').slice(0, 3).join(' | ')).sort(),
   );
   // Every notebook with code is either executed below or has its reason.
   const withCode = python.filter((nb) =>
@@ -144,12 +147,10 @@ function streamStdout(executed: {
         if (!nb) throw new Error(`${path} is not among the installed notebooks`);
         const file = join(root, path.replace(/\.gz$/, ''));
         writeFileSync(file, nb.text);
-        const result = convertNotebook(nb.document, {
-          unknownMagics: 'comment',
-          notebookPath: basename(file),
-        });
+        const result = convertNotebook(nb.document, { notebookPath: basename(file) });
         const script = file.replace(/\.ipynb$/, '.canfar.py');
         writeFileSync(script, result.script);
+        writeRuntime(dirname(script));
         return { path, file, script };
       });
       const outDir = join(root, 'executed');

@@ -3,15 +3,29 @@
 /** How IPython magics and shell escapes become code. */
 export type MagicsPolicy = 'translate' | 'ipython' | 'comment';
 
+/** Under `translate`, a magic with no plain-Python translation: IPython runs it (default), error, or commented. */
+export type UnknownMagics = 'ipython' | 'error' | 'comment';
+
 export interface ConvertOptions {
   /**
-   * `translate` (default): a safe subset of magics becomes plain Python that runs under `python3`.
-   * `ipython`: nbconvert-compatible `get_ipython()` calls; the script must then run under `ipython`.
+   * `translate` (default): magics become plain Python where they can; the others (the notebook's own magics,
+   * `%load_ext`, ...) run in an IPython shell the script starts itself (see `ConversionResult.needsIPython`).
+   * `ipython`: every magic as nbconvert writes it, a `get_ipython()` call, run by that IPython shell.
    * `comment`: every magic is commented out, as jupytext does.
+   * Under every policy the script runs with `python3`.
    */
   policy?: MagicsPolicy;
-  /** Under `translate`: a magic outside the supported subset is an error (default) or commented out. */
-  unknownMagics?: 'error' | 'comment';
+  /**
+   * Under `translate`, a magic with no plain-Python translation: run by IPython (`ipython`, default: the
+   * notebook then needs IPython in the image), an error (`error`), or commented out (`comment`).
+   */
+  unknownMagics?: UnknownMagics;
+  /**
+   * Python: how the script gets its runtime. `module` (default): two lines import it from
+   * `pylib/canfar_batch/_runtime.py` beside the script (a batch folder has it: {@link pythonRuntimeFiles});
+   * `inline`: the runtime's code is written into the script, which then runs alone (`canfar-lab convert`).
+   */
+  runtime?: 'module' | 'inline';
   /** The script prints `cell k/N` to stderr before each code cell (default false). */
   progress?: boolean;
   /** Shown in the script's header and in messages; never read. */
@@ -57,4 +71,23 @@ export interface ConversionResult {
   interpreter: Interpreter;
   diagnostics: ConversionDiagnostic[];
   parameters: NotebookParameter[];
+  /**
+   * Present when the script needs IPython in the image (Python): the cells (0-based, as
+   * `ConversionDiagnostic.cell`; people count from 1) whose magics only IPython runs, or that call
+   * `get_ipython()`. The script starts an IPython shell itself; `message` says so for a plan or a dialog.
+   */
+  needsIPython?: { cells: number[]; message: string };
+  /**
+   * Present when cells are tagged `combine`: those cells are left out of `script` (a marker line stays) and
+   * form this script, run once after every replica has completed, with the same interpreter and runtime.
+   * It holds the cells tagged `imports`, `functions`, `parameters`, `injected-parameters` (and the parameter
+   * overrides), then the `combine` cells. `cells`: the combine cells, 0-based.
+   */
+  combine?: CombineScript;
+}
+
+export interface CombineScript {
+  script: string;
+  /** 0-based indices of the cells tagged `combine`. */
+  cells: number[];
 }

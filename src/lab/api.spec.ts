@@ -112,3 +112,34 @@ describe('fetchInfo', () => {
     expect(await fetchInfo(settings)).toEqual({ ok: true, info: body });
   });
 });
+
+describe('fetchInfo version check', () => {
+  const body = {
+    endpoint: 'local',
+    url: 'http://127.0.0.1:5555/skaha',
+    credential: { kind: 'token', source: 'local' },
+    ok: true,
+    version: '0.2.0',
+  };
+
+  it('says nothing when the labextension and the server half are the same release', async () => {
+    const { settings } = settingsWith(() => new Response(JSON.stringify(body), { status: 200 }));
+    const result = await fetchInfo(settings, undefined, '0.2.0');
+    expect(result.ok && result.info.versionWarning).toBe(undefined);
+  });
+
+  it('warns, naming both versions and what to do, when they differ or the server half is older', async () => {
+    const { settings } = settingsWith(() => new Response(JSON.stringify(body), { status: 200 }));
+    const result = await fetchInfo(settings, undefined, '0.3.0');
+    expect(result.ok).toBe(true);
+    expect(result.info?.versionWarning).toMatch(
+      /^This JupyterLab extension is jupyterlab-canfar 0\.3\.0 but the Jupyter server extension is 0\.2\.0: .*pip install --force-reinstall jupyterlab_canfar/,
+    );
+    const old = settingsWith(
+      () => new Response(JSON.stringify({ ...body, ok: false, version: undefined }), { status: 200 }),
+    );
+    const failed = await fetchInfo(old.settings, undefined, '0.3.0');
+    expect(failed.ok).toBe(false);
+    expect(failed.info?.versionWarning).toContain('it does not report its version');
+  });
+});

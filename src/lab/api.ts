@@ -10,6 +10,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as z from 'zod/mini';
 import { SkahaClient, SkahaTransportError } from '../skaha';
 import type { Transport, TransportRequest, TransportResponse } from '../skaha';
+import { LAB_VERSION, versionWarning } from './version';
 
 /** Where the server half forwards Skaha v1 calls, relative to Jupyter's base URL. */
 export const SKAHA_PREFIX = 'canfar/api/skaha/v1';
@@ -76,8 +77,11 @@ const InfoSchema = z.object({
   version: z.optional(z.string()),
 });
 
-/** What the server half says about itself: which endpoint, as whom, with which kind of credential. */
-export type CanfarInfo = z.infer<typeof InfoSchema>;
+/**
+ * What the server half says about itself: which endpoint, as whom, with which kind of credential, and
+ * its version. `versionWarning` is ours: set when that version is not this labextension's.
+ */
+export type CanfarInfo = z.infer<typeof InfoSchema> & { versionWarning?: string };
 
 /** Why the panel cannot work, in words a user can act on. */
 export interface Problem {
@@ -87,10 +91,14 @@ export interface Problem {
 
 export type InfoResult = { ok: true; info: CanfarInfo } | { ok: false; problem: Problem; info?: CanfarInfo };
 
-/** Reads `/canfar/api/info`; a 404 there means the Python half is not installed or not enabled. */
+/**
+ * Reads `/canfar/api/info`; a 404 there means the Python half is not installed or not enabled.
+ * `labVersion` (this labextension's, by default) is compared with the server half's version.
+ */
 export async function fetchInfo(
   settings: ServerConnection.ISettings,
   trans: TranslationBundle = nullTranslator.load('jupyterlab_canfar'),
+  labVersion: string | undefined = LAB_VERSION,
 ): Promise<InfoResult> {
   const url = URLExt.join(settings.baseUrl, INFO_PATH);
   let response: Response;
@@ -130,6 +138,8 @@ export async function fetchInfo(
       },
     };
   }
+  const warning = versionWarning(labVersion, parsed.version, trans);
+  if (warning) parsed.versionWarning = warning;
   if (!parsed.ok) {
     return {
       ok: false,

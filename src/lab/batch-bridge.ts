@@ -8,6 +8,7 @@ import {
   BatchPlanError,
   continueCanary,
   failedReplicas,
+  fetchPlatformInfo,
   isBatchDeleted,
   listBatchFolders,
   logPath,
@@ -24,13 +25,15 @@ import type {
   BatchPlan,
   BatchStore,
   BatchView,
+  PlanOptions,
   PlatformInfo,
   ReplicaState,
+  SubmitResult,
 } from '../batch';
 import { readParameters } from '../convert';
 import { flexibleResources } from '../skaha';
 import type { Session, SkahaClient, SkahaContext } from '../skaha';
-import { joinPath, notebookDirOf } from '../batch';
+import { basename, joinPath, notebookDirOf } from '../batch';
 import type { BatchReplicaSummary, BatchSummary, ReplicaStatus } from './grouping';
 import type { BatchBackend, SubmitOutcome, SubmitRequest } from './submit-plugin';
 import type { NotebookParameterInfo, PlanPreview, PreviewResult } from './submit';
@@ -109,6 +112,11 @@ export class BatchBridge implements BatchBackend {
     this._deleted.set(batchId, deletedSummary(view.folder, manifest));
   }
 
+  /** Whether the user deleted this batch (its batch.json says so): the panel no longer shows it. */
+  isDeleted(batchId: string): boolean {
+    return this._deleted.has(batchId);
+  }
+
   /** The batch a panel group stands for (its key is the batch id). */
   view(batchId: string): BatchView | undefined {
     return this._views.get(batchId);
@@ -157,6 +165,8 @@ export class BatchBridge implements BatchBackend {
     onlyFailed: boolean,
     concurrency: number,
     progress: (text: string) => void,
+    /** Env values to give again (secret ones are not stored in batch.json). */
+    env?: Record<string, string>,
   ): Promise<SubmitOutcome> {
     const view = this._views.get(batchId);
     if (!view) throw new Error(`batch ${batchId} is not known to the panel (its folder could not be read)`);
@@ -169,6 +179,7 @@ export class BatchBridge implements BatchBackend {
     const input = await rerunInput(this.options.store, view.folder, {
       ...(onlyFailed ? { inPlace: true } : { name }),
       ...(replicaIds ? { replicaIds } : {}),
+      ...(env ? { env } : {}),
     });
     const platform: PlatformInfo = {
       context: await this.options.client.context(),
@@ -179,27 +190,77 @@ export class BatchBridge implements BatchBackend {
     return this._launch(plan, concurrency, progress);
   }
 
+  /**
+   * Plans a batch against the platform as it is now (context, registries, images, sessions): what the
+   * `%canfar submit` magic asks for, with the batch id the kernel chose.
+   */
+  async plan(input: BatchInput, options: PlanOptions = {}, signal?: AbortSignal): Promise<BatchPlan> {
+    return planBatch(
+      input,
+      await fetchPlatformInfo(this.options.client, signal),
+      this.options.store,
+      options,
+    );
+  }
+
+  /**
+   * Launches a plan as the dialog's submissions are: the batch is remembered and followed by the panel
+   * from its first poll on. `onProgress` sees each replica's outcome.
+   */
+  async launchPlan(
+    plan: BatchPlan,
+    options: {
+      concurrency: number;
+      onProgress?: (launched: number, failed: number, total: number, failure?: string) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<SubmitResult> {
+    const result = await submitBatch(plan, {
+      client: this.options.client,
+      store: this.options.store,
+      concurrency: options.concurrency,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (p) =>
+        options.onProgress?.(
+          p.launched,
+          p.failed,
+          p.total,
+          p.launch.state === 'failed' ? `replica ${p.replica}: ${p.launch.message}` : undefined,
+        ),
+    });
+    await this.options.remember?.(result.folder);
+    this._known.add(result.folder);
+    // A canary's plan is kept: it holds the env values batch.json does not, for launching the rest.
+    if (plan.manifest.canary?.state === 'waiting') this._plans.set(result.batchId, plan);
+    // Followed afresh (a settled batch may have been dropped from the polls; re-run failed revives it).
+    if (plan.inPlace) this._monitor.remove(result.batchId);
+    await this._monitor.add(result.folder, result.manifest).catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Follows a batch folder from the next poll on (a notebook output shows that batch). Asked again, it
+   * reads the folder again: a folder asked for before its batch.json was written is found once it is.
+   */
+  follow(folder: string): void {
+    this._known.add(folder);
+    const batchId = basename(folder);
+    if (!this._views.has(batchId) && !this._deleted.has(batchId)) this._added.delete(folder);
+  }
+
   private async _launch(
     plan: BatchPlan,
     concurrency: number,
     progress: (text: string) => void,
   ): Promise<SubmitOutcome> {
     const failures: string[] = [];
-    const result = await submitBatch(plan, {
-      client: this.options.client,
-      store: this.options.store,
+    const result = await this.launchPlan(plan, {
       concurrency,
-      onProgress: (p) => {
-        if (p.launch.state === 'failed') failures.push(`replica ${p.replica}: ${p.launch.message}`);
-        progress(`${p.launched}/${p.total} started${p.failed ? `, ${p.failed} failed` : ''}`);
+      onProgress: (launched, failed, total, failure) => {
+        if (failure) failures.push(failure);
+        progress(`${launched}/${total} started${failed ? `, ${failed} failed` : ''}`);
       },
     });
-    await this.options.remember?.(result.folder);
-    this._known.add(result.folder);
-    if (plan.manifest.canary?.state === 'waiting') this._plans.set(result.batchId, plan);
-    // Followed afresh (a settled batch may have been dropped from the polls; re-run failed revives it).
-    if (plan.inPlace) this._monitor.remove(result.batchId);
-    await this._monitor.add(result.folder, result.manifest).catch(() => undefined);
     return {
       batchId: result.batchId,
       folder: result.folder,

@@ -4,9 +4,18 @@
  */
 import { ILayoutRestorer } from '@jupyterlab/application';
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, MainAreaWidget, showDialog, WidgetTracker } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  MainAreaWidget,
+  Notification,
+  showDialog,
+  WidgetTracker,
+} from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IRunningSessionManagers } from '@jupyterlab/running';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
@@ -21,7 +30,11 @@ import { sessionActions } from './actions';
 import { canfarIcon } from './icons';
 import { createLogViewer } from './logviewer';
 import type { LogViewerContent } from './logviewer';
+import { KernelRequests } from './kernel-requests';
+import { KernelVerbs } from './kernel-verbs';
 import { CanfarModel, describeError } from './model';
+import { batchRendererFactory } from './outputs/batch-output';
+import { sessionsRendererFactory } from './outputs/sessions-output';
 import { CanfarPanel } from './panel';
 import { CanfarRunningManager } from './running';
 import { reportLaunch, submitPlugin } from './submit-plugin';
@@ -52,9 +65,19 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
   ): CanfarModel => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const serverSettings = app.serviceManager.serverSettings;
+    let versionWarned = false;
     const model = new CanfarModel({
       service: createLabClient(serverSettings),
-      info: () => fetchInfo(serverSettings, trans),
+      info: async () => {
+        const result = await fetchInfo(serverSettings, trans);
+        // Labextension and server half from different releases: said once, and kept in the info.
+        const warning = result.info?.versionWarning;
+        if (warning && !versionWarned) {
+          versionWarned = true;
+          Notification.warning(warning, { autoClose: false });
+        }
+        return result;
+      },
       trans,
     });
 
@@ -256,4 +279,72 @@ const batchesPlugin: JupyterFrontEndPlugin<BatchBridge> = {
   },
 };
 
-export default [mainPlugin, batchesPlugin, runningPlugin, submitPlugin];
+/**
+ * Notebook outputs of the kernel commands (the Python `%canfar` magic, the JS kernels' `canfar`): a batch's
+ * live status and session lists, rendered from `application/vnd.canfar.*+json`. A plugin rather than a
+ * mime extension: the renderers need the model and the batch folders, which mime extensions cannot require.
+ */
+const outputsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-canfar:outputs',
+  description: 'Live CANFAR batch and session outputs in notebooks (application/vnd.canfar.*+json).',
+  autoStart: true,
+  requires: [IRenderMimeRegistry, ICanfarModel],
+  optional: [ICanfarBatches, INotebookTracker, ITranslator],
+  activate: (
+    _app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    model: CanfarModel,
+    bridge: BatchBridge | null,
+    notebooks: INotebookTracker | null,
+    translator: ITranslator | null,
+  ) => {
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+    const factories = [
+      batchRendererFactory({ model, bridge, trans, serverRoot: PageConfig.getOption('serverRoot') }),
+      sessionsRendererFactory(model, trans),
+    ];
+    for (const factory of factories) rendermime.addFactory(factory, factory.defaultRank);
+    // Notebooks opened before this plugin activated have their own copy of the registry.
+    notebooks?.forEach((panel) => {
+      for (const factory of factories)
+        if (!panel.content.rendermime.getFactory(factory.mimeTypes[0]))
+          panel.content.rendermime.addFactory(factory, factory.defaultRank);
+    });
+  },
+};
+
+/**
+ * The `%canfar` magic's route inside JupyterLab: the batch engine's work a Python kernel asks for runs
+ * here, with the panel's model and batch bridge (kernel-requests.ts says how a running cell reaches us).
+ */
+const kernelPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-canfar:kernel',
+  description: 'Runs the batch work of the %canfar magic of Python notebooks (submit, batches, watch, ...).',
+  autoStart: true,
+  requires: [ICanfarModel, ICanfarBatches, INotebookTracker],
+  activate: (app: JupyterFrontEnd, model: CanfarModel, bridge: BatchBridge, notebooks: INotebookTracker) => {
+    const serverSettings = app.serviceManager.serverSettings;
+    const verbs = new KernelVerbs({
+      bridge,
+      model,
+      client: createLabClient(serverSettings),
+      store: new ContentsBatchStore(app.serviceManager.contents, PageConfig.getOption('serverRoot')),
+    });
+    const requests = new KernelRequests({
+      serverSettings,
+      run: (request, progress, signal) => verbs.run(request, progress, signal),
+    });
+    const watch = (panel: NonNullable<INotebookTracker['currentWidget']>) => {
+      const context = panel.sessionContext;
+      const kernel = context.session?.kernel;
+      if (kernel) requests.watchKernel(kernel);
+      context.kernelChanged.connect((_, change) => {
+        if (change.newValue) requests.watchKernel(change.newValue);
+      });
+    };
+    notebooks.forEach(watch);
+    notebooks.widgetAdded.connect((_, panel) => watch(panel));
+  },
+};
+
+export default [mainPlugin, batchesPlugin, runningPlugin, submitPlugin, outputsPlugin, kernelPlugin];

@@ -45,7 +45,9 @@ describe('CanfarRunningManager', () => {
       'desk',
     ]);
 
-    expect(manager.shutdownAllConfirmationText()).toBe('Delete 3 CANFAR sessions that are not finished?');
+    // JupyterLab 4.0 calls running() with no options and reads the confirmation text as a string.
+    expect(manager.running().map((item) => item.label())).toEqual(['sweep', 'desk']);
+    expect(manager.shutdownAllConfirmationText).toBe('Delete 3 CANFAR sessions that are not finished?');
     manager.shutdownAll();
     tree[0].shutdown?.();
     await Promise.resolve();

@@ -36,14 +36,15 @@ export class CanfarRunningManager implements IRunningSessions.IManager {
   readonly shutdownLabel: string;
   readonly supportsMultipleViews = true;
 
-  shutdownAllConfirmationText = (): string => {
+  // A getter, not a function: JupyterLab 4.0 reads this as a string (4.1+ also accept a function).
+  get shutdownAllConfirmationText(): string {
     const count = this._live().length;
     return this.trans._n(
       'Delete %1 CANFAR session that is not finished?',
       'Delete %1 CANFAR sessions that are not finished?',
       count,
     );
-  };
+  }
 
   get runningChanged(): Signal<this, undefined> {
     return this._runningChanged;
@@ -58,14 +59,16 @@ export class CanfarRunningManager implements IRunningSessions.IManager {
     void Promise.all(this._live().map((session) => this.actions.deleteSession(session, false)));
   }
 
-  running(options: { mode: 'tree' | 'list' }): IRunningSessions.IRunningItem[] {
+  // JupyterLab 4.0 calls running() without options (it has no list/tree switch) and shows children.
+  running(options?: { mode: 'tree' | 'list' }): IRunningSessions.IRunningItem[] {
+    const mode = options?.mode ?? 'tree';
     const { batches, others } = this.model.state.grouped;
     const live = (row: ReplicaRow) => row.session && !TERMINAL.has(row.status);
     const items: IRunningSessions.IRunningItem[] = [];
     for (const group of batches) {
       const rows = group.replicas.filter(live);
       if (rows.length === 0) continue;
-      if (options.mode === 'list') {
+      if (mode === 'list') {
         items.push(...rows.map((row) => this._item(row.session as Session)));
         continue;
       }

@@ -2,7 +2,8 @@
  * Test helpers for the lab specs: sessions as the parsed Session type, and a fake SessionService that
  * records calls and answers from in-memory state. Only imported by *.spec.ts files.
  */
-import type { PlatformStats, Session, SessionEvent, SkahaContext, SkahaImage } from '../skaha';
+import { SkahaClient } from '../skaha';
+import type { PlatformStats, Session, SessionEvent, SkahaContext, SkahaImage, Transport } from '../skaha';
 import type { InfoResult } from './api';
 import type { SessionService } from './model';
 
@@ -97,4 +98,69 @@ export const INFO_OK: InfoResult = {
 /** Resolves after pending promise callbacks (and a macrotask) have run. */
 export function flush(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** A session of `skahaInMemory`: what was created, and a status the test moves along. */
+export interface StoredSession {
+  id: string;
+  name: string;
+  env: string[];
+  args: string;
+  status: string;
+}
+
+/**
+ * A real SkahaClient whose transport answers like a small Skaha service held in memory: create, list,
+ * get, delete (Terminating), context, registries, images.
+ */
+export function skahaInMemory(): { client: SkahaClient; sessions: StoredSession[] } {
+  const sessions: StoredSession[] = [];
+  const answer = (status: number, type: string, body: string) => ({
+    status,
+    headers: { get: (name: string) => (name.toLowerCase() === 'content-type' ? type : null) },
+    text: async () => body,
+  });
+  const json = (value: unknown) => answer(200, 'application/json', JSON.stringify(value));
+  const wire = (s: StoredSession) => ({
+    id: s.id,
+    name: s.name,
+    status: s.status,
+    type: 'headless',
+    image: 'images.canfar.net/skaha/astroml:latest',
+    startTime: '2026-07-21T18:00:00Z',
+  });
+  const transport: Transport = async (request) => {
+    const url = new URL(request.url);
+    const path = url.pathname.replace(/^.*\/v1/, '');
+    if (request.method === 'POST' && path === '/session') {
+      const form = new URLSearchParams(request.body ?? '');
+      const id = `a${String(sessions.length + 1).padStart(7, '0')}`;
+      sessions.push({
+        id,
+        name: form.get('name')!,
+        env: form.getAll('env'),
+        args: form.get('args') ?? '',
+        status: 'Pending',
+      });
+      return answer(200, 'text/plain', `${id}\n`);
+    }
+    if (request.method === 'GET' && path === '/session') return json(sessions.map(wire));
+    const one = /^\/session\/([^/]+)$/.exec(path);
+    const found = one ? sessions.find((s) => s.id === one[1]) : undefined;
+    if (one && request.method === 'DELETE') {
+      if (found) found.status = 'Terminating';
+      return answer(200, 'text/plain', '');
+    }
+    if (one && request.method === 'GET')
+      return found ? json(wire(found)) : answer(404, 'text/plain', 'not found');
+    if (path === '/context') return json(CONTEXT);
+    if (path === '/repository') return json(['images.canfar.net']);
+    if (path === '/image')
+      return json([{ id: 'images.canfar.net/skaha/astroml:latest', types: ['headless'] }]);
+    return answer(404, 'text/plain', `no ${path}`);
+  };
+  return {
+    sessions,
+    client: new SkahaClient({ baseUrl: 'http://127.0.0.1:8888/canfar/api/skaha/v1', transport }),
+  };
 }

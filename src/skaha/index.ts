@@ -22,3 +22,4 @@ export * from './validate';
 export * from './client';
 export * from './replicas';
 export * from './resources';
+export * from './follow';

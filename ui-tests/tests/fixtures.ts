@@ -2,6 +2,11 @@
 // on a free port, with a fresh notebook directory and a fresh state directory for the local Skaha
 // server, and a JupyterLab page object on it. The server is stopped by its PID after the test,
 // and so is the local Skaha server it may have started.
+//
+// Or, with CANFAR_UI_SERVER_URL set, the tests run against a JupyterLab that is already running (e.g.
+// the real `jupyter lab` of Debian trixie, scripts/test-trixie.sh): CANFAR_UI_SERVER_TOKEN is its token,
+// CANFAR_UI_SERVER_ROOT the host path of its root directory (what tests read batch folders from) and
+// CANFAR_UI_SERVER_LOG its log. Whoever started it stops it; the tests then share it, one after another.
 import { test as base, expect } from '@playwright/test';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +23,8 @@ const PYTHON = process.env.CANFAR_TEST_PYTHON || '/usr/bin/python3';
 export interface JupyterServer {
   /** http://127.0.0.1:PORT (no trailing slash). */
   url: string;
+  /** The token a browser logs in with, if the server asks for one. */
+  token?: string;
   /** The notebook directory (server root): what the file browser shows. */
   rootDir: string;
   /** Settings, workspaces and runtime files of this server. */
@@ -80,7 +87,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function startJupyter(outputDir: string): Promise<{ server: JupyterServer; child: ChildProcess }> {
+async function startJupyter(
+  outputDir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ server: JupyterServer; child: ChildProcess }> {
   const base = mkdtempSync(join(tmpdir(), 'canfar-ui-'));
   const rootDir = join(base, 'root');
   const stateDir = join(base, 'state');
@@ -118,6 +128,7 @@ async function startJupyter(outputDir: string): Promise<{ server: JupyterServer;
           ...process.env,
           PYTHONUNBUFFERED: '1',
           CANFAR_LOCAL_ARGS: process.env.CANFAR_LOCAL_ARGS ?? '--cores 2',
+          ...extraEnv,
         },
       },
     );
@@ -163,11 +174,48 @@ async function stopJupyter(server: JupyterServer, child: ChildProcess): Promise<
   }
 }
 
-export const test = base.extend<{ jupyter: JupyterServer; lab: JupyterLabPage }>({
-  // Playwright reads a fixture's dependencies from its destructured first parameter: none here.
-  // eslint-disable-next-line no-empty-pattern
-  jupyter: async ({}, use, testInfo) => {
-    const { server, child } = await startJupyter(testInfo.outputPath());
+/** The already-running server of CANFAR_UI_SERVER_URL, if set. */
+function externalServer(): JupyterServer | undefined {
+  const url = process.env.CANFAR_UI_SERVER_URL;
+  if (!url) return undefined;
+  const rootDir = process.env.CANFAR_UI_SERVER_ROOT;
+  if (!rootDir || !existsSync(rootDir)) {
+    throw new Error(
+      `CANFAR_UI_SERVER_URL=${url} needs CANFAR_UI_SERVER_ROOT, the host path of that server's root directory (got ${rootDir ?? 'nothing'}).`,
+    );
+  }
+  return {
+    url: url.replace(/\/+$/, ''),
+    token: process.env.CANFAR_UI_SERVER_TOKEN || undefined,
+    rootDir,
+    stateDir: '',
+    localStateDir: '',
+    logFile: process.env.CANFAR_UI_SERVER_LOG ?? '',
+    pid: 0,
+    baseDir: '',
+  };
+}
+
+export const test = base.extend<{
+  jupyter: JupyterServer;
+  lab: JupyterLabPage;
+  /**
+   * Extra environment of the Jupyter server (and so of its kernels), e.g. JUPYTER_PATH for kernelspecs.
+   * Not applied to an external server (CANFAR_UI_SERVER_URL).
+   */
+  serverEnv: Record<string, string>;
+}>({
+  serverEnv: [{}, { option: true }],
+  jupyter: async ({ serverEnv }, use, testInfo) => {
+    const external = externalServer();
+    if (external) {
+      await use(external);
+      if (testInfo.status !== testInfo.expectedStatus && existsSync(external.logFile)) {
+        await testInfo.attach('jupyter-server.log', { path: external.logFile, contentType: 'text/plain' });
+      }
+      return;
+    }
+    const { server, child } = await startJupyter(testInfo.outputPath(), serverEnv);
     try {
       await use(server);
     } finally {
@@ -182,7 +230,7 @@ export const test = base.extend<{ jupyter: JupyterServer; lab: JupyterLabPage }>
     }
   },
   lab: async ({ page, jupyter }, use) => {
-    await use(new JupyterLabPage(page, jupyter.url));
+    await use(new JupyterLabPage(page, jupyter.url, jupyter.token));
   },
 });
 

@@ -11,17 +11,23 @@ export class JupyterLabPage {
   constructor(
     readonly page: Page,
     readonly baseUrl: string,
+    /** The server's token, if it asks for one: the first page opened logs in with it, as a user's link does. */
+    readonly token?: string,
   ) {
     page.on('pageerror', (error) => this.errors.push(`uncaught: ${error.message}`));
     page.on('console', (message) => {
-      if (message.type() === 'error') this.errors.push(`console.error: ${message.text()}`);
+      if (message.type() !== 'error') return;
+      // "Failed to load resource" does not say which: its URL does.
+      const url = message.text().startsWith('Failed to load resource') ? ` (${message.location().url})` : '';
+      this.errors.push(`console.error: ${message.text()}${url}`);
     });
   }
 
   /** Opens JupyterLab in a fresh workspace (no layout restored from an earlier test) and waits for it. */
   async open(): Promise<void> {
     const workspace = `w${Date.now().toString(36)}${(workspaceCounter++).toString(36)}`;
-    await this.page.goto(`${this.baseUrl}/lab/workspaces/${workspace}?reset`);
+    const login = this.token ? `&token=${encodeURIComponent(this.token)}` : '';
+    await this.page.goto(`${this.baseUrl}/lab/workspaces/${workspace}?reset${login}`);
     // window.jupyterapp exists once the application object does (exposeAppInBrowser).
     await this.page.waitForFunction(() => 'jupyterapp' in window, null, { timeout: 60_000 });
     await this.page.evaluate(async () => {

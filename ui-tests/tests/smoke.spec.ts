@@ -11,7 +11,9 @@ test('JupyterLab opens and a Python notebook cell runs on the kernel', async ({ 
   const cell = await lab.runCell('print(6*7)');
   await expect(cell.locator('.jp-OutputArea-output')).toHaveText('42');
   // A broken shared module or extension shows up here first (e.g. a second copy of a singleton).
-  expect(lab.errors).toEqual([]);
+  // JupyterLab asks for jupyter-lsp's status also where it is not installed (Debian packages no
+  // jupyter-lsp; the rig answers it): that 404 is JupyterLab's own.
+  expect(lab.errors.filter((e) => !/status of 404 .*\/lsp\/status\?/.test(e))).toEqual([]);
   await page.screenshot({ path: test.info().outputPath('notebook.png') });
 });
 

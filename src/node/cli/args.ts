@@ -1,17 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../../batch/options';
 
-/** Bad command-line usage: exit code 2, the message and a pointer to --help on stderr. */
-export class UsageError extends Error {
-  readonly code = 'usage';
-  constructor(
-    message: string,
-    /** The verb whose --help to suggest; empty for the top level. */
-    readonly verb = '',
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// UsageError and the option readers are isomorphic (the JupyterLab extension reads the same options).
+export { choiceOption, integerOption, keyValueOptions, numberOption, UsageError } from '../../batch/options';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -52,48 +43,6 @@ export function parseCommandArgs<O extends OptionSpec>(
 /** node's messages mention internals ("To specify a positional argument starting with a '-'..."): keep the first sentence. */
 function cleanParseError(message: string): string {
   return message.split('. To specify')[0].replace(/^Unknown option '(.+?)'.*$/s, "unknown option '$1'");
-}
-
-/** A whole positive integer option, or a UsageError naming the option and the value. */
-export function integerOption(name: string, value: unknown, verb: string, min = 0): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value).trim();
-  if (!/^\d+$/.test(text) || Number(text) < min) {
-    throw new UsageError(`${name} must be a whole number >= ${min}, not ${JSON.stringify(value)}`, verb);
-  }
-  return Number(text);
-}
-
-/** Repeated `KEY=VALUE` options into a record; a value with no `=` is a usage error. */
-export function keyValueOptions(
-  name: string,
-  values: unknown,
-  verb: string,
-): Record<string, string> | undefined {
-  if (values === undefined) return undefined;
-  const list = (Array.isArray(values) ? values : [values]).map(String);
-  const result: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new UsageError(`${name} takes KEY=VALUE, not ${JSON.stringify(item)}`, verb);
-    result[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return result;
-}
-
-/** A value from a fixed list, or a UsageError listing the allowed ones. */
-export function choiceOption<T extends string>(
-  name: string,
-  value: unknown,
-  choices: readonly T[],
-  verb: string,
-): T | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value);
-  const found = choices.find((c) => c.toLowerCase() === text.toLowerCase());
-  if (!found)
-    throw new UsageError(`${name} must be one of ${choices.join(', ')}; got ${JSON.stringify(text)}`, verb);
-  return found;
 }
 
 export interface GlobalOptions {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -76,6 +76,23 @@ describe('canfar-lab usage', () => {
     const create = await cli('create', '--help');
     expect(create.code).toBe(0);
     expect(create.stdout).toContain('Usage: canfar-lab create [OPTIONS] KIND IMAGE [-- CMD [ARGS...]]');
+  });
+
+  it('--help --json gives every verb its usage and options, and the copy the Python magic reads is current', async () => {
+    const result = await cli('--help', '--json');
+    expect(result.code).toBe(0);
+    const spec = JSON.parse(result.stdout);
+    expect(spec.verbs.submit.options.replicas).toEqual({ type: 'string', short: 'r' });
+    expect(spec.verbs.logs.options.follow).toEqual({ type: 'boolean', short: 'f' });
+    expect(spec.verbs.ps.usage).toContain('Usage: canfar-lab ps');
+    expect(spec.globals.url).toEqual({ type: 'string' });
+    const one = JSON.parse((await cli('submit', '--help', '--json')).stdout);
+    expect(Object.keys(one.verbs)).toEqual(['submit']);
+    // jupyterlab_canfar/kernel/cli-spec.json is written by `npm run build:node`: run it after changing a flag.
+    const copy = JSON.parse(
+      readFileSync(resolve(__dirname, '../../../jupyterlab_canfar/kernel/cli-spec.json'), 'utf8'),
+    );
+    expect(copy).toEqual(spec);
   });
 
   it('bad usage exits 2 with a message on stderr and nothing on stdout', async () => {
@@ -161,6 +178,9 @@ describe('canfar-lab against the local server', () => {
     const logs = await cli('logs', ids[1]);
     expect(logs).toMatchObject({ code: 0, stdout: '2\n' });
 
+    // -f on a finished session: the whole log, then the command ends (the session has ended).
+    expect(await cli('logs', '-f', ids[1])).toMatchObject({ code: 0, stdout: '2\n' });
+
     const events = await cli('events', ids[0]);
     expect(events.code).toBe(0);
     expect(events.stdout.split('\n')[0]).toMatch(/^TYPE\s+REASON\s+FIRST\s+LAST\s+MESSAGE$/);
@@ -173,6 +193,25 @@ describe('canfar-lab against the local server', () => {
     const left = await cliJson<{ id: string }[]>('ps', '-a');
     expect(left.map((s) => s.id)).toContain(ids[2]);
     expect(left.map((s) => s.id)).not.toContain(ids[0]);
+  });
+
+  it("logs -f prints a running session's log as it is written and ends with the session", async () => {
+    const script = join(root, 'two-lines.sh');
+    writeFileSync(script, 'echo first\nsleep 2\necho second\n');
+    const [outcome] = await cliJson<{ sessionId: string }[]>(
+      'create',
+      'headless',
+      IMAGE,
+      '-n',
+      'tail',
+      '--',
+      'sh',
+      script,
+    );
+    const followed = await cli('logs', '-f', outcome.sessionId);
+    expect(followed).toEqual({ code: 0, stdout: 'first\nsecond\n', stderr: '' });
+    const [session] = await cliJson<{ status: string }[]>('info', outcome.sessionId);
+    expect(session.status).toBe('Completed');
   });
 
   it('bad input is refused before any request: exit 2, nothing created', async () => {

@@ -1,3 +1,5 @@
+import type { OptionSpec } from './args';
+
 /** What every CLI verb implements. Owned by the CLI framework (src/node/cli). */
 export interface CommandIO {
   /** Arguments after the verb (global options already removed). */
@@ -18,6 +20,11 @@ export interface Command {
   summary: string;
   /** Full usage text for `canfar-lab VERB --help`. */
   usage: string;
+  /**
+   * The verb's options (node:util parseArgs format), printed by `canfar-lab --help --json` so that other
+   * front ends (the Python `%canfar` magic) accept exactly the CLI's flags.
+   */
+  options: OptionSpec;
   /** Exit code: 0 success, 1 the service refused or failed, 2 bad usage. */
   run(io: CommandIO): Promise<number>;
 }

@@ -38,6 +38,30 @@ export function topLevelHelp(): string {
   ].join('\n');
 }
 
+/** The global options in parseArgs format (for `--help --json`; splitGlobals reads them). */
+export const GLOBAL_OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  certificate: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/**
+ * `canfar-lab --help --json`: every verb's summary, usage and options, and the global options: what
+ * another front end needs to accept exactly the CLI's arguments (the Python `%canfar` magic ships a copy,
+ * jupyterlab_canfar/kernel/cli-spec.json, written by `npm run build:node`).
+ */
+export function cliSpec(only?: string): Record<string, unknown> {
+  const verbs = Object.keys(commands)
+    .filter((verb) => only === undefined || verb === only)
+    .sort()
+    .map((verb) => [
+      verb,
+      { summary: commands[verb].summary, usage: commands[verb].usage, options: commands[verb].options },
+    ]);
+  return { version, globals: GLOBAL_OPTIONS, verbs: Object.fromEntries(verbs) };
+}
+
 /**
  * The CLI as a function: parses `argv` (without node and the script), runs the verb and returns the exit
  * code. Streams and environment are injectable, so tests run it in-process.
@@ -55,6 +79,10 @@ export async function main(argv: string[], mainIO: MainIO = {}): Promise<number>
   const { globals, verb, args } = parsed;
   if (globals.version) {
     line(stdout, globals.json ? JSON.stringify({ version }) : version);
+    return EXIT.ok;
+  }
+  if (globals.help && globals.json && (verb === undefined || commands[verb])) {
+    line(stdout, JSON.stringify(cliSpec(verb), null, 2));
     return EXIT.ok;
   }
   if (verb === undefined || verb === 'help') {

@@ -9,6 +9,7 @@ import {
   BatchMonitor,
   BATCHES_FOLDER,
   continueCanary,
+  DEFAULT_BATCH_IMAGE,
   deleteAndHideBatch,
   deleteBatch as deleteBatchSessions,
   fetchPlatformInfo,
@@ -21,7 +22,7 @@ import {
   undeletedBatchFolders,
 } from '../../batch';
 import type { BatchInput, BatchPlan, BatchView } from '../../batch';
-import { createReplicas, SkahaError, validateSessionSpec } from '../../skaha';
+import { createReplicas, followLog, validateSessionSpec } from '../../skaha';
 import { abortableSleep } from '../../skaha/sleep';
 import type { ReplicaOutcome, SessionKind, SessionSpec, SessionStatus } from '../../skaha';
 import { NodeBatchStore } from '../batch-store';
@@ -40,7 +41,7 @@ import {
 } from './results';
 
 /** The image `submit()` uses when none is given (as the CLI). */
-export const DEFAULT_BATCH_IMAGE = 'images.canfar.net/skaha/astroml:latest';
+export { DEFAULT_BATCH_IMAGE };
 
 /** Where and as whom the commands connect; every field optional (found as the CLI finds them). */
 export interface CanfarSettings {
@@ -400,8 +401,6 @@ export interface LogsOptions {
   signal?: AbortSignal;
 }
 
-const ENDED: ReadonlySet<SessionStatus> = new Set(['Completed', 'Failed', 'Error']);
-
 /**
  * A session's log. `await logs(id)` gives the whole log (a LogText); `for await (const chunk of
  * logs(id, { follow: true }))` gives new text as it is written, until the session ends. The service has
@@ -428,30 +427,12 @@ export class LogStream implements AsyncIterable<string>, PromiseLike<LogText> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<string> {
     const { client } = await connection();
-    let seen = '';
-    for (;;) {
-      let ended = !this.options.follow;
-      let queued = false;
-      if (!ended) {
-        // Status first, log second: once the session has ended, this read holds the log's last line.
-        try {
-          const status = (await client.get(this.id)).status;
-          ended = ENDED.has(status);
-          // A queued session has no pod, hence no log to ask for yet.
-          queued = status === 'Pending';
-        } catch (error) {
-          if (!(error instanceof SkahaError && error.code === 'not-found')) throw error;
-          ended = true;
-        }
-      }
-      const text = queued ? seen : await client.logs(this.id);
-      // A log that no longer starts with what was seen was replaced (a restarted pod): emit it whole.
-      const fresh = text.startsWith(seen) ? text.slice(seen.length) : text;
-      seen = text;
-      if (fresh) yield fresh;
-      if (ended || this.options.signal?.aborted) return;
-      await abortableSleep(this.options.intervalMs ?? 1000, this.options.signal);
+    if (!this.options.follow) {
+      const text = await client.logs(this.id);
+      if (text) yield text;
+      return;
     }
+    yield* followLog(client, this.id, this.options);
   }
 
   /** The same text, one complete line at a time (without the newline). */

@@ -89,6 +89,12 @@ describe('HTML, JSON and text of results', () => {
     // The service's raw JSON is not repeated in outputs, and JSON.stringify gives the same data.
     expect(data.sessions[0].raw).toBeUndefined();
     expect(JSON.parse(JSON.stringify(table))).toEqual(data.sessions);
+    // The JupyterLab extension's session list: the same sessions, and when they were listed.
+    expect(bundle['application/vnd.canfar.sessions+json']).toEqual({
+      version: 1,
+      sessions: data.sessions,
+      listedAt: table.listedAt.toISOString(),
+    });
   });
 
   test('a table: one row per item, headers, dates to the second, "-" for nothing, right-aligned numbers', () => {
@@ -127,8 +133,23 @@ describe('HTML, JSON and text of results', () => {
       folder: '/abs/folder',
     });
     expect((bundle['application/json'] as Record<string, unknown>).manifest).toBeUndefined();
+    // What the JupyterLab extension follows live (the same data the Python magic writes).
+    expect(bundle['application/vnd.canfar.batch+json']).toMatchObject({
+      version: 1,
+      batchId: '20260102-030405-x1y2',
+      absoluteFolder: '/abs/folder',
+      phase: 'running',
+      counts: { total: 3, completed: 1, failed: 1 },
+      replicas: [
+        { replica: 1, state: 'completed' },
+        { replica: 2, state: 'failed', failure: { cell: 3 } },
+        { replica: 3, state: 'running' },
+      ],
+    });
     status.shownLive = true;
     const short = status.mimeBundle();
+    // Shown live above already: not a second live output.
+    expect(short['application/vnd.canfar.batch+json']).toBeUndefined();
     expect(short['text/plain']).toBe(
       'batch 20260102-030405-x1y2 (nb-x1y2): 2/3 done, 1 running, 0 pending, 1 failed',
     );

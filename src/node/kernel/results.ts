@@ -1,7 +1,16 @@
 // The values the notebook commands return: plain data (arrays of sessions, batch views...) that also
 // render as an HTML table, JSON and text in every kernel (render.ts).
-import { describeOutcome, oneLine, setRows, stateText } from '../../batch';
-import type { BatchCounts, BatchView, CombineView, ReplicaView } from '../../batch';
+import {
+  BATCH_MIME,
+  batchOutputOf,
+  describeOutcome,
+  NOTEBOOK_OUTPUT_VERSION,
+  oneLine,
+  SESSIONS_MIME,
+  setRows,
+  stateText,
+} from '../../batch';
+import type { BatchCounts, BatchOutputData, BatchView, CombineView, ReplicaView } from '../../batch';
 import type { PlatformStats, ReplicaOutcome, Session, SessionEvent } from '../../skaha';
 import {
   displayable,
@@ -27,6 +36,12 @@ const SESSION_COLUMNS: Column<Session>[] = [
 
 /** The caller's sessions, as returned by `sessions()`: an array of `Session`. */
 export class SessionTable extends Array<Session> {
+  // Private (not an enumerable property): the table stays equal to a plain array of its sessions.
+  readonly #listedAt = new Date();
+  /** When the sessions were listed. */
+  get listedAt(): Date {
+    return this.#listedAt;
+  }
   // map/filter give plain arrays: the table is a view of one listing, not a type to propagate.
   static override get [Symbol.species]() {
     return Array;
@@ -47,6 +62,12 @@ export class SessionTable extends Array<Session> {
       'text/plain': sessions.length ? `${caption}\n${textTable(sessions, SESSION_COLUMNS)}` : 'no sessions',
       'text/html': htmlTable(sessions, SESSION_COLUMNS, { caption, kind: 'sessions', empty: 'no sessions' }),
       'application/json': { sessions: this.toJSON() },
+      // The JupyterLab extension shows it with each session's status now (src/lab/outputs).
+      [SESSIONS_MIME]: {
+        version: NOTEBOOK_OUTPUT_VERSION,
+        sessions: this.toJSON(),
+        listedAt: this.listedAt.toISOString(),
+      },
     };
   }
 }
@@ -226,6 +247,8 @@ export class BatchStatus {
       'text/plain': `${caption}\nfolder ${this.folder}\n${textTable(this.view.replicas, replicaColumns(this.view))}`,
       'text/html': htmlTable(this.view.replicas, replicaColumns(this.view), { caption, kind: 'batch' }),
       'application/json': json,
+      // In JupyterLab with the CANFAR extension: the batch's live status, following it (src/lab/outputs).
+      [BATCH_MIME]: batchOutputOf(this.view, { absoluteFolder: this.folder }),
     };
   }
 }
@@ -311,6 +334,28 @@ export class SubmittedBatch {
         ...warnings.map((w) => `<p data-canfar="warning">${escapeHtml(w)}</p>`),
       ].join('\n'),
       'application/json': this.toJSON(),
+      [BATCH_MIME]: this.outputData(),
+    };
+  }
+
+  /** The batch as launched, for the JupyterLab extension's live output (it follows it from there). */
+  outputData(): BatchOutputData {
+    return {
+      version: NOTEBOOK_OUTPUT_VERSION,
+      batchId: this.batchId,
+      absoluteFolder: this.folder,
+      phase: 'launched',
+      launched: this.launched,
+      total: this.outcomes.length,
+      replicas: [...this.outcomes].map((o) => ({
+        replica: o.replica,
+        name: o.name,
+        ...(o.ok
+          ? { sessionId: o.sessionId, state: 'pending' }
+          : { state: 'launch-failed', message: o.message }),
+      })),
+      ...(this.warnings.length ? { warnings: this.warnings } : {}),
+      at: new Date().toISOString(),
     };
   }
 }

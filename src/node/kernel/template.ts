@@ -1,10 +1,10 @@
 // canfar`create -r 4 headless IMAGE -- python3 x.py`: the CLI's syntax in a notebook, calling the same
 // functions as the typed API. Arguments are parsed by the CLI's own parsers (src/node/cli).
-import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../cli/args';
+import { readFile } from 'node:fs/promises';
+import { choiceOption, parseCommandArgs, UsageError } from '../cli/args';
 import { parseCreate } from '../cli/commands/create';
-import { intervalOption, SUBMIT_OPTIONS, sweepOptions } from '../cli/commands/submit';
 import { SESSION_KINDS, SESSION_STATUSES } from '../../skaha';
-import type { ConversionPolicy } from '../../batch';
+import { readSubmitOptions, readSweepFile, SUBMIT_OPTIONS } from '../../batch';
 import {
   batch,
   batches,
@@ -89,46 +89,28 @@ export async function runLine(argv: string[]): Promise<unknown> {
           '--dry-run is for the canfar-lab command line: run `canfar-lab submit NOTEBOOK -r N --dry-run` in a terminal to check a batch without launching it',
           'submit',
         );
-      const notebook = one('submit', positionals, 'NOTEBOOK');
-      const interval = intervalOption(values.interval);
-      const sweep = await sweepOptions(values, 'submit');
-      const replicas = integerOption('--replicas', values.replicas, 'submit', 1) ?? (sweep ? 1 : undefined);
-      if (replicas === undefined)
-        throw new UsageError(
-          '-r/--replicas N is required (or a --sweep, whose shards per set -r gives)',
-          'submit',
-        );
-      const number = (name: string, value: unknown) => integerOption(name, value, 'submit');
-      const options: BatchOptions = {
-        replicas,
-        ...(typeof values.image === 'string' ? { image: values.image } : {}),
-        ...(typeof values.name === 'string' ? { name: values.name } : {}),
-        ...(values.cores !== undefined ? { cores: number('--cores', values.cores) } : {}),
-        ...(values.ram !== undefined ? { ram: number('--ram', values.ram) } : {}),
-        ...(values.gpus !== undefined ? { gpus: number('--gpus', values.gpus) } : {}),
-        env: keyValueOptions('--env', values.env, 'submit') ?? {},
-        params: keyValueOptions('--param', values.param, 'submit') ?? {},
-        ...(sweep ? { sweep } : {}),
-        ...(values.canary ? { canary: true } : {}),
-        ...(values.expect ? { expect: values.expect as string[] } : {}),
-        ...(values.policy !== undefined
-          ? {
-              policy: choiceOption<ConversionPolicy>(
-                '--policy',
-                values.policy,
-                ['translate', 'ipython', 'comment'],
-                'submit',
-              ),
-            }
-          : {}),
-        ...(values.concurrency !== undefined
-          ? { concurrency: integerOption('--concurrency', values.concurrency, 'submit', 1) }
-          : {}),
-      };
+      const { notebook, input, concurrency, follow, intervalSeconds, sweepFile } = readSubmitOptions(
+        values,
+        positionals,
+      );
+      let sweep = input.sweep;
+      if (sweepFile !== undefined) {
+        let text: string;
+        try {
+          text = await readFile(sweepFile, 'utf8');
+        } catch (error) {
+          throw new UsageError(
+            `cannot read the sweep file ${sweepFile}: ${(error as Error).message}`,
+            'submit',
+          );
+        }
+        sweep = readSweepFile(sweepFile, text);
+      }
+      const options: BatchOptions = { ...input, ...(sweep ? { sweep } : {}), concurrency };
       const result = await submit(notebook, options);
       // A canary needs a watcher to launch the rest: watch() is one.
-      if (!values.follow && !options.canary) return result;
-      return watch(result, interval !== undefined ? { intervalMs: interval * 1000 } : {});
+      if (!follow && !options.canary) return result;
+      return watch(result, { intervalMs: intervalSeconds * 1000 });
     }
     case 'batches': {
       const { positionals } = parseCommandArgs(verb, rest, {});

@@ -179,6 +179,7 @@ async function run(io: CommandIO): Promise<number> {
 }
 
 export const batch: Command = {
+  options,
   summary: 'delete, prune or re-run a batch (or only its failed replicas)',
   usage,
   run,

@@ -164,4 +164,9 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const batches: Command = { summary: 'list batches and the state of their replicas', usage, run };
+export const batches: Command = {
+  summary: 'list batches and the state of their replicas',
+  usage,
+  options,
+  run,
+};

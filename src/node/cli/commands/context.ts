@@ -52,6 +52,7 @@ async function run(io: CommandIO): Promise<number> {
 }
 
 export const context: Command = {
+  options: {},
   summary: 'show resource options, registries, endpoint and credential',
   usage,
   run,

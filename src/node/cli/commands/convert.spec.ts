@@ -68,19 +68,45 @@ test('refuses to replace an existing output unless --force', async () => {
 });
 
 test('conversion errors: diagnostics on stderr naming cell and line, exit 1, nothing written', async () => {
-  const input = notebook('d.ipynb', ['print(1)', 'x = 1\n%config InlineBackend.figure_format = "svg"']);
+  const input = notebook('d.ipynb', ['print(1)', 'x = 1\n%who']);
   const output = join(dir, 'd.py');
-  const result = await cli('convert', input, '-o', output);
+  const result = await cli('convert', input, '-o', output, '--unknown-magics', 'error');
   expect(result.code).toBe(1);
   expect(result.stderr).toContain(
-    `${input}: cell 2 (id c1), line 2: error [unknown-magic]: \`%config\` has no plain-Python translation`,
+    `${input}: cell 2 (id c1), line 2: error [unknown-magic]: \`%who\` has no plain-Python translation`,
   );
   expect(result.stderr).toContain('not converted: 1 error above');
   expect(existsSync(output)).toBe(false);
   const commented = await cli('convert', input, '-o', output, '--unknown-magics', 'comment');
   expect(commented.code).toBe(0);
   expect(commented.stderr).toContain('warning [unknown-magic]');
-  expect(readFileSync(output, 'utf8')).toContain('# %config InlineBackend.figure_format = "svg"');
+  expect(readFileSync(output, 'utf8')).toContain('# %who');
+});
+
+test('by default a magic only IPython runs is run by IPython, and the CLI says the script needs it', async () => {
+  const input = notebook('g.ipynb', ['x = 1', '%who']);
+  const output = join(dir, 'g.py');
+  const result = await cli('convert', input, '-o', output);
+  expect(result.code).toBe(0);
+  expect(result.stderr).toContain(
+    'info [ipython-magic]: `%who` has no plain-Python translation: IPython runs it',
+  );
+  const run = spawnSync('/usr/bin/python3', [output], { encoding: 'utf8', cwd: dir });
+  expect(run.stderr).toBe('');
+  expect(run.stdout).toBe('x\t \n');
+});
+
+test('--runtime module: two import lines, and the runtime written beside the script', async () => {
+  const input = notebook('h.ipynb', ['!echo module {1 + 1}']);
+  const output = join(dir, 'h.py');
+  const result = await cli('convert', input, '-o', output, '--runtime', 'module');
+  expect(result.code).toBe(0);
+  const script = readFileSync(output, 'utf8');
+  expect(script).toContain('from canfar_batch._runtime import start; _canfar = start(globals(), cells=1)\n');
+  expect(script.split('\n').length).toBeLessThan(15);
+  expect(readdirSync(join(dir, 'pylib', 'canfar_batch'))).toEqual(['_runtime.py']);
+  const run = spawnSync('/usr/bin/python3', [output], { encoding: 'utf8', cwd: '/' });
+  expect(run.stdout).toBe('module 2\n');
 });
 
 test('--policy ipython and --progress reach the script; --json describes the result', async () => {
@@ -92,10 +118,11 @@ test('--policy ipython and --progress reach the script; --json describes the res
     ok: true,
     language: 'python',
     extension: '.py',
-    interpreter: { command: 'ipython', args: [] },
+    interpreter: { command: 'python3', args: ['-u'] },
+    needsIPython: { cells: [0] },
   });
   expect(parsed.script).toContain("get_ipython().system('ls')");
-  expect(parsed.script).toContain('_canfar_runtime(progress=True, total=2)');
+  expect(parsed.script).toContain('_canfar = start(globals(), cells=2, progress=True, ipython=[1])');
 });
 
 test('bad usage exits 2 with the reason', async () => {

@@ -1,9 +1,9 @@
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UsageError, parseCommandArgs } from '../args';
 import type { Command, CommandIO } from '../command';
 import { json, line } from '../output';
-import { convertNotebook, formatDiagnostic, type ConvertOptions } from '../../../convert';
+import { convertNotebook, formatDiagnostic, pythonRuntimeFiles, type ConvertOptions } from '../../../convert';
 
 const usage = `Usage: canfar-lab convert NOTEBOOK [OPTIONS]
 
@@ -13,10 +13,15 @@ refused) go to stderr; nothing is written when there is an error.
 Options:
   -o, --output FILE          write the script to FILE (default: stdout); an existing FILE is kept unless --force
   --force                    replace an existing output file
-  --policy POLICY            IPython magics and shell escapes: translate (default: plain Python for python3),
-                             ipython (get_ipython() calls, like nbconvert; run the script with ipython) or
-                             comment (every magic commented out)
-  --unknown-magics MODE      under translate, a magic with no translation is an error (default) or comment
+  --policy POLICY            IPython magics and shell escapes: translate (default: plain Python where it
+                             can; what only IPython runs goes to an IPython shell the script starts), ipython
+                             (get_ipython() calls, like nbconvert) or comment (every magic commented out);
+                             the script runs with python3 under every policy
+  --unknown-magics MODE      under translate, a magic with no translation is run by IPython (ipython,
+                             default: the script then needs IPython), an error (error) or commented (comment)
+  --runtime MODE             Python: inline (default: the runtime's code is in the script, which runs alone)
+                             or module (two lines import it from pylib/canfar_batch/_runtime.py beside the
+                             script, as in a batch folder; with -o, that file is written beside FILE too)
   --progress                 the script prints "cell k/N" to stderr before each code cell (without it, set
                              CANFAR_PROGRESS=1 when running the script)
   --json                     the result as JSON on stdout: ok, language, extension, interpreter, diagnostics,
@@ -26,7 +31,8 @@ Exit status: 0 converted, 1 the notebook could not be converted (or the output e
 `;
 
 const POLICIES = ['translate', 'ipython', 'comment'] as const;
-const UNKNOWN = ['error', 'comment'] as const;
+const UNKNOWN = ['ipython', 'error', 'comment'] as const;
+const RUNTIMES = ['inline', 'module'] as const;
 
 function choice<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -51,21 +57,25 @@ function writeAtomically(path: string, content: string, replace: boolean): void 
   }
 }
 
+const OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  force: { type: 'boolean' },
+  policy: { type: 'string' },
+  'unknown-magics': { type: 'string' },
+  runtime: { type: 'string' },
+  progress: { type: 'boolean' },
+} as const;
+
 async function run(io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('convert', io.argv, {
-    output: { type: 'string', short: 'o' },
-    force: { type: 'boolean' },
-    policy: { type: 'string' },
-    'unknown-magics': { type: 'string' },
-    progress: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs('convert', io.argv, OPTIONS);
   if (positionals.length !== 1) {
     throw new UsageError(`convert takes one NOTEBOOK, got ${positionals.length}`, 'convert');
   }
   const [path] = positionals;
   const options: ConvertOptions = {
     policy: choice('--policy', values.policy, POLICIES, 'translate'),
-    unknownMagics: choice('--unknown-magics', values['unknown-magics'], UNKNOWN, 'error'),
+    unknownMagics: choice('--unknown-magics', values['unknown-magics'], UNKNOWN, 'ipython'),
+    runtime: choice('--runtime', values.runtime, RUNTIMES, 'inline'),
     progress: values.progress === true,
     notebookPath: basename(path),
   };
@@ -88,6 +98,14 @@ async function run(io: CommandIO): Promise<number> {
     try {
       writeAtomically(output, result.script, values.force === true);
       written = true;
+      if (options.runtime === 'module' && result.language === 'python') {
+        // The runtime the script imports, beside it (replaced: it is ours, and must match the script).
+        for (const file of pythonRuntimeFiles()) {
+          const path = join(dirname(output), 'pylib', file.path);
+          mkdirSync(dirname(path), { recursive: true });
+          writeAtomically(path, file.content, true);
+        }
+      }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const reason = code === 'EEXIST' ? 'it exists (use --force to replace it)' : (error as Error).message;
@@ -119,4 +137,9 @@ async function run(io: CommandIO): Promise<number> {
   return 0;
 }
 
-export const convert: Command = { summary: 'convert a notebook into a batch script', usage, run };
+export const convert: Command = {
+  summary: 'convert a notebook into a batch script',
+  usage,
+  options: OPTIONS,
+  run,
+};

@@ -176,4 +176,4 @@ async function dryRunRequests(
   return 0;
 }
 
-export const create: Command = { summary: 'launch a session, or N replicas of it', usage, run };
+export const create: Command = { summary: 'launch a session, or N replicas of it', usage, options, run };

@@ -62,4 +62,4 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const del: Command = { summary: 'delete sessions (asks first)', usage, run };
+export const del: Command = { summary: 'delete sessions (asks first)', usage, options, run };

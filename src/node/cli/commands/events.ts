@@ -34,4 +34,4 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const events: Command = { summary: "show a session's events", usage, run };
+export const events: Command = { summary: "show a session's events", usage, options: {}, run };

@@ -34,4 +34,4 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const images: Command = { summary: 'list the available images', usage, run };
+export const images: Command = { summary: 'list the available images', usage, options, run };

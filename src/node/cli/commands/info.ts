@@ -31,4 +31,4 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const info: Command = { summary: 'show session details', usage, run };
+export const info: Command = { summary: 'show session details', usage, options: {}, run };

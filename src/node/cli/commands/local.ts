@@ -54,9 +54,31 @@ function numberFlag(value: string | undefined, name: string, min: number): numbe
 
 class UsageError extends Error {}
 
+const options = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  token: { type: 'string' },
+  state: { type: 'string' },
+  ttl: { type: 'string' },
+  cores: { type: 'string' },
+  ram: { type: 'string' },
+  runtime: { type: 'string' },
+  context: { type: 'string' },
+  'no-preempt-for-interactive': { type: 'boolean' },
+  'preempt-after': { type: 'string' },
+  'preempt-random': { type: 'string' },
+  'preempt-within': { type: 'string' },
+  'preempt-max': { type: 'string' },
+  'preempt-requeue': { type: 'string' },
+  seed: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export const local: Command = {
   summary: 'run a local Skaha-compatible server (sessions run as processes on this machine)',
   usage,
+  options,
   async run(io: CommandIO): Promise<number> {
     let values: Record<string, string | boolean | undefined>;
     let port: number | undefined;
@@ -68,26 +90,7 @@ export const local: Command = {
       ({ values } = parseArgs({
         // CANFAR_LOCAL_ARGS first: the command line's own options win over it.
         args: [...envArgs(io.env), ...io.argv],
-        options: {
-          port: { type: 'string' },
-          host: { type: 'string' },
-          token: { type: 'string' },
-          state: { type: 'string' },
-          ttl: { type: 'string' },
-          cores: { type: 'string' },
-          ram: { type: 'string' },
-          runtime: { type: 'string' },
-          context: { type: 'string' },
-          'no-preempt-for-interactive': { type: 'boolean' },
-          'preempt-after': { type: 'string' },
-          'preempt-random': { type: 'string' },
-          'preempt-within': { type: 'string' },
-          'preempt-max': { type: 'string' },
-          'preempt-requeue': { type: 'string' },
-          seed: { type: 'string' },
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
+        options,
         strict: true,
         allowPositionals: false,
       }));

@@ -84,4 +84,9 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const prune: Command = { summary: 'delete sessions by name pattern, kind and status', usage, run };
+export const prune: Command = {
+  summary: 'delete sessions by name pattern, kind and status',
+  usage,
+  options,
+  run,
+};

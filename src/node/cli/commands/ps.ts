@@ -47,4 +47,4 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const ps: Command = { summary: 'list sessions', usage, run };
+export const ps: Command = { summary: 'list sessions', usage, options, run };

@@ -32,4 +32,4 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const renew: Command = { summary: 'extend the expiry of sessions', usage, run };
+export const renew: Command = { summary: 'extend the expiry of sessions', usage, options: {}, run };

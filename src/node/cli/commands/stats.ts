@@ -46,4 +46,4 @@ async function run(io: CommandIO): Promise<number> {
   });
 }
 
-export const stats: Command = { summary: 'show the platform load', usage, run };
+export const stats: Command = { summary: 'show the platform load', usage, options: {}, run };

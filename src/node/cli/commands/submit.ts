@@ -3,24 +3,26 @@ import * as path from 'node:path';
 import {
   BatchPlanError,
   BATCHES_FOLDER,
+  DEFAULT_BATCH_IMAGE,
   fetchPlatformInfo,
-  parseSweepFile,
-  parseSweepOption,
   planBatch,
+  readSubmitOptions,
+  readSweepFile,
   sessionNameOf,
+  SUBMIT_OPTIONS,
   submitBatch,
   sweepTable,
   unquoteStringLiteral,
 } from '../../../batch';
-import type { BatchInput, BatchPlan, ConversionPolicy, ParamValue, SweepInput } from '../../../batch';
+import type { BatchInput, BatchPlan } from '../../../batch';
 import { NodeBatchStore } from '../../batch-store';
-import { choiceOption, integerOption, keyValueOptions, parseCommandArgs, UsageError } from '../args';
+import { parseCommandArgs, UsageError } from '../args';
 import type { Command, CommandIO } from '../command';
 import { EXIT, withConnection } from '../context';
 import { json, line, Progress } from '../output';
 import { followBatch, reportPlanError } from './batch-shared';
 
-export const DEFAULT_IMAGE = 'images.canfar.net/skaha/astroml:latest';
+export const DEFAULT_IMAGE = DEFAULT_BATCH_IMAGE;
 
 const usage = `Usage: canfar-lab submit NOTEBOOK -r N [OPTIONS]
        canfar-lab submit NOTEBOOK --sweep NAME=V1,V2,... [--sweep NAME2=...] [-r R] [OPTIONS]
@@ -72,76 +74,9 @@ Exit codes: 0 all replicas launched (with --follow: all completed, and the combi
 2 bad input.
 `;
 
-/**
- * The options of `submit`, one declaration for `canfar-lab submit` and the notebook template
- * (`` canfar`submit ...` ``, src/node/kernel/template.ts), so both accept the same flags.
- */
-export const SUBMIT_OPTIONS = {
-  replicas: { type: 'string', short: 'r' },
-  name: { type: 'string' },
-  image: { type: 'string' },
-  cores: { type: 'string', short: 'c' },
-  ram: { type: 'string', short: 'm' },
-  gpus: { type: 'string', short: 'g' },
-  env: { type: 'string', short: 'e', multiple: true },
-  param: { type: 'string', multiple: true },
-  sweep: { type: 'string', multiple: true },
-  'sweep-file': { type: 'string' },
-  canary: { type: 'boolean' },
-  expect: { type: 'string', multiple: true },
-  policy: { type: 'string' },
-  concurrency: { type: 'string' },
-  follow: { type: 'boolean' },
-  interval: { type: 'string' },
-  'dry-run': { type: 'boolean' },
-} as const;
-
-/** `--interval S`: seconds between polls with --follow, a positive number (undefined when not given). */
-export function intervalOption(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (!(seconds > 0))
-    throw new UsageError(
-      `--interval must be a positive number of seconds, not ${JSON.stringify(value)}`,
-      'submit',
-    );
-  return seconds;
-}
-
-/**
- * The sweep of `--sweep NAME=...` options (axes: every combination) or of `--sweep-file FILE` (its sets),
- * undefined without either; both at once is a usage error.
- */
-export async function sweepOptions(
-  values: Record<string, unknown>,
-  verb: string,
-): Promise<SweepInput | undefined> {
-  const options = (values.sweep as string[] | undefined) ?? [];
-  const file = values['sweep-file'] as string | undefined;
-  if (options.length > 0 && file !== undefined)
-    throw new UsageError('give the sweep either as --sweep options or as --sweep-file, not both', verb);
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw new UsageError(`cannot read the sweep file ${file}: ${(error as Error).message}`, verb);
-    }
-    const parsed = parseSweepFile(file, text);
-    if ('error' in parsed) throw new UsageError(parsed.error, verb);
-    return parsed.sweep;
-  }
-  if (options.length === 0) return undefined;
-  const axes: Record<string, ParamValue[]> = {};
-  for (const option of options) {
-    const parsed = parseSweepOption(option);
-    if ('error' in parsed) throw new UsageError(parsed.error, verb);
-    if (parsed.name in axes)
-      throw new UsageError(`--sweep ${parsed.name} is given twice: give its values in one list`, verb);
-    axes[parsed.name] = parsed.values;
-  }
-  return axes;
-}
+// The options of `submit` are declared once, in src/batch/submit-options.ts (the JS kernels' template and
+// the JupyterLab extension read them too); re-exported for the callers that import them from here.
+export { intervalOption, SUBMIT_OPTIONS } from '../../../batch';
 
 /** The store root and the notebook's path in it: the current directory when it holds the notebook. */
 export function notebookLocation(notebook: string): { root: string; notebookPath: string } {
@@ -175,24 +110,23 @@ function planSummary(plan: BatchPlan, store: NodeBatchStore) {
 
 async function run(io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('submit', io.argv, SUBMIT_OPTIONS);
-  if (positionals.length !== 1) throw new UsageError('submit takes exactly one NOTEBOOK', 'submit');
-  const sweep = await sweepOptions(values, 'submit');
-  if (values.replicas === undefined && !sweep)
-    throw new UsageError(
-      '-r/--replicas N is required (or a --sweep, whose shards per set -r gives)',
-      'submit',
-    );
-  const notebook = positionals[0];
-  const replicas = integerOption('--replicas', values.replicas, 'submit', 1) ?? 1;
-  const concurrency = integerOption('--concurrency', values.concurrency, 'submit', 1) ?? 32;
-  const intervalSeconds = intervalOption(values.interval) ?? 2;
-  const numberOption = (name: string, value: unknown) => {
-    if (value === undefined) return undefined;
-    const number = Number(value);
-    if (String(value).trim() === '' || !Number.isFinite(number))
-      throw new UsageError(`${name} must be a number, not ${JSON.stringify(value)}`, 'submit');
-    return number;
-  };
+  const {
+    notebook,
+    input: options,
+    concurrency,
+    follow,
+    intervalSeconds,
+    dryRun,
+    sweepFile,
+  } = readSubmitOptions(values, positionals);
+  let sweepText: string | undefined;
+  if (sweepFile !== undefined) {
+    try {
+      sweepText = await readFile(sweepFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read the sweep file ${sweepFile}: ${(error as Error).message}`, 'submit');
+    }
+  }
   let text: string;
   try {
     text = await readFile(notebook, 'utf8');
@@ -202,26 +136,12 @@ async function run(io: CommandIO): Promise<number> {
   const { root, notebookPath } = notebookLocation(notebook);
   const store = new NodeBatchStore(root);
   const input: BatchInput = {
+    ...options,
+    ...(sweepFile !== undefined && sweepText !== undefined
+      ? { sweep: readSweepFile(sweepFile, sweepText) }
+      : {}),
     notebookPath,
     notebookText: text,
-    replicas,
-    image: typeof values.image === 'string' ? values.image : DEFAULT_IMAGE,
-    ...(typeof values.name === 'string' ? { name: values.name } : {}),
-    cores: numberOption('--cores', values.cores),
-    ram: numberOption('--ram', values.ram),
-    gpus: numberOption('--gpus', values.gpus),
-    env: keyValueOptions('--env', values.env, 'submit') ?? {},
-    params: keyValueOptions('--param', values.param, 'submit') ?? {},
-    ...(sweep ? { sweep } : {}),
-    ...(values.canary ? { canary: true } : {}),
-    ...(values.expect ? { expect: values.expect as string[] } : {}),
-    policy:
-      choiceOption<ConversionPolicy>(
-        '--policy',
-        values.policy,
-        ['translate', 'ipython', 'comment'],
-        'submit',
-      ) ?? 'translate',
     ...(io.env.USER ? { user: io.env.USER } : {}),
   };
 
@@ -236,7 +156,7 @@ async function run(io: CommandIO): Promise<number> {
       throw error;
     }
     for (const warning of plan.warnings) line(io.stderr, `warning: ${warning}`);
-    if (values['dry-run']) {
+    if (dryRun) {
       const summary = planSummary(plan, store);
       if (io.globals.json) json(io.stdout, { dryRun: true, ...summary });
       else {
@@ -312,7 +232,7 @@ async function run(io: CommandIO): Promise<number> {
     });
     progress?.end();
     const folder = store.absolutePath(result.folder);
-    if (io.globals.json && !values.follow && !plan.manifest.canary)
+    if (io.globals.json && !follow && !plan.manifest.canary)
       json(io.stdout, {
         batchId: result.batchId,
         folder,
@@ -337,16 +257,20 @@ async function run(io: CommandIO): Promise<number> {
       );
       return 130;
     }
-    if (!values.follow && !plan.manifest.canary)
-      return result.failed + result.cancelled > 0 ? EXIT.failed : EXIT.ok;
+    if (!follow && !plan.manifest.canary) return result.failed + result.cancelled > 0 ? EXIT.failed : EXIT.ok;
     // A canary needs someone to launch the rest: this command waits for it (and goes on with --follow).
     return followBatch(io, client, store, result.folder, {
       intervalMs: intervalSeconds * 1000,
       plan,
       concurrency,
-      untilLaunched: !values.follow,
+      untilLaunched: !follow,
     });
   });
 }
 
-export const submit: Command = { summary: 'run a notebook as N headless replicas (a batch)', usage, run };
+export const submit: Command = {
+  summary: 'run a notebook as N headless replicas (a batch)',
+  usage,
+  options: SUBMIT_OPTIONS,
+  run,
+};

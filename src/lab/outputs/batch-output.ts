@@ -1,0 +1,312 @@
+/**
+ * `application/vnd.canfar.batch+json` in a notebook output: a batch's live status (stacked bar, replica
+ * grid, state counts, failures) that keeps following the batch while the notebook is open, also after a
+ * reload, without re-running the cell. The output holds the batch id and folder (and a snapshot, shown
+ * until the first poll); the state comes from the extension's model, the one the panel polls, so an output
+ * costs no request of its own: it only asks the model to keep polling while it is on the page.
+ */
+import { PageConfig } from '@jupyterlab/coreutils';
+import type { IRenderMime } from '@jupyterlab/rendermime';
+import { nullTranslator } from '@jupyterlab/translation';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+import { BATCH_MIME, readBatchOutput } from '../../batch';
+import type { BatchOutputData, BatchOutputReplica } from '../../batch';
+import type { BatchBridge } from '../batch-bridge';
+import { summarize, isSettled } from '../grouping';
+import type { BatchGroup, ReplicaRow, ReplicaStatus } from '../grouping';
+import type { CanfarModel } from '../model';
+import { statusLabel } from '../panel';
+import { renderBar, renderGrid } from './batch-views';
+
+export interface OutputDeps {
+  model: CanfarModel;
+  /** Absent when the batches plugin is not loaded: the output then shows its snapshot only. */
+  bridge: BatchBridge | null;
+  trans?: TranslationBundle;
+  /** The Jupyter server's root as an absolute path (page config `serverRoot`). */
+  serverRoot?: string;
+}
+
+/** The monitor's replica states as the panel names them (batch-bridge.ts maps them the same way). */
+const STATUS_OF_STATE: Record<string, ReplicaStatus> = {
+  launching: 'Pending',
+  queued: 'Pending',
+  requeued: 'Pending',
+  pending: 'Pending',
+  'pull-error': 'Pending',
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  'launch-failed': 'Failed',
+  lost: 'Failed',
+  'output-missing': 'Failed',
+  cancelled: 'Cancelled',
+};
+
+function replicaMessage(r: BatchOutputReplica): string | undefined {
+  const failure = r.failure;
+  const cell = failure?.cellLabel ?? (failure?.cell !== undefined ? `cell ${failure.cell}` : '');
+  if (failure?.error) return `${cell} ${failure.error}`.trim();
+  return r.message;
+}
+
+/** A snapshot as the group the panel would draw (before the first poll, or without the batches plugin). */
+export function groupFromOutput(data: BatchOutputData): BatchGroup {
+  const replicas: ReplicaRow[] = (data.replicas ?? []).map((r) => ({
+    index: r.replica,
+    name: r.name ?? `replica ${r.replica}`,
+    sessionId: r.sessionId,
+    status: STATUS_OF_STATE[r.state] ?? 'Unknown',
+    exitCode: r.exitCode,
+    message: replicaMessage(r),
+  }));
+  const counts: BatchGroup['counts'] = {};
+  for (const row of replicas) counts[row.status] = (counts[row.status] ?? 0) + 1;
+  return {
+    key: data.batchId,
+    name: data.name ?? data.batchId,
+    total: data.counts?.total ?? (replicas.length || data.total || 0),
+    replicas,
+    counts,
+  };
+}
+
+/** The folder relative to the server root: as given, or an absolute path under the root made relative. */
+export function relativeFolder(data: BatchOutputData, serverRoot: string): string | undefined {
+  if (data.folder !== undefined && !data.folder.startsWith('/')) return data.folder.replace(/\/+$/, '');
+  const absolute = data.absoluteFolder ?? data.folder;
+  if (!absolute || !serverRoot) return undefined;
+  const root = serverRoot.replace(/\/+$/, '');
+  if (absolute === root) return '';
+  return absolute.startsWith(`${root}/`) ? absolute.slice(root.length + 1) : undefined;
+}
+
+let outputCounter = 0;
+/** Polls of the model without the batch before an output stops asking the model to poll for it. */
+const MAX_MISSES = 10;
+
+export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
+  constructor(
+    private readonly options: IRenderMime.IRendererOptions,
+    private readonly deps: OutputDeps,
+  ) {
+    super();
+    this.addClass('jp-CanfarOutput');
+    this.addClass('jp-CanfarBatchOutput');
+    this._trans = deps.trans ?? nullTranslator.load('jupyterlab_canfar');
+    this._viewId = `canfar-output-${++outputCounter}`;
+    deps.model.stateChanged.connect(this._onModel, this);
+  }
+
+  /** The data this output shows (the kernel may replace it while the cell runs: update_display_data). */
+  get data(): BatchOutputData | undefined {
+    return this._data;
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    this._data = readBatchOutput(model.data[this.options.mimeType]);
+    this._folder = this._data
+      ? relativeFolder(this._data, this.deps.serverRoot ?? PageConfig.getOption('serverRoot'))
+      : undefined;
+    this._follow();
+    this._render();
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    this.deps.model.setVisible(this._viewId, false);
+    this.deps.model.stateChanged.disconnect(this._onModel, this);
+    super.dispose();
+  }
+
+  protected override onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    // On the page: the model keeps polling (as it does while the panel is visible).
+    if (this._live()) this.deps.model.setVisible(this._viewId, true);
+  }
+
+  protected override onBeforeDetach(msg: Message): void {
+    this.deps.model.setVisible(this._viewId, false);
+    super.onBeforeDetach(msg);
+  }
+
+  /** Whether this output follows its batch (not when it was never launched, or without the batches plugin). */
+  private _live(): boolean {
+    return Boolean(
+      this._data && this._data.phase !== 'failed' && this.deps.bridge && this._folder !== undefined,
+    );
+  }
+
+  private _follow(): void {
+    if (!this._live() || !this._data) return;
+    // Not known to the panel yet (another tab submitted it, or after a reload): read its folder.
+    if (!this.deps.model.findBatch(this._data.batchId)) this.deps.bridge?.follow(this._folder as string);
+    if (this.isAttached) this.deps.model.setVisible(this._viewId, true);
+  }
+
+  private _onModel(): void {
+    if (!this._data || !this._live()) return;
+    const batchId = this._data.batchId;
+    const group = this.deps.model.findBatch(batchId);
+    if (!group) {
+      if (this.deps.bridge?.isDeleted(batchId)) this._stop('deleted');
+      else if (++this._misses >= MAX_MISSES && this.deps.model.state.phase === 'ready')
+        this._stop('not found');
+      else this._follow();
+      return;
+    }
+    this._misses = 0;
+    this._stopped = undefined;
+    this._group = group;
+    this._render();
+    // A finished batch changes no more: the model may stand by again.
+    if (isSettled(group)) this.deps.model.setVisible(this._viewId, false);
+  }
+
+  /** Gives up following (the batch was deleted, or its folder cannot be read): the snapshot stays. */
+  private _stop(why: 'deleted' | 'not found'): void {
+    if (this._stopped !== why) {
+      this._stopped = why;
+      this._render();
+    }
+    this.deps.model.setVisible(this._viewId, false);
+    // A later poll of the panel may still find it (another tab launched it late): keep asking the bridge.
+    if (why === 'not found' && this._folder !== undefined) this.deps.bridge?.follow(this._folder);
+  }
+
+  private _render(): void {
+    const trans = this._trans;
+    const data = this._data;
+    this.node.textContent = '';
+    if (!data) {
+      this.node.appendChild(
+        text('p', 'jp-CanfarOutput-error', trans.__('This CANFAR output has no batch id.')),
+      );
+      return;
+    }
+    this.node.dataset.canfarBatch = data.batchId;
+    const group = this._group ?? groupFromOutput(data);
+    const live = Boolean(this._group);
+    const phase = live ? (isSettled(group) ? 'done' : 'running') : data.phase;
+    this.node.dataset.phase = phase;
+
+    const header = text('div', 'jp-CanfarOutput-header');
+    header.appendChild(text('span', 'jp-CanfarOutput-title', trans.__('Batch %1', group.name)));
+    if (data.notebook) header.appendChild(text('span', 'jp-CanfarOutput-notebook', data.notebook));
+    const summary = text('span', 'jp-CanfarOutput-summary', this._summary(data, group, live));
+    summary.dataset.canfar = 'summary';
+    header.appendChild(summary);
+    this.node.appendChild(header);
+
+    if (data.phase === 'failed' && !live) {
+      const error = text('div', 'jp-CanfarOutput-error');
+      error.dataset.canfar = 'error';
+      error.appendChild(text('p', '', data.error?.message.split('\n')[0] ?? trans.__('Not launched.')));
+      const problems = data.error?.problems ?? [];
+      if (problems.length) {
+        const list = text('ul', '');
+        for (const problem of problems) list.appendChild(text('li', '', problem));
+        error.appendChild(list);
+      }
+      this.node.appendChild(error);
+      return;
+    }
+    if (group.replicas.length > 0 || group.total > 0) {
+      this.node.appendChild(renderBar(group, trans));
+      this.node.appendChild(this._counts(group));
+      this.node.appendChild(renderGrid(group, trans));
+    }
+    const failures = group.replicas.filter((r) => r.status === 'Failed' || r.status === 'Error');
+    if (failures.length) {
+      const list = text('ul', 'jp-CanfarOutput-failures');
+      list.dataset.canfar = 'failures';
+      for (const row of failures.slice(0, 20)) {
+        const exit = row.exitCode !== undefined ? ` (${trans.__('exit %1', row.exitCode)})` : '';
+        list.appendChild(
+          text(
+            'li',
+            '',
+            `${trans.__('replica %1', row.index ?? row.name)}${exit}${row.message ? `: ${row.message}` : ''}`,
+          ),
+        );
+      }
+      if (failures.length > 20)
+        list.appendChild(text('li', '', trans.__('… and %1 more', failures.length - 20)));
+      this.node.appendChild(list);
+    }
+    const footer = text('div', 'jp-CanfarOutput-footer');
+    footer.appendChild(text('span', '', data.batchId));
+    if (this._folder) footer.appendChild(text('span', '', this._folder));
+    const state = live
+      ? isSettled(group)
+        ? trans.__('final state')
+        : trans.__('live')
+      : this._stopped === 'deleted'
+        ? trans.__('deleted (snapshot of %1)', data.at)
+        : this._stopped === 'not found'
+          ? trans.__('batch folder not found (snapshot of %1)', data.at)
+          : this._live()
+            ? trans.__('waiting for the first poll')
+            : trans.__('snapshot of %1', data.at);
+    const badge = text('span', 'jp-CanfarOutput-live', state);
+    badge.dataset.canfar = 'live';
+    footer.appendChild(badge);
+    this.node.appendChild(footer);
+  }
+
+  private _summary(data: BatchOutputData, group: BatchGroup, live: boolean): string {
+    const trans = this._trans;
+    if (!live && data.phase === 'submitting') {
+      return data.launched !== undefined && data.total
+        ? trans.__('Submitting… %1/%2 launched', data.launched, data.total)
+        : trans.__('Submitting…');
+    }
+    if (!live && data.phase === 'failed') return trans.__('Not launched');
+    return summarize(group, (status) => statusLabel(trans, status)) || trans.__('%1 replicas', group.total);
+  }
+
+  private _counts(group: BatchGroup): HTMLElement {
+    const counts = text('div', 'jp-CanfarOutput-counts');
+    counts.dataset.canfar = 'counts';
+    for (const [status, count] of Object.entries(group.counts)) {
+      if (!count) continue;
+      const item = text(
+        'span',
+        `jp-CanfarOutput-count`,
+        `${statusLabel(this._trans, status as ReplicaStatus)} ${count}`,
+      );
+      item.dataset.status = status;
+      counts.appendChild(item);
+    }
+    return counts;
+  }
+
+  private _data?: BatchOutputData;
+  private _misses = 0;
+  private _stopped?: 'deleted' | 'not found';
+  private _folder?: string;
+  private _group?: BatchGroup;
+  private _trans: TranslationBundle;
+  private readonly _viewId: string;
+}
+
+function text<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, content?: string) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (content !== undefined) node.textContent = content;
+  return node;
+}
+
+/** The factory the outputs plugin adds to the notebooks' rendermime registries. */
+export function batchRendererFactory(deps: OutputDeps): IRenderMime.IRendererFactory {
+  return {
+    // Only text content and lumino widgets: nothing of the data is interpreted as HTML or code.
+    safe: true,
+    mimeTypes: [BATCH_MIME],
+    // Preferred to the text/html snapshot beside it (rank 50).
+    defaultRank: 20,
+    createRenderer: (options) => new BatchOutputWidget(options, deps),
+  };
+}
