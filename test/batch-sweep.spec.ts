@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { BatchManifest } from '../src/batch';
-import { pythonShimFiles } from '../src/batch';
-import { convertNotebook } from '../src/convert';
 import { runCli } from './helpers/cli';
 import { startTestServer } from './helpers/local';
 import { pythonNotebook } from './helpers/notebooks';
@@ -271,58 +269,48 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     ]);
   });
 
-  // The replica's runtime decodes `canfar-b64:` values (src/convert, owner `convert`); until that runtime
-  // is on this branch, this test cannot pass and is skipped: it runs as soon as what a batch folder holds
-  // (the converted script, pylib/) knows the encoding.
-  const runtimeDecodes = [
-    convertNotebook(JSON.parse(pythonNotebook([{ source: 'x = 1\n', tags: ['parameters'] }]))).script,
-    ...pythonShimFiles().map((f) => f.content),
-  ].some((text) => text.includes('canfar-b64:'));
-  (runtimeDecodes ? test : test.skip)(
-    'a string with =, quotes, a newline and non-ASCII arrives exactly, given with --param and with --sweep',
-    async () => {
-      const dir = join(work, 'exact');
-      mkdirSync(dir);
-      const value = 'SELECT * FROM t WHERE x=1 AND name = "O\'Brien"\nüñï ✓';
-      writeFileSync(
+  test('a string with =, quotes, a newline and non-ASCII arrives exactly, given with --param and with --sweep', async () => {
+    const dir = join(work, 'exact');
+    mkdirSync(dir);
+    const value = 'SELECT * FROM t WHERE x=1 AND name = "O\'Brien"\nüñï ✓';
+    writeFileSync(
+      join(dir, 'nb.ipynb'),
+      pythonNotebook([
+        { source: 'QUERY = "SELECT * FROM t WHERE x=1"\nother = "x"\n', tags: ['parameters'] },
+        { source: 'import json\nprint("VALUE", json.dumps([QUERY, other]))\n' },
+      ]),
+    );
+    const run = await runCli(
+      [
+        ...globals,
+        'submit',
         join(dir, 'nb.ipynb'),
-        pythonNotebook([
-          { source: 'QUERY = "SELECT * FROM t WHERE x=1"\nother = "x"\n', tags: ['parameters'] },
-          { source: 'import json\nprint("VALUE", json.dumps([QUERY, other]))\n' },
-        ]),
+        '--param',
+        `other=${value}`,
+        '--sweep',
+        `QUERY=${JSON.stringify([value, 'SELECT * FROM t WHERE x=1'])}`,
+        '--follow',
+        '--interval',
+        '0.2',
+      ],
+      env,
+    );
+    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    const [batchId] = readdirSync(join(dir, 'canfar-batches'));
+    const printed = [1, 2].map((i) => {
+      const log = readFileSync(join(dir, 'canfar-batches', batchId, `logs/replica-${i}.log`), 'utf8');
+      return JSON.parse(
+        log
+          .split('\n')
+          .find((l) => l.startsWith('VALUE '))!
+          .slice(6),
       );
-      const run = await runCli(
-        [
-          ...globals,
-          'submit',
-          join(dir, 'nb.ipynb'),
-          '--param',
-          `other=${value}`,
-          '--sweep',
-          `QUERY=${JSON.stringify([value, 'SELECT * FROM t WHERE x=1'])}`,
-          '--follow',
-          '--interval',
-          '0.2',
-        ],
-        env,
-      );
-      expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
-      const [batchId] = readdirSync(join(dir, 'canfar-batches'));
-      const printed = [1, 2].map((i) => {
-        const log = readFileSync(join(dir, 'canfar-batches', batchId, `logs/replica-${i}.log`), 'utf8');
-        return JSON.parse(
-          log
-            .split('\n')
-            .find((l) => l.startsWith('VALUE '))!
-            .slice(6),
-        );
-      });
-      expect(printed).toEqual([
-        [value, value],
-        ['SELECT * FROM t WHERE x=1', value],
-      ]);
-    },
-  );
+    });
+    expect(printed).toEqual([
+      [value, value],
+      ['SELECT * FROM t WHERE x=1', value],
+    ]);
+  });
 });
 
 describe('examples/parameter-grid as a batch', () => {

@@ -170,7 +170,9 @@ const seconds = (from?: string, to?: string) => {
 
 /** The outcome a status file reports, when final: completed, output missing, or failed. */
 function finalState(status: ReplicaStatusFile | undefined): ReplicaState | undefined {
-  if (status?.state !== 'finished' || typeof status.exitCode !== 'number') return undefined;
+  // A file without a state (hand-written, or from an older writer) counts as finished when it has an exit code.
+  if (!status || (status.state ?? 'finished') !== 'finished' || typeof status.exitCode !== 'number')
+    return undefined;
   if (status.exitCode !== 0) return 'failed';
   return status.outputsMissing && status.outputsMissing.length > 0 ? 'output-missing' : 'completed';
 }
@@ -421,7 +423,7 @@ export class BatchMonitor {
         ...(status.host ? { host: status.host } : {}),
         ...(status.start ? { start: status.start } : {}),
         ...(status.end && status.state !== 'running' ? { end: status.end } : {}),
-        ...(typeof status.exitCode === 'number' && status.state === 'finished'
+        ...(typeof status.exitCode === 'number' && (status.state ?? 'finished') === 'finished'
           ? { exitCode: status.exitCode }
           : {}),
         ...(status.signal ? { signal: status.signal } : {}),
