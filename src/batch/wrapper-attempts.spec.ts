@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { BATCHES_FOLDER } from './paths';
-import { pythonShimFiles, wrapperScript } from './wrapper';
+import { CANFAR_BATCH_PY, pythonShimFiles, wrapperScript } from './wrapper';
 import type { WrapperOptions } from './wrapper';
 
 jest.setTimeout(60_000);
@@ -314,4 +314,9 @@ test('an installed canfar package (later on sys.path than pylib) still wins over
   );
   expect(result.stderr).toBe('');
   expect(result.stdout.trim()).toBe("True ['real']");
+});
+
+test('the wheel ships the same canfar_batch as every batch folder (python/canfar_batch/__init__.py)', () => {
+  const shipped = readFileSync(join(__dirname, '../../python/canfar_batch/__init__.py'), 'utf8');
+  expect(shipped).toBe(CANFAR_BATCH_PY);
 });

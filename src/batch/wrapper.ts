@@ -427,7 +427,8 @@ if _spec is not None:
 
 /**
  * `pylib/canfar_batch/__init__.py` (the round's memo, "Python files in the batch folder"): helpers for
- * replicas and combine cells, importable interactively too where the jupyterlab_canfar wheel ships it.
+ * replicas and combine cells, importable interactively too where the jupyterlab_canfar wheel ships it
+ * (python/canfar_batch/__init__.py, the same text: a test keeps them equal).
  */
 export const CANFAR_BATCH_PY = `"""Helpers for the replicas and the combine step of a jupyterlab-canfar batch.
 
