@@ -12,6 +12,7 @@ import {
   isBatchDeleted,
   listBatchFolders,
   logPath,
+  MANIFEST_FILE,
   markBatchDeleted,
   planBatch,
   readManifest,
@@ -288,6 +289,9 @@ export class BatchBridge implements BatchBackend {
     }
     for (const folder of folders) {
       if (this._added.has(folder)) continue;
+      // A folder named before it is written (a kernel's submission chose the batch id up front) is read
+      // once its batch.json exists; asking before would log a 404 in the browser console at every poll.
+      if (!(await this._written(folder))) continue;
       this._added.add(folder);
       try {
         const manifest = await readManifest(store, folder);
@@ -298,6 +302,14 @@ export class BatchBridge implements BatchBackend {
         // Not a batch folder (or unreadable): ignored, the sessions still show grouped by name.
       }
     }
+  }
+
+  /** Whether `folder/batch.json` exists, asked level by level from the notebook's folder (listings only). */
+  private async _written(folder: string): Promise<boolean> {
+    const { store } = this.options;
+    const levels = [joinPath(folder, '..'), folder, joinPath(folder, MANIFEST_FILE)];
+    for (const path of levels) if (!(await store.exists(path).catch(() => false))) return false;
+    return true;
   }
 
   private _monitor: BatchMonitor;
