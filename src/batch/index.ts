@@ -13,3 +13,4 @@ export * from './submit';
 export * from './logs';
 export * from './monitor';
 export * from './actions';
+export * from './insights';
