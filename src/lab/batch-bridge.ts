@@ -14,11 +14,13 @@ import {
   planBatch,
   readManifest,
   rerunInput,
+  splitError,
   submitBatch,
 } from '../batch';
 import type {
   BatchInput,
   BatchManifest,
+  FailureSummary,
   BatchPlan,
   BatchStore,
   BatchView,
@@ -29,9 +31,18 @@ import { readParameters } from '../convert';
 import { flexibleResources, replicaName } from '../skaha';
 import type { Session, SkahaClient, SkahaContext } from '../skaha';
 import { joinPath, notebookDirOf } from '../batch';
-import type { BatchReplicaSummary, BatchSummary, ReplicaStatus } from './grouping';
-import type { BatchBackend, SubmitOutcome, SubmitRequest } from './submit-plugin';
-import type { NotebookParameterInfo, PlanPreview, PreviewResult } from './submit';
+import type {
+  BatchReplicaSummary,
+  BatchSummary,
+  ICanfarBatches,
+  NotebookParameterInfo,
+  PlanPreview,
+  PreviewResult,
+  ReplicaFailure,
+  ReplicaStatus,
+  SubmitOutcome,
+  SubmitRequest,
+} from './tokens';
 
 export interface BatchBridgeOptions {
   client: SkahaClient;
@@ -45,7 +56,7 @@ export interface BatchBridgeOptions {
   maxPerDir?: number;
 }
 
-export class BatchBridge implements BatchBackend {
+export class BatchBridge implements ICanfarBatches {
   constructor(private readonly options: BatchBridgeOptions) {
     const { client, store } = options;
     // The monitor lists sessions itself; hand it the list the panel's poll already made (one call per poll).
@@ -325,9 +336,15 @@ function toSummary(view: BatchView): BatchSummary {
     ...(r.sessionId ? { sessionId: r.sessionId } : {}),
     // While the platform says Terminating, say so rather than the monitor's "running".
     status: r.sessionStatus === 'Terminating' ? 'Terminating' : STATUS[r.state],
+    state: r.state,
     ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
     ...(r.start ? { start: r.start } : {}),
     ...(r.end ? { end: r.end } : {}),
+    // Only once ended: a running replica's duration would change at every poll.
+    ...(r.end && r.durationSeconds !== undefined ? { durationSeconds: r.durationSeconds } : {}),
+    ...(r.failure && (r.failure.cell !== undefined || r.failure.error)
+      ? { failure: toFailure(r.failure) }
+      : {}),
     ...(r.message || r.failure?.error
       ? {
           message: [r.message, r.failure?.error && `${r.failure.cellLabel ?? ''} ${r.failure.error}`.trim()]
@@ -346,5 +363,14 @@ function toSummary(view: BatchView): BatchSummary {
     folder: view.folder,
     createdAt: view.manifest.submittedAt,
     script: joinPath(view.folder, view.manifest.script.file),
+    resources: view.manifest.resources,
+  };
+}
+
+/** The failing cell and the exception, as the panel groups failures by them. */
+function toFailure(failure: FailureSummary): ReplicaFailure {
+  return {
+    ...(failure.cell !== undefined ? { cell: failure.cell } : {}),
+    ...(failure.error ? splitError(failure.error) : {}),
   };
 }
