@@ -80,13 +80,78 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function startJupyter(outputDir: string): Promise<{ server: JupyterServer; child: ChildProcess }> {
+/** What the local Skaha server may hand out at once (default: this machine's cores and memory). */
+export interface LocalCapacity {
+  cores: number;
+  /** GB; a flexible session reserves 4 GiB. */
+  ram: number;
+}
+
+/**
+ * Starts the local Skaha server in `stateDir` with a given capacity, before Jupyter: the server half
+ * finds it there (server.json) and uses it instead of starting one of its own. For batches larger than
+ * this machine's cores, whose replicas must all run at once.
+ */
+async function startLocalServer(
+  stateDir: string,
+  capacity: LocalCapacity,
+  logFile: string,
+): Promise<ChildProcess> {
+  mkdirSync(stateDir, { recursive: true });
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO, 'bin/canfar-lab.js'),
+      'local',
+      '--json',
+      '--port',
+      '0',
+      '--state',
+      stateDir,
+      '--cores',
+      String(capacity.cores),
+      '--ram',
+      String(capacity.ram),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr?.pipe(log);
+  await new Promise<void>((resolveStart, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error(`the local server did not start within 30 s: ${out}`)),
+      30_000,
+    );
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolveStart();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the local server exited with ${code} before listening: ${out}`));
+    });
+  });
+  child.stdout?.pipe(log);
+  return child;
+}
+
+async function startJupyter(
+  outputDir: string,
+  capacity?: LocalCapacity,
+): Promise<{ server: JupyterServer; child: ChildProcess; local?: ChildProcess }> {
   const base = mkdtempSync(join(tmpdir(), 'canfar-ui-'));
   const rootDir = join(base, 'root');
   const stateDir = join(base, 'state');
   const localStateDir = join(base, 'local-server');
   mkdirSync(rootDir);
   mkdirSync(outputDir, { recursive: true });
+  const local = capacity
+    ? await startLocalServer(localStateDir, capacity, join(outputDir, 'local-server.log'))
+    : undefined;
   const logFile = join(outputDir, 'jupyter-server.log');
   // A port is free when we look and may be taken a moment later: try a few.
   let lastError: unknown;
@@ -118,6 +183,7 @@ async function startJupyter(outputDir: string): Promise<{ server: JupyterServer;
       return {
         server: { url, rootDir, stateDir, localStateDir, logFile, pid: child.pid!, baseDir: base },
         child,
+        local,
       };
     } catch (error) {
       lastError = error;
@@ -153,15 +219,31 @@ async function stopJupyter(server: JupyterServer, child: ChildProcess): Promise<
   }
 }
 
-export const test = base.extend<{ jupyter: JupyterServer; lab: JupyterLabPage }>({
-  // Playwright reads a fixture's dependencies from its destructured first parameter: none here.
-  // eslint-disable-next-line no-empty-pattern
-  jupyter: async ({}, use, testInfo) => {
-    const { server, child } = await startJupyter(testInfo.outputPath());
+export const test = base.extend<{
+  jupyter: JupyterServer;
+  lab: JupyterLabPage;
+  /** `test.use({ localCapacity: { cores, ram } })`: a local server that runs that many replicas at once. */
+  localCapacity: LocalCapacity | undefined;
+}>({
+  localCapacity: [undefined, { option: true }],
+  jupyter: async ({ localCapacity }, use, testInfo) => {
+    const { server, child, local } = await startJupyter(testInfo.outputPath(), localCapacity);
     try {
       await use(server);
     } finally {
       await stopJupyter(server, child);
+      // The local server we started ends its sessions before it exits: wait, then its files are still.
+      if (local && local.exitCode === null && local.signalCode === null) {
+        local.kill('SIGTERM');
+        const timedOut = await Promise.race([
+          exited(local).then(() => false),
+          new Promise<boolean>((r) => setTimeout(() => r(true), 15_000)),
+        ]);
+        if (timedOut) {
+          local.kill('SIGKILL');
+          await exited(local);
+        }
+      }
       if (testInfo.status !== testInfo.expectedStatus) {
         await testInfo.attach('jupyter-server.log', { path: server.logFile, contentType: 'text/plain' });
         // Kept for a post-mortem: the notebooks, batch folders and local server state of the failure.
