@@ -180,8 +180,47 @@ export class SkahaClient {
       operation: 'list sessions',
       signal: options.signal,
     });
-    return parseBody(sessionListSchema, text, 'list sessions');
+    return this.parseList(text);
   }
+
+  /**
+   * The list's sessions, each validated once for as long as the service sends it unchanged (the same
+   * object is returned again): at 1,000 sessions, validating every one at every poll was most of a
+   * browser poll's main-thread time. Callers treat sessions as read-only. Anything unexpected is
+   * reported as before, by validating the whole list.
+   */
+  private parseList(text: string): Session[] {
+    // The same answer as last time (a poll that finds nothing new): nothing to parse at all.
+    if (text === this.listedText) return [...this.listed.values()];
+    let wire: unknown;
+    try {
+      wire = JSON.parse(text);
+    } catch {
+      return parseBody(sessionListSchema, text, 'list sessions');
+    }
+    if (!Array.isArray(wire)) return parseBody(sessionListSchema, text, 'list sessions');
+    const listed = new Map<string, Session>();
+    const sessions: Session[] = [];
+    for (const item of wire) {
+      const key = JSON.stringify(item);
+      let session = listed.get(key) ?? this.listed.get(key);
+      if (!session) {
+        const result = sessionSchema.safeParse(item);
+        if (!result.success) return parseBody(sessionListSchema, text, 'list sessions');
+        session = result.data;
+      }
+      listed.set(key, session);
+      sessions.push(session);
+    }
+    this.listed = listed;
+    // Only when every session is listed once: the map then holds the whole answer, in order.
+    this.listedText = listed.size === sessions.length ? text : undefined;
+    return sessions;
+  }
+
+  /** The sessions of the last list, by their JSON as the service sent them. */
+  private listed = new Map<string, Session>();
+  private listedText?: string;
 
   async get(id: string, options: CallOptions = {}): Promise<Session> {
     const operation = `get session ${id}`;
