@@ -247,16 +247,22 @@ export class CanfarModel implements ICanfarModel {
         }
         this._update({ info: result.info });
       }
+      // The work of a poll of 1,000 replicas is split into tasks (parse, batches, grouping, update), so
+      // that JupyterLab stays responsive while it runs.
       const sessions = await this._service.list();
+      await nextTask();
       const batches = await this._readBatches(sessions);
+      await nextTask();
       const stats = await this._maybeStats(sessions);
+      const grouped = groupSessions(sessions, batches);
+      await nextTask();
       this._lastPolled = new Date(this._now());
       this._update({
         ...stats,
         phase: 'ready',
         problem: undefined,
         sessions,
-        grouped: groupSessions(sessions, batches),
+        grouped,
         batchProblem: this._batchProblem,
       });
     } catch (error) {
@@ -348,6 +354,11 @@ export class CanfarModel implements ICanfarModel {
   private _state: CanfarState = { phase: 'loading', sessions: [], grouped: { batches: [], others: [] } };
   private _stateChanged = new Signal<this, CanfarState>(this);
   private _settingsChanged = new Signal<this, ICanfarSettings>(this);
+}
+
+/** Resolves in a later task of the event loop: what follows runs after the browser had its turn. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** A failure already described for the user (the server half's own diagnosis). */

@@ -26,44 +26,58 @@ export function shareEqual<T>(prev: unknown, next: T): T {
   return share(prev, next, new Map()) as T;
 }
 
-function share(prev: unknown, next: unknown, seen: Map<unknown, unknown>): unknown {
-  if (prev === next) return next;
-  if (next instanceof Date) {
-    return prev instanceof Date && prev.getTime() === next.getTime() ? prev : next;
+/** Deep equality of plain data (objects, arrays, dates, primitives), without allocating. */
+export function equalByValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a instanceof Date) return b instanceof Date && a.getTime() === b.getTime();
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!equalByValue(a[i], b[i])) return false;
+    return true;
   }
+  if (isPlain(a)) {
+    if (!isPlain(b)) return false;
+    let keys = 0;
+    for (const key in a) {
+      keys++;
+      if (!(key in b) || !equalByValue(a[key], b[key])) return false;
+    }
+    for (const _ in b) keys--;
+    return keys === 0;
+  }
+  return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b);
+}
+
+function share(prev: unknown, next: unknown, seen: Map<unknown, unknown>): unknown {
+  // The common case, a poll that found nothing new: one comparison, nothing allocated.
+  if (equalByValue(prev, next)) return prev;
   if (Array.isArray(next)) {
     if (!Array.isArray(prev)) return next;
-    const byId = new Map<string, unknown>();
-    for (const item of prev) {
+    let byId: Map<string, unknown> | undefined;
+    return next.map((item, i) => {
+      let counterpart: unknown = prev[i];
       const id = identity(item);
-      if (id !== undefined) byId.set(id, item);
-    }
-    let same = prev.length === next.length;
-    const result = next.map((item, i) => {
-      const id = identity(item);
-      const counterpart = id !== undefined ? byId.get(id) : prev[i];
-      const shared = share(counterpart, item, seen);
-      if (shared !== prev[i]) same = false;
-      return shared;
+      if (id !== undefined && identity(counterpart) !== id) {
+        if (!byId) {
+          byId = new Map();
+          for (const old of prev) {
+            const oldId = identity(old);
+            if (oldId !== undefined) byId.set(oldId, old);
+          }
+        }
+        counterpart = byId.get(id);
+      }
+      return share(counterpart, item, seen);
     });
-    return same ? prev : result;
   }
   if (isPlain(next)) {
     if (!isPlain(prev)) return next;
     // One object may sit in two places (a session in the list and in its replica's row): share it once.
     if (seen.has(next)) return seen.get(next);
-    const keys = Object.keys(next);
-    let same = keys.length === Object.keys(prev).length;
     const result: Plain = {};
-    for (const key of keys) {
-      const shared = share(prev[key], next[key], seen);
-      result[key] = shared;
-      if (shared !== prev[key] || !(key in prev)) same = false;
-    }
-    const outcome = same ? prev : result;
-    seen.set(next, outcome);
-    return outcome;
+    for (const key of Object.keys(next)) result[key] = share(prev[key], next[key], seen);
+    seen.set(next, result);
+    return result;
   }
-  // Primitives equal by value are already ===; NaN stays NaN.
-  return Number.isNaN(prev) && Number.isNaN(next) ? prev : next;
+  return next;
 }
