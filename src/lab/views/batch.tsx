@@ -78,7 +78,8 @@ function BatchItemImpl({ group, ui, trans, clock, actions, onChange }: BatchItem
         </span>
         <BatchButtons group={group} failed={counts.failed} trans={trans} actions={actions} />
       </div>
-      <BatchProgressBar group={group} trans={trans} showCounts={false} />
+      {/* Expanded, its counts are the legend of the grid's colours. */}
+      <BatchProgressBar group={group} trans={trans} showCounts={expanded} />
       <BatchNotes group={group} trans={trans} clock={clock} running={counts.running > 0} />
       {expanded && (
         <div className="jp-CanfarPanel-batchBody" id={bodyId}>

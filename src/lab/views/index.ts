@@ -11,3 +11,5 @@ export type { FailureGroupsProps } from './failures';
 export { ReplicaTimeline } from './timeline';
 export type { ReplicaTimelineProps } from './timeline';
 export * from './labels';
+export { BatchPicture } from './picture';
+export type { BatchPictureOptions } from './picture';
