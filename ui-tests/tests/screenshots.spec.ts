@@ -126,8 +126,18 @@ for (const theme of ['JupyterLab Light', 'JupyterLab Dark']) {
     await hideToasts(page);
     await expect(panel.locator('[data-canfar="error"], [data-canfar="batch-problem"]')).toHaveCount(0);
     // (Console 404s are expected: the monitor asks for the events of a pending replica, to spot an image
-    // that cannot be pulled, and the local server has none before the replica is scheduled.)
-    expect(lab.errors.filter((error) => !error.includes('404'))).toEqual([]);
+    // that cannot be pulled, and the local server has none before the replica is scheduled. So is one
+    // quirk of the rig's jupyter_server 1.23: a kernel asked for while it starts answers 500, its
+    // traceback naming `last_activity`.)
+    const kernelRace = lab.errors.some((error) => error.includes("has no attribute 'last_activity'"));
+    expect(
+      lab.errors.filter(
+        (error) =>
+          !error.includes('404') &&
+          !error.includes("has no attribute 'last_activity'") &&
+          !(kernelRace && error.includes('status of 500')),
+      ),
+    ).toEqual([]);
     await survey.scrollIntoViewIfNeeded();
     await page.screenshot({ path: test.info().outputPath(`panel-${slug}.png`) });
     await timeline.screenshot({ path: test.info().outputPath(`timeline-${slug}.png`) });
