@@ -356,9 +356,23 @@ export class CanfarModel implements ICanfarModel {
   private _settingsChanged = new Signal<this, ICanfarSettings>(this);
 }
 
-/** Resolves in a later task of the event loop: what follows runs after the browser had its turn. */
+/**
+ * Resolves in a later task of the event loop: what follows runs after the browser had its turn. A
+ * message rather than a timer, which background tabs throttle to a second or more.
+ */
 function nextTask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => {
+    if (typeof MessageChannel === 'undefined') {
+      setTimeout(resolve, 0);
+      return;
+    }
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
 /** A failure already described for the user (the server half's own diagnosis). */
