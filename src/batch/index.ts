@@ -21,3 +21,4 @@ export * from './actions';
 export * from './options';
 export * from './submit-options';
 export * from './notebook-output';
+export * from './insights';

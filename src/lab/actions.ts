@@ -2,16 +2,14 @@
 import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
-import type { SessionRef } from './panel';
 import { confirmDelete } from './dialogs';
-import type { BatchGroup } from './grouping';
 import { describeError } from './model';
-import type { CanfarModel } from './model';
 import { CommandIDs } from './tokens';
+import type { BatchGroup, ICanfarModel, SessionRef } from './tokens';
 
 /** The actions shared by the panel and the Running panel section. */
 export function sessionActions(
-  model: CanfarModel,
+  model: ICanfarModel,
   trans: TranslationBundle,
   execute: (command: string, args: ReadonlyPartialJSONObject) => Promise<unknown>,
 ) {

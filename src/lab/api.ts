@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import { SkahaClient, SkahaTransportError } from '../skaha';
 import type { Transport, TransportRequest, TransportResponse } from '../skaha';
 import { LAB_VERSION, versionWarning } from './version';
+import type { CanfarInfo, InfoResult, Problem } from './tokens';
 
 /** Where the server half forwards Skaha v1 calls, relative to Jupyter's base URL. */
 export const SKAHA_PREFIX = 'canfar/api/skaha/v1';
@@ -75,21 +76,10 @@ const InfoSchema = z.object({
   ok: z.boolean(),
   error: z.optional(z.nullable(z.string())),
   version: z.optional(z.string()),
+  versionWarning: z.optional(z.string()),
 });
 
-/**
- * What the server half says about itself: which endpoint, as whom, with which kind of credential, and
- * its version. `versionWarning` is ours: set when that version is not this labextension's.
- */
-export type CanfarInfo = z.infer<typeof InfoSchema> & { versionWarning?: string };
-
-/** Why the panel cannot work, in words a user can act on. */
-export interface Problem {
-  kind: 'server-half-missing' | 'endpoint-unreachable' | 'unauthenticated' | 'jupyter-unreachable' | 'other';
-  message: string;
-}
-
-export type InfoResult = { ok: true; info: CanfarInfo } | { ok: false; problem: Problem; info?: CanfarInfo };
+export type { CanfarInfo, InfoResult, Problem };
 
 /**
  * Reads `/canfar/api/info`; a 404 there means the Python half is not installed or not enabled.

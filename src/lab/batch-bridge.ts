@@ -17,12 +17,14 @@ import {
   planBatch,
   readManifest,
   rerunInput,
+  splitError,
   submitBatch,
   UNSUCCESSFUL_STATES,
 } from '../batch';
 import type {
   BatchInput,
   BatchManifest,
+  FailureSummary,
   BatchPlan,
   BatchStore,
   BatchView,
@@ -35,9 +37,18 @@ import { readParameters } from '../convert';
 import { flexibleResources } from '../skaha';
 import type { Session, SkahaClient, SkahaContext } from '../skaha';
 import { basename, joinPath, notebookDirOf } from '../batch';
-import type { BatchReplicaSummary, BatchSummary, ReplicaStatus } from './grouping';
-import type { BatchBackend, SubmitOutcome, SubmitRequest } from './submit-plugin';
-import type { NotebookParameterInfo, PlanPreview, PreviewResult } from './submit';
+import type {
+  BatchReplicaSummary,
+  BatchSummary,
+  ICanfarBatches,
+  NotebookParameterInfo,
+  PlanPreview,
+  PreviewResult,
+  ReplicaFailure,
+  ReplicaStatus,
+  SubmitOutcome,
+  SubmitRequest,
+} from './tokens';
 
 export interface BatchBridgeOptions {
   client: SkahaClient;
@@ -51,7 +62,7 @@ export interface BatchBridgeOptions {
   maxPerDir?: number;
 }
 
-export class BatchBridge implements BatchBackend {
+export class BatchBridge implements ICanfarBatches {
   constructor(private readonly options: BatchBridgeOptions) {
     const { client, store } = options;
     // The monitor lists sessions itself; hand it the list the panel's poll already made (one call per poll).
@@ -456,9 +467,12 @@ function toSummary(view: BatchView): BatchSummary {
     ...(r.sessionId ? { sessionId: r.sessionId } : {}),
     // While the platform says Terminating, say so rather than the monitor's "running".
     status: r.sessionStatus === 'Terminating' ? 'Terminating' : STATUS[r.state],
+    state: r.state,
     ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
     ...(r.start ? { start: r.start } : {}),
     ...(r.end ? { end: r.end } : {}),
+    // Only once ended: a running replica's duration would change at every poll.
+    ...(r.end && r.durationSeconds !== undefined ? { durationSeconds: r.durationSeconds } : {}),
     ...(r.message || r.failure?.error
       ? {
           message: [r.message, r.failure?.error && `${r.failure.cellLabel ?? ''} ${r.failure.error}`.trim()]
@@ -467,19 +481,16 @@ function toSummary(view: BatchView): BatchSummary {
         }
       : {}),
     cleanedUp: r.cleanedUp,
-    state: r.state,
     ...(r.attempt !== undefined ? { attempt: r.attempt } : {}),
     ...(r.set !== undefined ? { set: r.set, shard: r.shard, params: r.params ?? {} } : {}),
     ...(r.failure || (r.message && UNSUCCESSFUL_STATES.has(r.state))
       ? {
           failure: {
-            ...(r.failure?.cell !== undefined ? { cell: r.failure.cell } : {}),
-            ...(r.failure?.error ? { exception: r.failure.error } : {}),
+            ...(r.failure ? toFailure(r.failure) : {}),
             ...(r.message ? { message: r.message } : {}),
           },
         }
       : {}),
-    ...(r.durationSeconds !== undefined ? { durationSeconds: r.durationSeconds } : {}),
   }));
   const manifest = view.manifest;
   return {
@@ -494,7 +505,15 @@ function toSummary(view: BatchView): BatchSummary {
     phase: view.phase,
     ...(view.combine ? { combine: view.combine } : {}),
     ...(manifest.sweep ? { sweep: manifest.sweep } : {}),
-    resources: { ...manifest.resources },
+    resources: manifest.resources,
     counts: view.counts,
+  };
+}
+
+/** The failing cell and the exception, as the panel groups failures by them. */
+function toFailure(failure: FailureSummary): ReplicaFailure {
+  return {
+    ...(failure.cell !== undefined ? { cell: failure.cell } : {}),
+    ...(failure.error ? splitError(failure.error) : {}),
   };
 }

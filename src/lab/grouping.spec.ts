@@ -1,4 +1,18 @@
-import { formatDuration, formatResources, groupSessions, isSettled, summarize } from './grouping';
+import {
+  batchEta,
+  batchFailures,
+  batchGroupOf,
+  formatDuration,
+  formatResources,
+  groupSessions,
+  isFinished,
+  isSettled,
+  kindCounts,
+  queueCounts,
+  summarize,
+  sweptParameters,
+} from './grouping';
+import type { BatchSummary } from './tokens';
 import { session } from './testing.test';
 
 describe('groupSessions', () => {
@@ -124,7 +138,100 @@ describe('formatting', () => {
       formatResources(
         session({ name: 'a', requestedCPUCores: 2, requestedRAM: 8.59, isFixedResources: true }),
       ),
-    ).toBe('2 CPU · 8.6 GB');
+    ).toBe('2 CPU · 8 GB');
+    // The platform reports the 1 "GB" asked as 1 GiB (1.07 GB): shown as asked, not as 1.1 GB.
+    expect(formatResources(session({ name: 'c', requestedCPUCores: 1, requestedRAM: 1.073741824 }))).toBe(
+      '1 CPU · 1 GB',
+    );
+    expect(formatResources(session({ name: 'd', requestedRAM: 3.5 }))).toBe('3.5 GB');
     expect(formatResources(session({ name: 'b', isFixedResources: false }))).toBe('flexible');
+  });
+});
+
+describe('what the monitor adds', () => {
+  const summary: BatchSummary = {
+    id: '20260721-180000-abcd',
+    name: 'sweep',
+    total: 6,
+    phase: 'running',
+    sweep: { parameters: ['alpha'], sets: [{ alpha: '1' }, { alpha: '2' }], shards: 3 },
+    replicas: [
+      { index: 1, name: 'sweep-1-1', state: 'queued', set: 1, shard: 1, params: { alpha: '1' } },
+      {
+        index: 2,
+        name: 'sweep-1-2',
+        state: 'requeued',
+        attempt: 2,
+        set: 1,
+        shard: 2,
+        params: { alpha: '1' },
+      },
+      {
+        index: 3,
+        name: 'sweep-1-3',
+        state: 'failed',
+        exitCode: 1,
+        failure: { cell: 3, exception: 'KeyError', message: "'x'" },
+        start: '2026-07-21T18:00:00Z',
+        end: '2026-07-21T18:01:00Z',
+        // Given for an ended replica only: a running one's grows at every poll.
+        durationSeconds: 60,
+      },
+      { index: 4, name: 'sweep-2-1', state: 'output-missing', exitCode: 0 },
+      { index: 5, name: 'sweep-2-2', state: 'running', start: '2026-07-21T18:00:00Z', durationSeconds: 99 },
+      { index: 6, name: 'sweep-2-3', state: 'launch-failed', message: '500: quota exceeded' },
+    ],
+  };
+
+  it('carries state, attempt, set, shard, params and failure into the rows, with the status they show as', () => {
+    const group = batchGroupOf(summary);
+    expect(group.replicas.map((r) => [r.name, r.status, r.state])).toEqual([
+      ['sweep-1-1', 'Pending', 'queued'],
+      ['sweep-1-2', 'Pending', 'requeued'],
+      ['sweep-1-3', 'Failed', 'failed'],
+      ['sweep-2-1', 'Failed', 'output-missing'],
+      ['sweep-2-2', 'Running', 'running'],
+      ['sweep-2-3', 'Failed', 'launch-failed'],
+    ]);
+    expect(group.replicas[1]).toMatchObject({ attempt: 2, set: 1, shard: 2, params: { alpha: '1' } });
+    expect(group.replicas[2]).toMatchObject({
+      durationSeconds: 60,
+      failure: { cell: 3, exception: 'KeyError' },
+    });
+    expect(group.replicas[4].durationSeconds).toBeUndefined();
+    expect(kindCounts(group)).toEqual({ pending: 2, running: 1, completed: 0, failed: 3, other: 0 });
+    expect(queueCounts(group)).toEqual({ queued: 1, requeued: 1, outputMissing: 1 });
+    expect(sweptParameters(group)).toEqual(['alpha']);
+    expect(summarize(group)).toBe('3/6 Failed · 1/6 Running · 2/6 Pending');
+    expect(isFinished(group)).toBe(false);
+    expect(batchFailures(group).map((f) => [f.key, f.replicas.map((r) => r.name)])).toEqual([
+      ['cell:3|KeyError', ['sweep-1-3']],
+      ['reason:launch-failed', ['sweep-2-3']],
+      ['reason:output-missing', ['sweep-2-1']],
+    ]);
+    expect(batchEta(group, Date.parse('2026-07-21T18:10:00Z'))).toMatchObject({
+      reason: 'too-few-completed',
+    });
+  });
+
+  it('is finished once every replica has its outcome, the canary is through and the combine is over', () => {
+    const done: BatchSummary = {
+      ...summary,
+      replicas: summary.replicas.map((r) => ({ ...r, state: r.index === 6 ? 'cancelled' : 'completed' })),
+    };
+    expect(isFinished(batchGroupOf(done))).toBe(true);
+    expect(isFinished(batchGroupOf({ ...done, phase: 'canary' }))).toBe(false);
+    expect(
+      isFinished(batchGroupOf({ ...done, combine: { state: 'running', log: 'logs/combine.log' } })),
+    ).toBe(false);
+    expect(isFinished(batchGroupOf({ ...done, combine: { state: 'failed', log: 'logs/combine.log' } }))).toBe(
+      true,
+    );
+    // A requeued replica runs again: not an outcome.
+    const requeued = {
+      ...done,
+      replicas: [...done.replicas.slice(1), { index: 1, name: 'x', state: 'requeued' as const }],
+    };
+    expect(isFinished(batchGroupOf(requeued))).toBe(false);
   });
 });

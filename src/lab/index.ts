@@ -35,6 +35,7 @@ import { KernelVerbs } from './kernel-verbs';
 import { CanfarModel, describeError } from './model';
 import { batchRendererFactory } from './outputs/batch-output';
 import { sessionsRendererFactory } from './outputs/sessions-output';
+import { BatchNotifier } from './notifications';
 import { CanfarPanel } from './panel';
 import { CanfarRunningManager } from './running';
 import { reportLaunch, submitPlugin } from './submit-plugin';
@@ -48,9 +49,13 @@ import {
 } from './tokens';
 
 export * from './tokens';
+// The batch views that work outside the panel (notebook outputs): progress bar, replica grid, failures,
+// timeline, with the labels they use and the group they take.
+export * from './views';
+export { batchGroupOf } from './grouping';
 
 /** The model, the side panel, the log viewer and their commands. */
-const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
+const mainPlugin: JupyterFrontEndPlugin<ICanfarModel> = {
   id: PLUGIN_ID,
   description: 'CANFAR side panel: batches and sessions on the CANFAR Science Platform (Skaha), with logs.',
   autoStart: true,
@@ -62,7 +67,7 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-  ): CanfarModel => {
+  ): ICanfarModel => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const serverSettings = app.serviceManager.serverSettings;
     let versionWarned = false;
@@ -95,10 +100,29 @@ const mainPlugin: JupyterFrontEndPlugin<CanfarModel> = {
         rerun: async (group, onlyFailed) => run(CommandIDs.rerunBatch, group, { onlyFailed }),
         openScript: (group) => run(CommandIDs.openBatchScript, group),
         openFolder: (group) => run(CommandIDs.openBatchFolder, group),
+        openFile: (path) => void app.commands.execute('docmanager:open', { path }),
       },
     });
     app.shell.add(panel, 'left', { rank: 600, type: 'CANFAR' });
     restorer?.add(panel, 'canfar-panel');
+
+    app.commands.addCommand(CommandIDs.showBatch, {
+      label: trans.__('Show Batch in the CANFAR Panel'),
+      execute: (args) => {
+        app.shell.activateById(panel.id);
+        panel.reveal(String(args.id ?? ''));
+      },
+    });
+    // The first failure and the end of each batch, also with the panel closed (the model polls while
+    // a batch runs); off with the `notifications` setting.
+    new BatchNotifier(model, trans, {
+      openLogs: (session) => actions.openLogs(session, 'log'),
+      showBatch: (key) => void app.commands.execute(CommandIDs.showBatch, { id: key }),
+      rerunFailed: (key) => {
+        if (app.commands.hasCommand(CommandIDs.rerunBatch))
+          void app.commands.execute(CommandIDs.rerunBatch, { id: key, onlyFailed: true });
+      },
+    });
 
     app.commands.addCommand(CommandIDs.openPanel, {
       label: trans.__('Show the CANFAR Panel'),
@@ -173,7 +197,7 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
   optional: [ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    model: CanfarModel,
+    model: ICanfarModel,
     managers: IRunningSessionManagers,
     translator: ITranslator | null,
   ) => {
@@ -186,6 +210,7 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
         // The Running panel asks before "Delete All"; one item follows the delete setting.
         deleteSession: (session, ask) => actions.deleteSession(session, ask),
         deleteBatch: (group) => actions.deleteBatch(group),
+        showBatch: (group) => void app.commands.execute(CommandIDs.showBatch, { id: group.key }),
       },
       trans,
     );
@@ -194,7 +219,7 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
 };
 
 /** Batch folders through the contents API: submission, monitoring, re-runs, saved logs. */
-const batchesPlugin: JupyterFrontEndPlugin<BatchBridge> = {
+const batchesPlugin: JupyterFrontEndPlugin<ICanfarBatches> = {
   id: 'jupyterlab-canfar:batches',
   description: `CANFAR batches: batch folders (${BATCHES_FOLDER}/) read and written through the Jupyter contents API.`,
   autoStart: true,
@@ -203,11 +228,11 @@ const batchesPlugin: JupyterFrontEndPlugin<BatchBridge> = {
   optional: [IStateDB, IDefaultFileBrowser, ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    model: CanfarModel,
+    model: ICanfarModel,
     state: IStateDB | null,
     browser: IDefaultFileBrowser | null,
     translator: ITranslator | null,
-  ): BatchBridge => {
+  ): ICanfarBatches => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const key = 'jupyterlab-canfar:batch-folders';
     const known = async () => {

@@ -12,13 +12,13 @@ import type { SessionEvent } from '../skaha';
 import { canfarIcon } from './icons';
 import { TERMINAL } from './grouping';
 import { describeError } from './model';
-import type { CanfarModel } from './model';
+import type { ICanfarModel } from './tokens';
 import type { ICanfarSettings } from './tokens';
 import type { Message } from '@lumino/messaging';
 import { LogTail } from './logtail';
 
 export interface LogViewerOptions {
-  model: CanfarModel;
+  model: ICanfarModel;
   trans: TranslationBundle;
   sessionId: string;
   /** Name shown in the tab title (the session may already be gone when restored). */
@@ -227,7 +227,7 @@ export class LogViewerContent extends Panel {
     if (this.following) void this.poll.refresh();
   }
 
-  private _onSettings(_: CanfarModel, settings: ICanfarSettings): void {
+  private _onSettings(_: ICanfarModel, settings: ICanfarSettings): void {
     this.poll.frequency = { ...this.poll.frequency, interval: settings.refreshInterval * 1000 };
   }
 

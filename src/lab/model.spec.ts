@@ -59,16 +59,29 @@ describe('CanfarModel', () => {
     expect(service.count('stats')).toBe(2);
   });
 
-  it('stands by while no view is visible and "refresh when hidden" is off', async () => {
+  it('with no view visible, polls once, then only while a batch runs (notifications on), else stands by', async () => {
     make({ settings: settings({ refreshInterval: 0.02 }) });
+    service.sessions = [session({ name: 'done-1', status: 'Completed' })];
     await model.start();
     await sleep(120);
-    expect(service.count('list')).toBe(0);
+    // One poll to learn whether anything runs: nothing does.
+    expect(service.count('list')).toBe(1);
+
+    // A batch runs (e.g. just submitted): the poll goes on with the panel closed, for its notifications.
+    service.sessions = [session({ name: 'job-1', status: 'Running' })];
+    await model.refresh();
+    await sleep(120);
+    expect(service.count('list')).toBeGreaterThanOrEqual(4);
+    // It ends: one more poll sees it, then the poll stands by.
+    service.sessions = [session({ name: 'job-1', status: 'Completed' })];
+    await sleep(60);
+    const atEnd = service.count('list');
+    await sleep(120);
+    expect(service.count('list')).toBe(atEnd);
 
     model.setVisible('panel', true);
     await sleep(120);
-    const whileVisible = service.count('list');
-    expect(whileVisible).toBeGreaterThanOrEqual(3);
+    expect(service.count('list')).toBeGreaterThanOrEqual(atEnd + 3);
 
     model.setVisible('panel', false);
     await sleep(40);
@@ -79,6 +92,46 @@ describe('CanfarModel', () => {
     model.updateSettings(settings({ refreshInterval: 0.02, refreshWhenHidden: true }));
     await sleep(120);
     expect(service.count('list')).toBeGreaterThanOrEqual(atHide + 3);
+  });
+
+  it('stands by with the panel closed while a batch runs when notifications are off', async () => {
+    make({ settings: settings({ refreshInterval: 0.02, notifications: false }) });
+    service.sessions = [session({ name: 'job-1', status: 'Running' })];
+    await model.start();
+    await sleep(150);
+    expect(service.count('list')).toBe(1);
+    model.updateSettings(settings({ refreshInterval: 0.02, notifications: true }));
+    await sleep(150);
+    expect(service.count('list')).toBeGreaterThanOrEqual(4);
+  });
+
+  it('emits nothing for a poll that finds nothing new, and keeps what did not change the same objects', async () => {
+    make();
+    service.sessions = [
+      session({ id: 'a0000001', name: 'a-1', status: 'Running' }),
+      session({ id: 'a0000002', name: 'a-2', status: 'Running' }),
+      session({ id: 'b0000001', name: 'b-1', status: 'Running' }),
+    ];
+    await model.refresh();
+    const first = model.state;
+    let emitted = 0;
+    model.stateChanged.connect(() => emitted++);
+    await model.refresh();
+    expect(emitted).toBe(0);
+    expect(model.state).toBe(first);
+    expect(model.lastPolled).toBeDefined();
+
+    service.sessions = service.sessions.map((s) => (s.id === 'a0000002' ? { ...s, status: 'Completed' } : s));
+    await model.refresh();
+    expect(emitted).toBe(1);
+    const [a, b] = ['name:a', 'name:b'].map((key) => model.findBatch(key)!);
+    const [a0, b0] = ['name:a', 'name:b'].map((key) => first.grouped.batches.find((g) => g.key === key)!);
+    // The unchanged batch and the unchanged replica are the very same objects as before.
+    expect(b).toBe(b0);
+    expect(a).not.toBe(a0);
+    expect(a.replicas[0]).toBe(a0.replicas[0]);
+    expect(a.replicas[1]).not.toBe(a0.replicas[1]);
+    expect(model.state.sessions[2]).toBe(first.sessions[2]);
   });
 
   it('takes a new refresh interval from the settings without a restart', async () => {

@@ -2,54 +2,36 @@
  * The state behind the CANFAR panel, the Running panel section and the log viewer: one poll of the
  * session list for everything, the platform stats less often, and the server half's info once.
  * It knows nothing of the shell: views call `setVisible` and read `state`.
+ *
+ * The state is immutable and structurally shared from poll to poll (src/lab/share.ts): a poll that finds
+ * nothing new emits nothing, and one that finds a change keeps every unchanged batch, row and session
+ * the same object, so that views re-render only what changed.
  */
 import { nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Poll } from '@lumino/polling';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
-import type { IDisposable } from '@lumino/disposable';
 import { SkahaError } from '../skaha';
-import type { PlatformStats, Session, SessionEvent, SkahaContext, SkahaImage } from '../skaha';
-import type { CanfarInfo, InfoResult, Problem } from './api';
-import { groupSessions } from './grouping';
-import type { BatchGroup, BatchSummary, GroupedSessions } from './grouping';
+import type { Session } from '../skaha';
+import { groupSessions, isFinished } from './grouping';
+import { shareEqual } from './share';
 import { DEFAULT_SETTINGS } from './tokens';
-import type { ICanfarSettings } from './tokens';
+import type {
+  BatchGroup,
+  BatchSource,
+  BatchSummary,
+  CanfarInfo,
+  CanfarState,
+  ICanfarModel,
+  ICanfarSettings,
+  InfoResult,
+  Problem,
+  SessionService,
+} from './tokens';
 
-/** The part of SkahaClient the model uses: a fake in tests, SkahaClient over the lab transport in Lab. */
-export interface SessionService {
-  list(filter?: { type?: Session['type']; status?: Session['status'] }): Promise<Session[]>;
-  stats(): Promise<PlatformStats>;
-  logs(id: string): Promise<string>;
-  events(id: string): Promise<SessionEvent[]>;
-  delete(id: string): Promise<void>;
-  context(): Promise<SkahaContext>;
-  images(type?: Session['type']): Promise<SkahaImage[]>;
-  repositories(): Promise<string[]>;
-}
-
-export interface CanfarState {
-  /** `loading` until the first answer; `error` while the last poll failed (the last data is kept). */
-  phase: 'loading' | 'ready' | 'error';
-  info?: CanfarInfo;
-  problem?: Problem;
-  sessions: Session[];
-  grouped: GroupedSessions;
-  stats?: PlatformStats;
-  /** Why there are no stats (the service answers 503 when its metrics are unavailable). */
-  statsProblem?: string;
-  /** Why the batch folders could not be read (sessions are then grouped by name only). */
-  batchProblem?: string;
-  updated?: Date;
-}
-
-export interface BatchSource {
-  batches: (sessions: Session[]) => Promise<BatchSummary[]>;
-  capturedLog?: (sessionId: string) => Promise<string | undefined>;
-  /** Records that the user deleted this batch (its batch.json); the source then reports it `deletedAt`. */
-  markDeleted?: (batchId: string) => Promise<void>;
-}
+// Public data types (tokens.ts), re-exported for the modules that know them from here.
+export type { BatchSource, CanfarState, SessionService } from './tokens';
 
 export interface CanfarModelOptions {
   service: SessionService;
@@ -72,7 +54,7 @@ export interface CanfarModelOptions {
 /** The longest wait between polls after repeated failures. */
 const MAX_INTERVAL_MS = 5 * 60 * 1000;
 
-export class CanfarModel implements IDisposable {
+export class CanfarModel implements ICanfarModel {
   constructor(options: CanfarModelOptions) {
     this._service = options.service;
     this._info = options.info;
@@ -112,6 +94,11 @@ export class CanfarModel implements IDisposable {
 
   get settingsChanged(): ISignal<this, ICanfarSettings> {
     return this._settingsChanged;
+  }
+
+  /** When the last poll answered, whether or not anything changed. */
+  get lastPolled(): Date | undefined {
+    return this._lastPolled;
   }
 
   /** The poll, exposed for tests and for views that want to await its next tick. */
@@ -163,7 +150,9 @@ export class CanfarModel implements IDisposable {
   updateSettings(settings: ICanfarSettings): void {
     const interval = settings.refreshInterval * 1000;
     const changed = interval !== this._settings.refreshInterval * 1000;
-    const wakeUp = settings.refreshWhenHidden && !this._settings.refreshWhenHidden;
+    const wakeUp =
+      (settings.refreshWhenHidden && !this._settings.refreshWhenHidden) ||
+      (settings.notifications && !this._settings.notifications);
     this._settings = settings;
     if (changed) {
       this._poll.frequency = {
@@ -215,8 +204,7 @@ export class CanfarModel implements IDisposable {
       try {
         await this._markDeleted(group.key);
         const { grouped } = this._state;
-        this._setState({
-          ...this._state,
+        this._update({
           grouped: { ...grouped, batches: grouped.batches.filter((g) => g.key !== group.key) },
         });
       } catch (error) {
@@ -236,10 +224,16 @@ export class CanfarModel implements IDisposable {
     Signal.clearData(this);
   }
 
+  /**
+   * Polls while a view shows the data (or "refresh when hidden" is on). With no view visible, it still
+   * polls once to learn what runs, then while any batch is unfinished when notifications are on (its
+   * first failure and its end are notified with the panel closed), and stands by otherwise.
+   */
   private _standby(): boolean | 'when-hidden' {
-    if (this._forced) return false;
-    if (this._visible.size === 0 && !this._settings.refreshWhenHidden) return true;
-    return this._settings.refreshWhenHidden ? false : 'when-hidden';
+    if (this._forced || this._settings.refreshWhenHidden) return false;
+    if (this._visible.size > 0) return 'when-hidden';
+    if (this._state.phase === 'loading') return 'when-hidden';
+    return this._settings.notifications && this._unfinished ? 'when-hidden' : true;
   }
 
   private async _tick(): Promise<void> {
@@ -248,28 +242,33 @@ export class CanfarModel implements IDisposable {
       if (!this._state.info?.ok) {
         const result = await this._info();
         if (!result.ok) {
-          this._setState({ ...this._state, info: result.info });
+          this._update({ info: result.info });
           throw new ProblemError(result.problem);
         }
-        this._setState({ ...this._state, info: result.info });
+        this._update({ info: result.info });
       }
+      // The work of a poll of 1,000 replicas is split into tasks (parse, batches, grouping, update), so
+      // that JupyterLab stays responsive while it runs.
       const sessions = await this._service.list();
+      await nextTask();
       const batches = await this._readBatches(sessions);
+      await nextTask();
       const stats = await this._maybeStats(sessions);
-      this._setState({
-        ...this._state,
+      const grouped = groupSessions(sessions, batches);
+      await nextTask();
+      this._lastPolled = new Date(this._now());
+      this._update({
         ...stats,
         phase: 'ready',
         problem: undefined,
         sessions,
-        grouped: groupSessions(sessions, batches),
+        grouped,
         batchProblem: this._batchProblem,
-        updated: new Date(this._now()),
       });
     } catch (error) {
       const problem =
         error instanceof ProblemError ? error.problem : toProblem(error, this._trans, this._state.info);
-      this._setState({ ...this._state, phase: 'error', problem });
+      this._update({ phase: 'error', problem });
       // Rejecting makes the poll back off.
       throw error;
     }
@@ -316,9 +315,22 @@ export class CanfarModel implements IDisposable {
     }
   }
 
-  private _setState(state: CanfarState): void {
-    this._state = state;
-    this._stateChanged.emit(state);
+  /**
+   * Applies a change: the new state shares every part equal to the current one, and nothing is emitted
+   * when all of it is equal (a poll that found nothing new).
+   */
+  private _update(change: Partial<CanfarState>): void {
+    const { updated: _updated, ...current } = this._state;
+    const merged: Partial<CanfarState> = { ...current, ...change };
+    for (const key of Object.keys(merged) as (keyof CanfarState)[]) {
+      // An explicit `undefined` (a problem cleared) and a missing key mean the same.
+      if (merged[key] === undefined) delete merged[key];
+    }
+    const next = shareEqual(current, merged as typeof current);
+    if (next === current) return;
+    this._state = { ...next, updated: new Date(this._now()) };
+    this._unfinished = this._state.grouped.batches.some((group) => !isFinished(group));
+    this._stateChanged.emit(this._state);
   }
 
   private _service: SessionService;
@@ -333,6 +345,8 @@ export class CanfarModel implements IDisposable {
   private _now: () => number;
   private _trans: TranslationBundle;
   private _lastStats?: number;
+  private _lastPolled?: Date;
+  private _unfinished = false;
   private _pollsSinceStats = 0;
   private _visible = new Set<string>();
   private _forced = false;
@@ -340,6 +354,25 @@ export class CanfarModel implements IDisposable {
   private _state: CanfarState = { phase: 'loading', sessions: [], grouped: { batches: [], others: [] } };
   private _stateChanged = new Signal<this, CanfarState>(this);
   private _settingsChanged = new Signal<this, ICanfarSettings>(this);
+}
+
+/**
+ * Resolves in a later task of the event loop: what follows runs after the browser had its turn. A
+ * message rather than a timer, which background tabs throttle to a second or more.
+ */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof MessageChannel === 'undefined') {
+      setTimeout(resolve, 0);
+      return;
+    }
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
 /** A failure already described for the user (the server half's own diagnosis). */

@@ -1,6 +1,6 @@
 import { nullTranslator } from '@jupyterlab/translation';
 import { CanfarModel } from './model';
-import { CanfarRunningManager } from './running';
+import { CanfarRunningManager, MAX_CHILDREN } from './running';
 import { DEFAULT_SETTINGS } from './tokens';
 import { FakeService, INFO_OK, session } from './testing.test';
 
@@ -39,10 +39,10 @@ describe('CanfarRunningManager', () => {
       ['sweep-1', 'Running · 2 CPU · 8 GB'],
       ['sweep-3', 'Pending'],
     ]);
-    expect(manager.running({ mode: 'list' }).map((item) => item.label())).toEqual([
-      'sweep-1',
-      'sweep-3',
-      'desk',
+    // The list view too has one line per batch, not one per replica.
+    expect(manager.running({ mode: 'list' }).map((item) => [item.label(), item.children])).toEqual([
+      ['sweep', undefined],
+      ['desk', undefined],
     ]);
 
     // JupyterLab 4.0 calls running() with no options and reads the confirmation text as a string.
@@ -52,6 +52,37 @@ describe('CanfarRunningManager', () => {
     tree[0].shutdown?.();
     await Promise.resolve();
     expect(deleted).toEqual(['sweep-1:false', 'sweep-3:false', 'desk:false', 'batch sweep']);
+    model.dispose();
+  });
+
+  it('keeps a batch of 1,000 replicas one item with its counts, its first replicas, and the way to the rest', async () => {
+    const service = new FakeService();
+    service.sessions = Array.from({ length: 1000 }, (_, i) =>
+      session({ name: `huge-${i + 1}`, status: i < 600 ? 'Running' : i < 900 ? 'Pending' : 'Completed' }),
+    );
+    const model = new CanfarModel({ service, info: async () => INFO_OK, settings: DEFAULT_SETTINGS });
+    const shown: string[] = [];
+    const manager = new CanfarRunningManager(
+      model,
+      {
+        open: () => undefined,
+        deleteSession: async () => undefined,
+        deleteBatch: async () => undefined,
+        showBatch: (group) => void shown.push(group.key),
+      },
+      trans,
+    );
+    await model.refresh();
+    // JupyterLab 4.0 asks without options: the tree.
+    const [batch] = manager.running();
+    expect(batch.label()).toBe('huge');
+    expect(batch.detail?.()).toBe('600/1000 Running · 300/1000 Pending · 100/1000 Completed');
+    expect(batch.children).toHaveLength(MAX_CHILDREN + 1);
+    const more = batch.children![MAX_CHILDREN];
+    expect(more.label()).toBe('880 more replicas: open the batch in the CANFAR panel');
+    more.open?.();
+    batch.open?.();
+    expect(shown).toEqual(['name:huge', 'name:huge']);
     model.dispose();
   });
 });

@@ -13,44 +13,13 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONValue } from '@lumino/coreutils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { canfarIcon } from './icons';
-import type { CanfarModel } from './model';
 import { describeError } from './model';
 import { currentSessionImage, SubmitForm } from './submit';
-import type { NotebookParameterInfo, PreviewResult, SubmitContext, SubmitInput, SubmitValue } from './submit';
+import type { SubmitContext, SubmitInput, SubmitValue } from './submit';
 import { CommandIDs, ICanfarBatches, ICanfarModel, TRANSLATION_DOMAIN } from './tokens';
-import type { Session } from '../skaha';
-import type { ICanfarSettings } from './tokens';
+import type { BatchBackend, SubmitOutcome, SubmitRequest } from './tokens';
 
-/** What the dialog needs from src/batch: a plan preview, and the submission itself. */
-export interface BatchBackend {
-  /** Reads the notebook's `parameters` cell (src/convert). */
-  parameters(notebook: unknown): NotebookParameterInfo[];
-  preview(request: SubmitRequest): Promise<PreviewResult>;
-  /** Plans, writes the batch folder and launches the replicas, reporting progress. */
-  submit(request: SubmitRequest, progress: (text: string) => void): Promise<SubmitOutcome>;
-}
-
-export interface SubmitRequest {
-  notebookPath: string;
-  notebookText: string;
-  value: SubmitValue;
-  settings: ICanfarSettings;
-  platform: SubmitContext;
-  user?: string;
-  endpoint?: string;
-  /** The sessions of the last poll: a replica name already in use is refused. */
-  sessions?: Session[];
-}
-
-export interface SubmitOutcome {
-  batchId: string;
-  folder: string;
-  launched: number;
-  failed: number;
-  total: number;
-  /** "replica 3: <reason>" lines for the failures. */
-  failures: string[];
-}
+export type { BatchBackend, SubmitOutcome, SubmitRequest };
 
 export const submitPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyterlab-canfar:submit',
@@ -60,7 +29,7 @@ export const submitPlugin: JupyterFrontEndPlugin<void> = {
   optional: [ICanfarBatches, ITranslator, INotebookTracker, IDefaultFileBrowser, ICommandPalette, IStateDB],
   activate: (
     app: JupyterFrontEnd,
-    model: CanfarModel,
+    model: ICanfarModel,
     backend: BatchBackend | null,
     translator: ITranslator | null,
     notebooks: INotebookTracker | null,
@@ -106,7 +75,7 @@ function notebookPath(
 
 async function submitNotebook(
   app: JupyterFrontEnd,
-  model: CanfarModel,
+  model: ICanfarModel,
   backend: BatchBackend | null,
   trans: TranslationBundle,
   notebooks: INotebookTracker | null,
@@ -197,7 +166,7 @@ async function submitNotebook(
 /** Progress and result of a launch as one notification: "Submitting N…", then "k/N started", failures named. */
 export async function reportLaunch(
   app: JupyterFrontEnd,
-  model: CanfarModel,
+  model: ICanfarModel,
   trans: TranslationBundle,
   replicas: number,
   launch: (progress: (text: string) => void) => Promise<SubmitOutcome>,
@@ -240,7 +209,7 @@ export async function reportLaunch(
 
 /** The platform's options for the dialog; a failure leaves the dialog usable with free input. */
 async function loadPlatform(
-  model: CanfarModel,
+  model: ICanfarModel,
   trans: TranslationBundle,
   notebookPath: string,
 ): Promise<SubmitContext> {

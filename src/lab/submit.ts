@@ -18,7 +18,18 @@ import {
 import type { ParamValue } from '../batch';
 import { flexibleResources, MAX_REPLICAS as MAX_SESSIONS } from '../skaha';
 import type { Session, SkahaContext, SkahaImage } from '../skaha';
-import type { ICanfarSettings } from './tokens';
+import type {
+  ICanfarSettings,
+  NotebookParameterInfo,
+  PlanPreview,
+  Policy,
+  PreviewResult,
+  SubmitContext,
+  SubmitValue,
+} from './tokens';
+
+// The dialog's data types are public (tokens.ts): re-exported for the modules that know them from here.
+export type { NotebookParameterInfo, PlanPreview, Policy, PreviewResult, SubmitContext, SubmitValue };
 
 export const MAX_REPLICAS = 512;
 /** The service cuts names to 63 characters; the replica suffix `-<i>` must fit. */
@@ -28,8 +39,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Set by the batch itself: a user value would be replaced silently. */
 const RESERVED_ENV =
   /^(REPLICA_ID|REPLICA_COUNT|CANFAR_BATCH_ID|CANFAR_BATCH_DIR|CANFAR_BATCH_REPLICA_ID|CANFAR_BATCH_REPLICA_COUNT|CANFAR_SET_ID|CANFAR_SET_COUNT|CANFAR_OUTPUT_DIR|CANFAR_PARAM_.*)$/;
-
-export type Policy = ICanfarSettings['conversionPolicy'];
 
 /** What the user chose, as typed (strings where the user types). */
 export interface SubmitInput {
@@ -53,24 +62,6 @@ export interface SubmitInput {
   policy: Policy;
 }
 
-/** The validated request handed to src/batch. */
-export interface SubmitValue {
-  name: string;
-  image: string;
-  cores?: number;
-  ram?: number;
-  gpus?: number;
-  replicas: number;
-  env: Record<string, string>;
-  /** Only the parameters whose value differs from the notebook's default (as written). */
-  params: Record<string, string>;
-  /** The swept parameters and their values (every combination), when any. */
-  sweep?: Record<string, ParamValue[]>;
-  canary?: boolean;
-  expect?: string[];
-  policy: Policy;
-}
-
 export type FieldErrors = Partial<
   Record<
     | 'name'
@@ -87,51 +78,6 @@ export type FieldErrors = Partial<
     string
   >
 >;
-
-export interface NotebookParameterInfo {
-  name: string;
-  type: string;
-  default: string;
-}
-
-/** What the dialog knows before it opens: the platform's options and the notebook's parameters. */
-export interface SubmitContext {
-  notebookPath: string;
-  context?: SkahaContext;
-  images?: SkahaImage[];
-  repositories?: string[];
-  /** The image of the session this JupyterLab runs in, listed first when known. */
-  currentImage?: string;
-  parameters?: NotebookParameterInfo[];
-  /** Why context/images could not be loaded (the dialog still opens, with free input). */
-  platformProblem?: string;
-}
-
-/** The plan as src/batch computed it, reduced to what the dialog shows. */
-export interface PlanPreview {
-  names: string[];
-  /** The sweep: how many sets, shards per set, and the sets to list (the first and last few). */
-  sweep?: {
-    parameters: string[];
-    setCount: number;
-    shards: number;
-    sets: { set: number; values: Record<string, string>; sessions: string[] }[];
-  };
-  canary?: boolean;
-  /** 1-based numbers of the cells tagged `combine`. */
-  combineCells?: number[];
-  folder: string;
-  absoluteFolder?: string;
-  resources: string;
-  image: string;
-  warnings: string[];
-}
-
-export interface PreviewResult {
-  plan?: PlanPreview;
-  /** Problems found by the planner, by field (its `field` names map onto the form's). */
-  problems?: { field: string; message: string }[];
-}
 
 /** Checks what the form can check alone; src/batch's planner checks the rest (and again, all of it). */
 export function validateSubmitInput(

@@ -112,6 +112,44 @@ test('view=interactive keeps non-headless sessions only, even from a server that
   expect((await client.list({ view: 'interactive' })).map((s) => s.id)).toEqual(['bbbbbbbb']);
 });
 
+describe('list', () => {
+  const wire = (id: string, status: string) => ({
+    id,
+    name: `fit-${id}`,
+    type: 'headless',
+    status,
+    image: 'images.canfar.net/skaha/astroml:latest',
+    startTime: '2026-07-21T18:00:00Z',
+    requestedRAM: '8Gi',
+  });
+
+  test('returns the same object for a session the service sends unchanged, a new one for a changed session', async () => {
+    let body = [wire('a1', 'Running'), wire('b2', 'Running')];
+    const { client } = recording(() =>
+      reply(200, JSON.stringify(body), { 'Content-Type': 'application/json' }),
+    );
+    const [a, b] = await client.list();
+    expect(a).toMatchObject({ id: 'a1', status: 'Running', requestedRAM: 8.589935 });
+    const again = await client.list();
+    expect(again).toEqual([a, b]);
+    expect(again[1]).toBe(b);
+    body = [wire('a1', 'Running'), wire('b2', 'Completed')];
+    const [a2, b2] = await client.list();
+    expect(a2).toBe(a);
+    expect(b2).not.toBe(b);
+    expect(b2.status).toBe('Completed');
+  });
+
+  test('still names what is wrong in an unexpected answer', async () => {
+    const { client } = recording(() =>
+      reply(200, JSON.stringify([wire('a1', 'Running'), { name: 'no-id' }]), {
+        'Content-Type': 'application/json',
+      }),
+    );
+    await expect(client.list()).rejects.toThrow(/list sessions: unexpected answer: .*id/);
+  });
+});
+
 describe('errors', () => {
   test.each([
     [400, 'bad-request', "name can only contain alpha-numeric chars and '-'"],

@@ -199,7 +199,7 @@ export class SkahaClient {
       operation,
       signal: options.signal,
     });
-    const sessions = parseBody(sessionListSchema, text, operation);
+    const sessions = this.parseList(text, operation);
     // A server that does not know the view ignores it and lists headless sessions too.
     return interactive ? sessions.filter((s) => s.type !== 'headless') : sessions;
   }
@@ -220,6 +220,45 @@ export class SkahaClient {
     });
     return parseBody(platformSessionListSchema, text, operation);
   }
+
+  /**
+   * The list's sessions, each validated once for as long as the service sends it unchanged (the same
+   * object is returned again): at 1,000 sessions, validating every one at every poll was most of a
+   * browser poll's main-thread time. Callers treat sessions as read-only. Anything unexpected is
+   * reported as before, by validating the whole list.
+   */
+  private parseList(text: string, operation: string): Session[] {
+    // The same answer as last time (a poll that finds nothing new): nothing to parse at all.
+    if (text === this.listedText) return [...this.listed.values()];
+    let wire: unknown;
+    try {
+      wire = JSON.parse(text);
+    } catch {
+      return parseBody(sessionListSchema, text, operation);
+    }
+    if (!Array.isArray(wire)) return parseBody(sessionListSchema, text, operation);
+    const listed = new Map<string, Session>();
+    const sessions: Session[] = [];
+    for (const item of wire) {
+      const key = JSON.stringify(item);
+      let session = listed.get(key) ?? this.listed.get(key);
+      if (!session) {
+        const result = sessionSchema.safeParse(item);
+        if (!result.success) return parseBody(sessionListSchema, text, operation);
+        session = result.data;
+      }
+      listed.set(key, session);
+      sessions.push(session);
+    }
+    this.listed = listed;
+    // Only when every session is listed once: the map then holds the whole answer, in order.
+    this.listedText = listed.size === sessions.length ? text : undefined;
+    return sessions;
+  }
+
+  /** The sessions of the last list, by their JSON as the service sent them. */
+  private listed = new Map<string, Session>();
+  private listedText?: string;
 
   async get(id: string, options: CallOptions = {}): Promise<Session> {
     const operation = `get session ${id}`;

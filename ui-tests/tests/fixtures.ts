@@ -87,6 +87,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** What the local Skaha server may hand out at once (default: the fixture's 2 cores). */
+export interface LocalCapacity {
+  cores: number;
+  /** GB; a flexible session reserves 4 GiB. */
+  ram: number;
+}
+
 async function startJupyter(
   outputDir: string,
   extraEnv: Record<string, string> = {},
@@ -204,9 +211,15 @@ export const test = base.extend<{
    * Not applied to an external server (CANFAR_UI_SERVER_URL).
    */
   serverEnv: Record<string, string>;
+  /**
+   * `test.use({ localCapacity: { cores, ram } })`: the local server the server half starts runs that many
+   * replicas at once (for batches larger than the fixture's default of 2 cores).
+   */
+  localCapacity: LocalCapacity | undefined;
 }>({
   serverEnv: [{}, { option: true }],
-  jupyter: async ({ serverEnv }, use, testInfo) => {
+  localCapacity: [undefined, { option: true }],
+  jupyter: async ({ serverEnv, localCapacity }, use, testInfo) => {
     const external = externalServer();
     if (external) {
       await use(external);
@@ -215,7 +228,12 @@ export const test = base.extend<{
       }
       return;
     }
-    const { server, child } = await startJupyter(testInfo.outputPath(), serverEnv);
+    const { server, child } = await startJupyter(testInfo.outputPath(), {
+      ...(localCapacity
+        ? { CANFAR_LOCAL_ARGS: `--cores ${localCapacity.cores} --ram ${localCapacity.ram}` }
+        : {}),
+      ...serverEnv,
+    });
     try {
       await use(server);
     } finally {

@@ -96,11 +96,22 @@ export class JupyterLabPage {
 
   /** Runs a command the way a user finds it: the command palette, its label typed, Enter. */
   async runCommandFromPalette(label: string): Promise<void> {
-    await this.page.keyboard.press('Control+Shift+C');
     const palette = this.page.locator('#command-palette');
-    await expect(palette).toBeVisible();
-    await palette.locator('.lm-CommandPalette-input').fill(label);
-    await palette.locator('.lm-CommandPalette-item', { hasText: label }).first().click();
+    // The palette closes when something else takes the focus (a notebook starting its kernel, a toast):
+    // open it again then, as a user would.
+    for (let attempt = 1; ; attempt++) {
+      const timeout = attempt < 3 ? 10_000 : 30_000;
+      try {
+        await this.page.keyboard.press('Control+Shift+C');
+        await expect(palette).toBeVisible({ timeout });
+        await palette.locator('.lm-CommandPalette-input').fill(label, { timeout });
+        await palette.locator('.lm-CommandPalette-item', { hasText: label }).first().click({ timeout });
+        return;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        if (await palette.isVisible()) await this.page.keyboard.press('Escape');
+      }
+    }
   }
 
   /** Clicks the button labelled `label` of the dialog on top and waits for that dialog to close. */
