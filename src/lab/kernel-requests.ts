@@ -70,9 +70,10 @@ export class KernelRequests implements IDisposable {
   /** Reports this page's kernels to the server half (also every HEARTBEAT_MS). */
   async heartbeat(): Promise<void> {
     if (this._disposed) return;
-    await this._post('frontends', { frontend: this.frontendId, kernels: this.kernelIds }).catch(
-      () => undefined,
-    );
+    // The answer is read to its end, as every response should be (an unread body holds the connection).
+    await this._post('frontends', { frontend: this.frontendId, kernels: this.kernelIds })
+      .then((response) => response.text())
+      .catch(() => undefined);
   }
 
   dispose(): void {
