@@ -59,6 +59,28 @@ describe('CanfarModel', () => {
     expect(service.count('stats')).toBe(2);
   });
 
+  it('a refresh asked while a poll is under way answers with what was listed after it was asked', async () => {
+    make();
+    service.sessions = [session({ id: 'a1234567', name: 'old-1', status: 'Running' })];
+    // The first poll's list call waits until the test lets it answer (with the sessions of that moment).
+    let answer: () => void = () => undefined;
+    const list = service.list.bind(service);
+    service.list = () => {
+      service.list = list;
+      const before = list();
+      return new Promise((resolve) => (answer = () => resolve(before)));
+    };
+    const first = model.refresh();
+    await sleep(20);
+    // Meanwhile the user submits: a new session exists, and the submitter refreshes.
+    service.sessions = [...service.sessions, session({ id: 'b1234567', name: 'new-1', status: 'Pending' })];
+    const second = model.refresh();
+    answer();
+    await Promise.all([first, second]);
+    expect(model.state.sessions.map((s) => s.name)).toEqual(['old-1', 'new-1']);
+    expect(service.count('list')).toBe(2);
+  });
+
   it('with no view visible, polls once, then only while a batch runs (notifications on), else stands by', async () => {
     make({ settings: settings({ refreshInterval: 0.02 }) });
     service.sessions = [session({ name: 'done-1', status: 'Completed' })];

@@ -117,10 +117,16 @@ export class CanfarModel implements ICanfarModel {
 
   /** Polls now, whatever the schedule, and resolves once that poll has finished. */
   async refresh(): Promise<void> {
-    // An explicit refresh (a click, a submission) runs even while the poll stands by.
-    this._forced = true;
-    await this._poll.refresh();
-    await this._poll.tick.catch(() => undefined);
+    // Resolves once a poll that started after this call has ended: one already under way may have
+    // listed the sessions before what the caller just did (a submission, a deletion).
+    const before = this._ticksStarted;
+    while (this._ticksEnded <= before && !this.isDisposed) {
+      // An explicit refresh (a click, a submission) runs even while the poll stands by.
+      this._forced = true;
+      // Lumino folds a refresh into one that is already running: ask again once that one has ended.
+      if (this._ticksStarted === before) await this._poll.refresh();
+      if (this._ticksEnded <= before) await this._poll.tick.catch(() => undefined);
+    }
   }
 
   /**
@@ -238,6 +244,10 @@ export class CanfarModel implements ICanfarModel {
 
   private async _tick(): Promise<void> {
     this._forced = false;
+    // Polls may overlap (a refresh while one is under way): only the latest one's answer is applied,
+    // so an older answer arriving last never replaces a newer one.
+    const tick = ++this._ticksStarted;
+    const latest = () => tick === this._ticksStarted;
     try {
       if (!this._state.info?.ok) {
         const result = await this._info();
@@ -256,6 +266,7 @@ export class CanfarModel implements ICanfarModel {
       const stats = await this._maybeStats(sessions);
       const grouped = groupSessions(sessions, batches);
       await nextTask();
+      if (!latest()) return;
       this._lastPolled = new Date(this._now());
       this._update({
         ...stats,
@@ -266,11 +277,14 @@ export class CanfarModel implements ICanfarModel {
         batchProblem: this._batchProblem,
       });
     } catch (error) {
+      if (!latest()) return;
       const problem =
         error instanceof ProblemError ? error.problem : toProblem(error, this._trans, this._state.info);
       this._update({ phase: 'error', problem });
       // Rejecting makes the poll back off.
       throw error;
+    } finally {
+      this._ticksEnded = Math.max(this._ticksEnded, tick);
     }
   }
 
@@ -350,6 +364,8 @@ export class CanfarModel implements ICanfarModel {
   private _pollsSinceStats = 0;
   private _visible = new Set<string>();
   private _forced = false;
+  private _ticksStarted = 0;
+  private _ticksEnded = 0;
   private _poll: Poll;
   private _state: CanfarState = { phase: 'loading', sessions: [], grouped: { batches: [], others: [] } };
   private _stateChanged = new Signal<this, CanfarState>(this);
