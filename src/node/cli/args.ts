@@ -77,7 +77,10 @@ export function splitGlobals(argv: string[]): { globals: GlobalOptions; verb?: s
     if ((GLOBAL_WITH_VALUE as readonly string[]).includes(flag)) {
       const value = inline ?? argv[++i];
       if (value === undefined || (inline === undefined && value.startsWith('-') && value !== '-')) {
-        throw new UsageError(`${flag} needs a value`, verb ?? '');
+        throw new UsageError(
+          value === undefined ? `${flag} needs a value` : `${flag} needs a value (one that starts with "-" goes as ${flag}=${value})`,
+          verb ?? '',
+        );
       }
       globals[flag.slice(2) as 'url' | 'token' | 'certificate'] = value;
     } else if (arg === '--json') globals.json = true;

@@ -71,7 +71,8 @@ export async function ensureToken(tokenFile: string, given?: string): Promise<st
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const token = randomBytes(24).toString('base64url');
+  // Hex, not base64url: a token that starts with "-" reads as an option after `--token`.
+  const token = randomBytes(24).toString('hex');
   await writeFileAtomic(tokenFile, `${token}\n`);
   return token;
 }
