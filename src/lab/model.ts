@@ -117,6 +117,9 @@ export class CanfarModel implements ICanfarModel {
 
   /** Polls now, whatever the schedule, and resolves once that poll has finished. */
   async refresh(): Promise<void> {
+    // A poll under way may have read the sessions before what the caller changed (a submission): it
+    // ends first, then this refresh polls again (never two polls at once).
+    if (this._ticking) await this._poll.tick.catch(() => undefined);
     // An explicit refresh (a click, a submission) runs even while the poll stands by.
     this._forced = true;
     await this._poll.refresh();
@@ -238,6 +241,7 @@ export class CanfarModel implements ICanfarModel {
 
   private async _tick(): Promise<void> {
     this._forced = false;
+    this._ticking = true;
     try {
       if (!this._state.info?.ok) {
         const result = await this._info();
@@ -271,6 +275,8 @@ export class CanfarModel implements ICanfarModel {
       this._update({ phase: 'error', problem });
       // Rejecting makes the poll back off.
       throw error;
+    } finally {
+      this._ticking = false;
     }
   }
 
@@ -350,6 +356,8 @@ export class CanfarModel implements ICanfarModel {
   private _pollsSinceStats = 0;
   private _visible = new Set<string>();
   private _forced = false;
+  /** A poll is under way (between its start and its end). */
+  private _ticking = false;
   private _poll: Poll;
   private _state: CanfarState = { phase: 'loading', sessions: [], grouped: { batches: [], others: [] } };
   private _stateChanged = new Signal<this, CanfarState>(this);
