@@ -9,6 +9,7 @@ import type { Transport } from '../skaha';
 import { BatchBridge } from './batch-bridge';
 import { groupSessions } from './grouping';
 import { CanfarModel } from './model';
+import { defaultName } from './submit';
 import type { SubmitRequest } from './submit-plugin';
 import { DEFAULT_SETTINGS } from './tokens';
 import { CONTEXT, INFO_OK } from './testing.test';
@@ -137,6 +138,34 @@ describe('BatchBridge', () => {
     expect(refused.problems?.find((p) => p.field === 'param:beta')?.message).toMatch(
       /not a parameter of the notebook.*alpha/,
     );
+  });
+
+  it("plans with the dialog's batch id: the same notebook submitted twice in a row, default names, both launched", async () => {
+    const { client, sessions } = fakeSkaha();
+    const bridge = new BatchBridge({ client, store: new MemoryBatchStore('/arc/home/jdoe') });
+    const submissions = ['20260721-180000-k3x9', '20260721-180005-p0q1'].map((batchId) => ({
+      ...request({ name: defaultName('work/sweep.ipynb', batchId), replicas: 2 }),
+      batchId,
+    }));
+    const preview = await bridge.preview(submissions[0]);
+    expect(preview.plan?.names).toEqual(['sweep-k3x9-1', 'sweep-k3x9-2']);
+    expect(preview.plan?.absoluteFolder).toBe('/arc/home/jdoe/work/canfar-batches/20260721-180000-k3x9');
+    const first = await bridge.submit(submissions[0], () => undefined);
+    expect(first).toMatchObject({ batchId: '20260721-180000-k3x9', launched: 2, failed: 0 });
+    // The first batch's sessions are listed (running) when the second is planned: no clash.
+    const listed = await client.list();
+    const second = { ...submissions[1], sessions: listed };
+    expect((await bridge.preview(second)).problems).toBeUndefined();
+    expect(await bridge.submit(second, () => undefined)).toMatchObject({
+      batchId: '20260721-180005-p0q1',
+      launched: 2,
+    });
+    expect(sessions.map((s) => s.name)).toEqual([
+      'sweep-k3x9-1',
+      'sweep-k3x9-2',
+      'sweep-p0q1-1',
+      'sweep-p0q1-2',
+    ]);
   });
 
   it('submits N replicas, writes the batch folder, and shows them as one recorded batch', async () => {

@@ -158,7 +158,12 @@ export class BatchBridge implements ICanfarBatches {
 
   async preview(request: SubmitRequest): Promise<PreviewResult> {
     try {
-      const plan = await planBatch(toInput(request), platformOf(request), this.options.store);
+      const plan = await planBatch(
+        toInput(request),
+        platformOf(request),
+        this.options.store,
+        planOptions(request),
+      );
       return { plan: toPreview(plan, request.platform.context) };
     } catch (error) {
       if (error instanceof BatchPlanError) return { problems: error.problems.map(toFieldProblem) };
@@ -167,7 +172,12 @@ export class BatchBridge implements ICanfarBatches {
   }
 
   async submit(request: SubmitRequest, progress: (text: string) => void): Promise<SubmitOutcome> {
-    const plan = await planBatch(toInput(request), platformOf(request), this.options.store);
+    const plan = await planBatch(
+      toInput(request),
+      platformOf(request),
+      this.options.store,
+      planOptions(request),
+    );
     return this._launch(plan, request.settings.maxConcurrentSubmissions, progress);
   }
 
@@ -356,6 +366,11 @@ function toInput(request: SubmitRequest): BatchInput {
     ...(request.user ? { user: request.user } : {}),
     ...(request.endpoint ? { endpoint: request.endpoint } : {}),
   };
+}
+
+/** The dialog's batch id, when it chose one (its proposed name ends with the id's last 4 characters). */
+function planOptions(request: SubmitRequest): PlanOptions {
+  return request.batchId ? { batchId: request.batchId } : {};
 }
 
 function platformOf(request: SubmitRequest): PlatformInfo {

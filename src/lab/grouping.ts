@@ -81,6 +81,11 @@ const STATUS_OF_STATE: Record<ReplicaState, ReplicaStatus> = {
   lost: 'Failed',
 };
 
+/** Whether `state` is one of the monitor's states (notebook outputs may come from a newer producer). */
+export function isReplicaState(state: string): state is ReplicaState {
+  return Object.prototype.hasOwnProperty.call(STATUS_OF_STATE, state);
+}
+
 export function groupSessions(
   sessions: readonly Session[],
   manifests: readonly BatchSummary[] = [],

@@ -316,7 +316,7 @@ const outputsPlugin: JupyterFrontEndPlugin<void> = {
   requires: [IRenderMimeRegistry, ICanfarModel],
   optional: [ICanfarBatches, INotebookTracker, ITranslator],
   activate: (
-    _app: JupyterFrontEnd,
+    app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
     model: CanfarModel,
     bridge: BatchBridge | null,
@@ -325,7 +325,15 @@ const outputsPlugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const factories = [
-      batchRendererFactory({ model, bridge, trans, serverRoot: PageConfig.getOption('serverRoot') }),
+      batchRendererFactory({
+        model,
+        bridge,
+        trans,
+        serverRoot: PageConfig.getOption('serverRoot'),
+        // A replica of the picture (its grid cell, its failure group) opens in the log viewer.
+        openLog: (session) =>
+          void app.commands.execute(CommandIDs.openLogs, { id: session.id, name: session.name }),
+      }),
       sessionsRendererFactory(model, trans),
     ];
     for (const factory of factories) rendermime.addFactory(factory, factory.defaultRank);

@@ -46,6 +46,26 @@ describe('CanfarModel', () => {
     expect(service.count('stats')).toBe(1);
   });
 
+  it('a refresh asked while a poll is under way polls again once it ended, and sees what changed meanwhile', async () => {
+    make();
+    await model.refresh();
+    // A poll starts (a view became visible), its list answered before the sessions change...
+    let listed!: () => void;
+    const answered = new Promise<void>((resolve) => (listed = resolve));
+    const list = service.list.bind(service);
+    service.list = async () => {
+      const result = await list();
+      listed();
+      return result;
+    };
+    model.setVisible('view', true);
+    await answered;
+    // ...then a submission launches a replica and refreshes: the refresh's answer includes it.
+    service.sessions = [session({ name: 'fresh-1', status: 'Pending' })];
+    await model.refresh();
+    expect(model.state.grouped.batches.map((b) => b.name)).toEqual(['fresh']);
+  });
+
   it('fetches the stats again at once when a session starts or ends, so the header matches the list', async () => {
     make();
     service.sessions = [session({ id: 'a1234567', name: 'sweep-1', status: 'Pending' })];

@@ -12,6 +12,7 @@ import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONValue } from '@lumino/coreutils';
 import type { TranslationBundle } from '@jupyterlab/translation';
+import { newBatchId, randomBase36 } from '../batch';
 import { canfarIcon } from './icons';
 import { describeError } from './model';
 import { currentSessionImage, SubmitForm } from './submit';
@@ -117,6 +118,9 @@ async function submitNotebook(
     }
   }
   const info = model.state.info;
+  // The batch id ends with these 4 characters, and so does the proposed name (as the CLI's default name):
+  // two submissions of one notebook never take the same session names. Its time is the submission's.
+  const batchSuffix = randomBase36(4);
   const request = (value: SubmitValue): SubmitRequest => ({
     notebookPath: path,
     notebookText,
@@ -126,6 +130,7 @@ async function submitNotebook(
     user: info?.user ?? undefined,
     endpoint: info?.url || info?.endpoint,
     sessions: model.state.sessions,
+    batchId: newBatchId(new Date(), batchSuffix),
   });
   const memoryKey = `jupyterlab-canfar:last-submission:${path}`;
   const remembered = state ? await state.fetch(memoryKey).catch(() => undefined) : undefined;
@@ -135,6 +140,7 @@ async function submitNotebook(
     info: platform,
     initial: remembered && typeof remembered === 'object' ? (remembered as Partial<SubmitInput>) : undefined,
     preview: backend ? (value) => backend.preview(request(value)) : undefined,
+    batchSuffix,
   });
   const result = await showDialog({
     title: trans.__('Submit %1 as a headless batch', PathExt.basename(path)),

@@ -103,9 +103,10 @@ describe('validateSubmitInput', () => {
     expect(currentSessionImage(sessions, '/lab/tree')).toBeUndefined();
   });
 
-  it('derives a valid default name from the notebook path', () => {
-    expect(defaultName('analysis/My Sweep.ipynb')).toBe('my-sweep');
-    expect(defaultName('__.ipynb')).toBe('batch');
+  it("derives the default name as the CLI does: the notebook's slug and 4 characters of the batch id", () => {
+    expect(defaultName('analysis/My Sweep.ipynb', '20260721-180000-k3x9')).toBe('my-sweep-k3x9');
+    expect(defaultName('__.ipynb', '20260721-180000-0a1b')).toBe('batch-0a1b');
+    expect(defaultName('A'.repeat(80) + '.ipynb', '20260721-180000-zzzz')).toBe(`${'a'.repeat(40)}-zzzz`);
   });
 });
 
@@ -197,6 +198,35 @@ describe('SubmitForm', () => {
     expect(form.node.querySelector<HTMLInputElement>('[name="replicas"]')?.value).toBe('16');
     expect(form.node.querySelector<HTMLSelectElement>('[name="cores"]')?.value).toBe('4');
     expect(form.getValue()).toMatchObject({ name: 'again', replicas: 16, cores: 4, params: { alpha: '2' } });
+  });
+
+  it('proposes a name of its own at each submission: the same notebook twice never takes the same names', () => {
+    const first = new SubmitForm({ trans, settings: DEFAULT_SETTINGS, info, batchSuffix: 'k3x9' });
+    expect(first.proposedName).toBe('my-sweep-k3x9');
+    expect(first.getValue()?.name).toBe('my-sweep-k3x9');
+    // Two dialogs, random suffixes: different names.
+    const names = new Set(
+      Array.from(
+        { length: 20 },
+        () => new SubmitForm({ trans, settings: DEFAULT_SETTINGS, info }).proposedName,
+      ),
+    );
+    expect(names.size).toBe(20);
+    for (const name of names) expect(name).toMatch(/^my-sweep-[a-z0-9]{4}$/);
+    // The last submission is remembered with its name: a proposed one (this version's, or an older
+    // version's bare slug) is that batch's and gives way to a fresh one; a name the user typed stays.
+    for (const earlier of ['my-sweep-k3x9', 'my-sweep']) {
+      const again = new SubmitForm({
+        trans,
+        settings: DEFAULT_SETTINGS,
+        info,
+        batchSuffix: 'p0q1',
+        initial: { name: earlier, replicas: '4' },
+      });
+      expect(again.getValue()).toMatchObject({ name: 'my-sweep-p0q1', replicas: 4 });
+    }
+    const typed = new SubmitForm({ trans, settings: DEFAULT_SETTINGS, info, initial: { name: 'survey' } });
+    expect(typed.getValue()?.name).toBe('survey');
   });
 
   it('prefills parameters and sends only the changed ones', () => {
@@ -297,7 +327,7 @@ describe('SubmitForm: sweeps and any parameter value', () => {
   });
 
   it('each field takes a list when swept: live count of sets and sessions, every combination sent', async () => {
-    const form = new SubmitForm({ trans, settings: DEFAULT_SETTINGS, info: withQuery });
+    const form = new SubmitForm({ trans, settings: DEFAULT_SETTINGS, info: withQuery, batchSuffix: 'k3x9' });
     Widget.attach(form, document.body);
     expect(count(form)).toBe('No parameter is swept: one set of values.');
     toggle(form, 'alpha', true);
@@ -317,7 +347,7 @@ describe('SubmitForm: sweeps and any parameter value', () => {
     });
     // The local plan lists the sets' sessions.
     expect(form.node.querySelector('[data-canfar="plan"]')?.textContent).toContain(
-      '12 headless sessions: my-sweep-1-1, my-sweep-1-2, my-sweep-2-1, …, my-sweep-6-2',
+      '12 headless sessions: my-sweep-k3x9-1-1, my-sweep-k3x9-1-2, my-sweep-k3x9-2-1, …, my-sweep-k3x9-6-2',
     );
     type(form, 'param:alpha', '0.1, x, 0.1');
     expect(errorOf(form, 'param:alpha')).toBe(

@@ -9,10 +9,13 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import {
   BATCHES_FOLDER,
+  batchName,
   checkParamValue,
   longestSessionName,
   parseSweepOption,
+  randomBase36,
   sessionNameOf,
+  slugify,
   tooManySessions,
 } from '../batch';
 import type { ParamValue } from '../batch';
@@ -270,17 +273,19 @@ export function currentSessionImage(sessions: readonly Session[], path: string):
   return sessions.find((session) => session.type !== 'headless' && path.includes(`/${session.id}/`))?.image;
 }
 
-/** A session name from a notebook path: `analysis/My Sweep.ipynb` -> `my-sweep`. */
-export function defaultName(notebookPath: string): string {
-  const base = notebookPath.split('/').pop() ?? 'batch';
-  const stem = base.replace(/\.ipynb$/i, '');
-  const slug = stem
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40)
-    .replace(/-+$/, '');
-  return slug || 'batch';
+/**
+ * The name the dialog proposes, as the CLI makes it: the notebook's name as a slug plus 4 characters of the
+ * batch id (`analysis/My Sweep.ipynb`, batch `20260721-180000-k3x9` -> `my-sweep-k3x9`), so that a second
+ * submission of the same notebook does not take the first one's session names.
+ */
+export function defaultName(notebookPath: string, batchId: string): string {
+  return batchName({ notebookPath }, batchId);
+}
+
+/** Whether `name` is one the dialog proposes for this notebook (its slug, alone or with 4 characters). */
+export function isProposedName(name: string, notebookPath: string): boolean {
+  const slug = slugify((notebookPath.split('/').pop() ?? '').replace(/\.ipynb$/i, ''), 40);
+  return name === slug || new RegExp(`^${slug}-[a-z0-9]{4}$`).test(name);
 }
 
 export interface SubmitFormOptions {
@@ -293,6 +298,8 @@ export interface SubmitFormOptions {
   preview?: (value: SubmitValue) => Promise<PreviewResult>;
   /** Milliseconds to wait after the last keystroke before asking for a preview. */
   previewDelay?: number;
+  /** The last 4 characters of the batch id this submission will have (default: random, as the CLI's). */
+  batchSuffix?: string;
 }
 
 /**
@@ -309,8 +316,10 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
     for (const p of info.parameters ?? []) params[p.name] = p.default;
     const context = info.context;
     const res = settings.defaultResources;
+    this._batchSuffix = options.batchSuffix ?? randomBase36(4);
+    this._proposedName = defaultName(info.notebookPath, this._batchSuffix);
     this._input = {
-      name: defaultName(info.notebookPath),
+      name: this._proposedName,
       image: settings.defaultImage || info.currentImage || firstImage(info.images) || '',
       flexible: res.flexible,
       cores: pick(res.cores, context?.cores.options, context?.cores.default),
@@ -324,7 +333,9 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
       expect: '',
       policy: settings.conversionPolicy,
     };
-    const initial = options.initial ?? {};
+    const initial = { ...options.initial };
+    // A name the dialog proposed for an earlier submission is that batch's: a fresh one is proposed.
+    if (initial.name !== undefined && isProposedName(initial.name, info.notebookPath)) delete initial.name;
     for (const key of [
       'name',
       'image',
@@ -346,6 +357,16 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
       if (key in params && swept) this._input.sweeps![key] = true;
     this._build(trans, info);
     this._validate();
+  }
+
+  /** The last 4 characters of this submission's batch id (the proposed name ends with them). */
+  get batchSuffix(): string {
+    return this._batchSuffix;
+  }
+
+  /** The name the dialog proposed (the notebook's slug and 4 characters of the batch id). */
+  get proposedName(): string {
+    return this._proposedName;
   }
 
   /** The current input (for tests and for remembering the last submission). */
@@ -764,6 +785,8 @@ export class SubmitForm extends Widget implements Dialog.IBodyWidget<SubmitValue
   }
 
   private _options: SubmitFormOptions;
+  private _batchSuffix: string;
+  private _proposedName: string;
   private _input: SubmitInput;
   private _sets = 1;
   private _replicasLabel = '';

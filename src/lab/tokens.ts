@@ -399,6 +399,11 @@ export interface SubmitRequest {
   endpoint?: string;
   /** The sessions of the last poll: a replica name already in use is refused. */
   sessions?: Session[];
+  /**
+   * The batch's id (the dialog's proposed name ends with its last 4 characters, as the CLI's default
+   * name does); default: a new random one.
+   */
+  batchId?: string;
 }
 
 export interface SubmitOutcome {

@@ -71,7 +71,7 @@ test('%canfar submit in a Python notebook without node launches through the exte
   await expect(summary).toContainText(/Pending|Submitting/);
   await page.screenshot({ path: test.info().outputPath('magic-pending.png') });
   await expect(summary).toHaveText('3/3 Completed', { timeout: 120_000 });
-  await expect(output.locator('.jp-CanfarOutput-cell')).toHaveCount(3);
+  await expect(output.locator('[data-canfar="grid"] [role="option"]')).toHaveCount(3);
   await expect(output.locator('[data-canfar="live"]')).toHaveText('final state');
   // The cell ran once: its prompt is the one it had when it returned.
   await expect(cell.locator('.jp-InputPrompt')).toHaveText(prompt ?? '');

@@ -108,12 +108,15 @@ test('a parameter holding "=", quotes, a new line and non-ASCII submits unchange
   expect(readFileSync(join(first, 'logs/replica-1.log'), 'utf8')).toContain(`VALUE ${hex(value)}`);
   const manifest = JSON.parse(readFileSync(join(first, 'batch.json'), 'utf8'));
   expect(manifest.env.names.filter((n: string) => n.startsWith('CANFAR_PARAM_'))).toEqual([]);
+  expect(manifest.name).toMatch(/^query-[a-z0-9]{4}$/);
 
-  // Overridden: typed as a quoted literal (a one-line field takes its new line as \n).
+  // Overridden: typed as a quoted literal (a one-line field takes its new line as \n). The name the dialog
+  // proposes is a fresh one (the first batch's session is still listed with its own): nothing to change.
   const other = 'a=b "c"\nñ';
   await openSubmitDialog(page, lab);
-  // A name of its own: the first batch's session, still listed, holds the default one.
-  await form.locator('input[name="name"]').fill('query-again');
+  const proposed = await form.locator('input[name="name"]').inputValue();
+  expect(proposed).toMatch(/^query-[a-z0-9]{4}$/);
+  expect(proposed).not.toBe(manifest.name);
   const field = form.locator('input[name="param:QUERY"]');
   await field.fill(JSON.stringify(other));
   await page.keyboard.press('Tab');
@@ -123,6 +126,9 @@ test('a parameter holding "=", quotes, a new line and non-ASCII submits unchange
   const second = join(jupyter.rootDir, 'canfar-batches', batches(jupyter.rootDir)[1]);
   await finished(second, 1);
   const sent = JSON.parse(readFileSync(join(second, 'batch.json'), 'utf8'));
+  // The name and the batch id end with the same 4 characters, as the CLI's default name.
+  expect(sent.name).toBe(proposed);
+  expect(sent.batchId.slice(-4)).toBe(proposed.slice(-4));
   expect(sent.parameters.overrides).toEqual({ QUERY: other });
   expect(sent.env.values.CANFAR_PARAM_QUERY).toMatch(/^canfar-b64:[A-Za-z0-9_-]+$/);
   // The replica's runtime decodes the value: it prints it exactly.

@@ -5,12 +5,20 @@
  */
 import { MimeModel } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
+import { act } from 'react';
 import { BATCH_MIME, MemoryBatchStore } from '../../batch';
 import type { BatchOutputData } from '../../batch';
 import { BatchBridge } from '../batch-bridge';
 import { CanfarModel } from '../model';
 import { INFO_OK, skahaInMemory } from '../testing.test';
 import { BatchOutputWidget, relativeFolder } from './batch-output';
+
+// The picture (bar, grid, failures) is the panel's, drawn by React: `act` lets it commit before assertions.
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+const settle = (action: () => unknown) =>
+  act(async () => {
+    await action();
+  });
 
 const NOTEBOOK = JSON.stringify({
   nbformat: 4,
@@ -31,7 +39,12 @@ async function setup() {
   return { client, sessions, store, bridge, model };
 }
 
-function output(model: CanfarModel, bridge: BatchBridge | null, data: Partial<BatchOutputData>) {
+function output(
+  model: CanfarModel,
+  bridge: BatchBridge | null,
+  data: Partial<BatchOutputData>,
+  opened: string[] = [],
+) {
   const widget = new BatchOutputWidget(
     {
       mimeType: BATCH_MIME,
@@ -40,7 +53,7 @@ function output(model: CanfarModel, bridge: BatchBridge | null, data: Partial<Ba
       linkHandler: null,
       latexTypesetter: null,
     } as never,
-    { model, bridge, serverRoot: '/arc/home/jdoe' },
+    { model, bridge, serverRoot: '/arc/home/jdoe', openLog: (s) => void opened.push(`${s.name} ${s.id}`) },
   );
   const render = (value: Partial<BatchOutputData>) =>
     widget.renderModel(
@@ -57,22 +70,30 @@ describe('BatchOutputWidget', () => {
   it('shows "Submitting…" at once, then the live state from the model, then the final state', async () => {
     const { bridge, model, sessions, store } = await setup();
     const batchId = '20260721-180000-abcd';
-    const { widget, render, ready } = output(model, bridge, {
-      batchId,
-      phase: 'submitting',
-      folder: `work/canfar-batches/${batchId}`,
-      notebook: 'other.ipynb',
-    });
-    await ready;
-    Widget.attach(widget, document.body);
+    const opened: string[] = [];
+    const { widget, render, ready } = output(
+      model,
+      bridge,
+      {
+        batchId,
+        phase: 'submitting',
+        folder: `work/canfar-batches/${batchId}`,
+        notebook: 'other.ipynb',
+      },
+      opened,
+    );
+    await settle(() => ready);
+    await settle(() => Widget.attach(widget, document.body));
     expect(summary(widget)).toBe('Submitting…');
-    await render({
-      batchId,
-      phase: 'submitting',
-      folder: `work/canfar-batches/${batchId}`,
-      launched: 1,
-      total: 3,
-    });
+    await settle(() =>
+      render({
+        batchId,
+        phase: 'submitting',
+        folder: `work/canfar-batches/${batchId}`,
+        launched: 1,
+        total: 3,
+      }),
+    );
     expect(summary(widget)).toBe('Submitting… 1/3 launched');
 
     // The extension launches it (as the kernel asked), and the model polls.
@@ -87,12 +108,12 @@ describe('BatchOutputWidget', () => {
       { batchId },
     );
     await bridge.launchPlan(plan, { concurrency: 4 });
-    await model.refresh();
+    await settle(() => model.refresh());
     expect(summary(widget)).toBe('3/3 Pending');
-    expect(widget.node.querySelectorAll('.jp-CanfarOutput-cell')).toHaveLength(3);
+    expect(widget.node.querySelectorAll('[data-canfar="grid"] [role="option"]')).toHaveLength(3);
 
     sessions[0].status = 'Running';
-    await model.refresh();
+    await settle(() => model.refresh());
     expect(summary(widget)).toBe('1/3 Running · 2/3 Pending');
     expect(widget.node.querySelector('[data-canfar="live"]')?.textContent).toBe('live');
 
@@ -108,18 +129,30 @@ describe('BatchOutputWidget', () => {
         }),
       );
     sessions[1].status = 'Failed';
-    await model.refresh();
+    await settle(() => model.refresh());
     expect(summary(widget)).toBe('1/3 Failed · 2/3 Completed');
-    expect(widget.node.querySelector('[data-canfar="failures"]')?.textContent).toMatch(
-      /^replica 2 \(exit 1\)/,
+    // The failures, grouped as the panel groups them; open, the group lists replica 2 with its exit code.
+    const failures = widget.node.querySelector('[data-canfar="failures"]')!;
+    await settle(() => failures.querySelector<HTMLButtonElement>('.jp-CanfarFailures-group button')!.click());
+    expect(
+      [...failures.querySelectorAll('.jp-CanfarFailures-replicas li')].map((li) => li.textContent),
+    ).toEqual(['other-2exit 1Logs']);
+    // A replica opens in the log viewer: from its grid cell, and from its failure group.
+    const cells = widget.node.querySelectorAll<HTMLElement>('[data-canfar="grid"] [role="option"]');
+    await settle(() => cells[0].click());
+    await settle(() =>
+      failures
+        .querySelector<HTMLButtonElement>('.jp-CanfarFailures-replicas [data-canfar-action="logs"]')!
+        .click(),
     );
-    const segments = [...widget.node.querySelectorAll('.jp-CanfarOutput-segment')] as HTMLElement[];
-    expect(segments.map((s) => [s.className.replace(/.*state-/, ''), s.dataset.count])).toEqual([
+    expect(opened).toEqual([`other-1 ${sessions[0].id}`, `other-2 ${sessions[1].id}`]);
+    const segments = [...widget.node.querySelectorAll('.jp-CanfarProgress-segment')] as HTMLElement[];
+    expect(segments.map((s) => [s.dataset.kind, s.dataset.count])).toEqual([
       ['completed', '2'],
       ['failed', '1'],
     ]);
     expect(widget.node.querySelector('[data-canfar="live"]')?.textContent).toBe('final state');
-    widget.dispose();
+    await settle(() => widget.dispose());
   });
 
   it('after a reload, an output written by the CLI (absolute folder) finds its batch and goes live', async () => {
@@ -146,14 +179,14 @@ describe('BatchOutputWidget', () => {
         { replica: 2, state: 'pending' },
       ],
     });
-    await ready;
-    Widget.attach(widget, document.body);
+    await settle(() => ready);
+    await settle(() => Widget.attach(widget, document.body));
     // The snapshot first (what the kernel saw), then the model's state.
     expect(summary(widget)).toBe('1/2 Running · 1/2 Pending');
-    await model.refresh();
-    await model.refresh();
+    await settle(() => model.refresh());
+    await settle(() => model.refresh());
     expect(summary(widget)).toBe('2/2 Completed');
-    widget.dispose();
+    await settle(() => widget.dispose());
   });
 
   it('a deleted batch keeps its snapshot and says it was deleted; the model may stand by again', async () => {
@@ -169,7 +202,7 @@ describe('BatchOutputWidget', () => {
       { batchId },
     );
     await bridge.launchPlan(plan, { concurrency: 2 });
-    await model.refresh();
+    await settle(() => model.refresh());
     await model.deleteBatch(model.findBatch(batchId)!);
     // A reloaded page: the output is rendered, its folder says the batch was deleted.
     const reloaded = new BatchBridge({ client, store });
@@ -185,13 +218,13 @@ describe('BatchOutputWidget', () => {
         { replica: 2, state: 'running' },
       ],
     });
-    await ready;
-    Widget.attach(widget, document.body);
-    await reloadedModel.refresh();
+    await settle(() => ready);
+    await settle(() => Widget.attach(widget, document.body));
+    await settle(() => reloadedModel.refresh());
     expect(widget.node.querySelector('[data-canfar="live"]')?.textContent).toMatch(/^deleted \(snapshot of/);
     expect(summary(widget)).toBe('2/2 Running');
     expect(visible).toHaveBeenLastCalledWith(expect.any(String), false);
-    widget.dispose();
+    await settle(() => widget.dispose());
   });
 
   it('a batch that was not launched shows why, and follows nothing', async () => {
@@ -206,13 +239,13 @@ describe('BatchOutputWidget', () => {
         problems: ['cores = 3: not offered'],
       },
     });
-    await ready;
+    await settle(() => ready);
     expect(summary(widget)).toBe('Not launched');
     expect(widget.node.querySelector('[data-canfar="error"]')?.textContent).toContain(
       'cores = 3: not offered',
     );
     expect(follow).not.toHaveBeenCalled();
-    widget.dispose();
+    await settle(() => widget.dispose());
   });
 
   it('maps folders to the server root', () => {

@@ -1,24 +1,25 @@
 /**
- * `application/vnd.canfar.batch+json` in a notebook output: a batch's live status (stacked bar, replica
- * grid, state counts, failures) that keeps following the batch while the notebook is open, also after a
- * reload, without re-running the cell. The output holds the batch id and folder (and a snapshot, shown
- * until the first poll); the state comes from the extension's model, the one the panel polls, so an output
- * costs no request of its own: it only asks the model to keep polling while it is on the page.
+ * `application/vnd.canfar.batch+json` in a notebook output: a batch's live status (the panel's stacked bar
+ * with its counts, replica grid and failures grouped by signature: `BatchPicture`) that keeps following the
+ * batch while the notebook is open, also after a reload, without re-running the cell. The output holds the
+ * batch id and folder (and a snapshot, shown until the first poll); the state comes from the extension's
+ * model, the one the panel polls, so an output costs no request of its own: it only asks the model to keep
+ * polling while it is on the page.
  */
 import { PageConfig } from '@jupyterlab/coreutils';
 import type { IRenderMime } from '@jupyterlab/rendermime';
 import { nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
-import { BATCH_MIME, readBatchOutput } from '../../batch';
+import { Panel, Widget } from '@lumino/widgets';
+import { BATCH_MIME, readBatchOutput, splitError } from '../../batch';
 import type { BatchOutputData, BatchOutputReplica } from '../../batch';
 import type { BatchBridge } from '../batch-bridge';
-import { summarize, isSettled } from '../grouping';
-import type { BatchGroup, ReplicaRow, ReplicaStatus } from '../grouping';
+import { batchGroupOf, isFinished, isReplicaState, summarize } from '../grouping';
+import type { BatchGroup, BatchReplicaSummary, ReplicaRow } from '../grouping';
 import type { CanfarModel } from '../model';
-import { statusLabel } from '../panel';
-import { renderBar, renderGrid } from './batch-views';
+import type { SessionRef } from '../tokens';
+import { BatchPicture, statusLabel } from '../views';
 
 export interface OutputDeps {
   model: CanfarModel;
@@ -27,50 +28,49 @@ export interface OutputDeps {
   trans?: TranslationBundle;
   /** The Jupyter server's root as an absolute path (page config `serverRoot`). */
   serverRoot?: string;
+  /** Opens a replica's log (the log viewer); without it the picture offers no log. */
+  openLog?: (session: SessionRef) => void;
 }
 
-/** The monitor's replica states as the panel names them (batch-bridge.ts maps them the same way). */
-const STATUS_OF_STATE: Record<string, ReplicaStatus> = {
-  launching: 'Pending',
-  queued: 'Pending',
-  requeued: 'Pending',
-  pending: 'Pending',
-  'pull-error': 'Pending',
-  running: 'Running',
-  completed: 'Completed',
-  failed: 'Failed',
-  'launch-failed': 'Failed',
-  lost: 'Failed',
-  'output-missing': 'Failed',
-  cancelled: 'Cancelled',
-};
-
-function replicaMessage(r: BatchOutputReplica): string | undefined {
+/** Where a failed replica stopped, as the panel groups failures (cell, exception, message). */
+function replicaFailure(r: BatchOutputReplica): BatchReplicaSummary['failure'] {
   const failure = r.failure;
-  const cell = failure?.cellLabel ?? (failure?.cell !== undefined ? `cell ${failure.cell}` : '');
-  if (failure?.error) return `${cell} ${failure.error}`.trim();
-  return r.message;
+  if (!failure && !r.message) return undefined;
+  return {
+    ...(failure?.cell !== undefined ? { cell: failure.cell } : {}),
+    ...(failure?.error ? splitError(failure.error) : {}),
+    ...(r.message && !failure?.error ? { message: r.message } : {}),
+  };
 }
 
-/** A snapshot as the group the panel would draw (before the first poll, or without the batches plugin). */
+/**
+ * A snapshot as the group the panel would draw (before the first poll, or without the batches plugin): the
+ * replicas with the monitor's states, through the panel's own grouping. A state this version does not know
+ * (a newer producer) shows as unknown.
+ */
 export function groupFromOutput(data: BatchOutputData): BatchGroup {
-  const replicas: ReplicaRow[] = (data.replicas ?? []).map((r) => ({
-    index: r.replica,
-    name: r.name ?? `replica ${r.replica}`,
-    sessionId: r.sessionId,
-    status: STATUS_OF_STATE[r.state] ?? 'Unknown',
-    exitCode: r.exitCode,
-    message: replicaMessage(r),
-  }));
-  const counts: BatchGroup['counts'] = {};
-  for (const row of replicas) counts[row.status] = (counts[row.status] ?? 0) + 1;
-  return {
-    key: data.batchId,
+  const replicas: BatchReplicaSummary[] = (data.replicas ?? []).map((r) => {
+    const failure = ['failed', 'lost', 'output-missing', 'launch-failed'].includes(r.state)
+      ? replicaFailure(r)
+      : undefined;
+    return {
+      index: r.replica,
+      name: r.name ?? `replica ${r.replica}`,
+      ...(r.sessionId ? { sessionId: r.sessionId } : {}),
+      ...(isReplicaState(r.state) ? { state: r.state } : { status: 'Unknown' as const }),
+      ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+      ...(r.message ? { message: r.message } : {}),
+      ...(failure ? { failure } : {}),
+      ...(r.attempt !== undefined ? { attempt: r.attempt } : {}),
+    };
+  });
+  return batchGroupOf({
+    id: data.batchId,
     name: data.name ?? data.batchId,
     total: data.counts?.total ?? (replicas.length || data.total || 0),
     replicas,
-    counts,
-  };
+    ...(data.counts ? { counts: data.counts } : {}),
+  });
 }
 
 /** The folder relative to the server root: as given, or an absolute path under the root made relative. */
@@ -87,7 +87,7 @@ let outputCounter = 0;
 /** Polls of the model without the batch before an output stops asking the model to poll for it. */
 const MAX_MISSES = 10;
 
-export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
+export class BatchOutputWidget extends Panel implements IRenderMime.IRenderer {
   constructor(
     private readonly options: IRenderMime.IRendererOptions,
     private readonly deps: OutputDeps,
@@ -97,6 +97,21 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
     this.addClass('jp-CanfarBatchOutput');
     this._trans = deps.trans ?? nullTranslator.load('jupyterlab_canfar');
     this._viewId = `canfar-output-${++outputCounter}`;
+    const openLog = deps.openLog;
+    const open = openLog
+      ? (row: ReplicaRow) => {
+          const id = row.session?.id ?? row.sessionId;
+          if (id) openLog({ id, name: row.name });
+        }
+      : undefined;
+    // The panel's picture of a batch: stacked bar with its counts, replica grid, failures by signature.
+    this._picture = new BatchPicture({
+      trans: this._trans,
+      ...(open ? { onOpenReplica: open, onOpenLog: open } : {}),
+    });
+    this.addWidget(this._head);
+    this.addWidget(this._picture);
+    this.addWidget(this._foot);
     deps.model.stateChanged.connect(this._onModel, this);
   }
 
@@ -158,11 +173,13 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
       return;
     }
     this._misses = 0;
+    // The model shares an unchanged batch between polls: nothing to draw then.
+    if (group === this._group && this._stopped === undefined) return;
     this._stopped = undefined;
     this._group = group;
     this._render();
-    // A finished batch changes no more: the model may stand by again.
-    if (isSettled(group)) this.deps.model.setVisible(this._viewId, false);
+    // A finished batch (canary, replicas and combine over) changes no more: the model may stand by again.
+    if (isFinished(group)) this.deps.model.setVisible(this._viewId, false);
   }
 
   /** Gives up following (the batch was deleted, or its folder cannot be read): the snapshot stays. */
@@ -179,18 +196,21 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
   private _render(): void {
     const trans = this._trans;
     const data = this._data;
-    this.node.textContent = '';
+    const head = this._head.node;
+    const foot = this._foot.node;
+    head.textContent = '';
+    foot.textContent = '';
     if (!data) {
-      this.node.appendChild(
-        text('p', 'jp-CanfarOutput-error', trans.__('This CANFAR output has no batch id.')),
-      );
+      delete this.node.dataset.canfarBatch;
+      this._picture.group = undefined;
+      head.appendChild(text('p', 'jp-CanfarOutput-error', trans.__('This CANFAR output has no batch id.')));
       return;
     }
     this.node.dataset.canfarBatch = data.batchId;
     const group = this._group ?? groupFromOutput(data);
     const live = Boolean(this._group);
-    const phase = live ? (isSettled(group) ? 'done' : 'running') : data.phase;
-    this.node.dataset.phase = phase;
+    const finished = live && isFinished(group);
+    this.node.dataset.phase = live ? (finished ? 'done' : 'running') : data.phase;
 
     const header = text('div', 'jp-CanfarOutput-header');
     header.appendChild(text('span', 'jp-CanfarOutput-title', trans.__('Batch %1', group.name)));
@@ -198,7 +218,7 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
     const summary = text('span', 'jp-CanfarOutput-summary', this._summary(data, group, live));
     summary.dataset.canfar = 'summary';
     header.appendChild(summary);
-    this.node.appendChild(header);
+    head.appendChild(header);
 
     if (data.phase === 'failed' && !live) {
       const error = text('div', 'jp-CanfarOutput-error');
@@ -210,37 +230,17 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
         for (const problem of problems) list.appendChild(text('li', '', problem));
         error.appendChild(list);
       }
-      this.node.appendChild(error);
+      head.appendChild(error);
+      this._picture.group = undefined;
+      this._foot.hide();
       return;
     }
-    if (group.replicas.length > 0 || group.total > 0) {
-      this.node.appendChild(renderBar(group, trans));
-      this.node.appendChild(this._counts(group));
-      this.node.appendChild(renderGrid(group, trans));
-    }
-    const failures = group.replicas.filter((r) => r.status === 'Failed' || r.status === 'Error');
-    if (failures.length) {
-      const list = text('ul', 'jp-CanfarOutput-failures');
-      list.dataset.canfar = 'failures';
-      for (const row of failures.slice(0, 20)) {
-        const exit = row.exitCode !== undefined ? ` (${trans.__('exit %1', row.exitCode)})` : '';
-        list.appendChild(
-          text(
-            'li',
-            '',
-            `${trans.__('replica %1', row.index ?? row.name)}${exit}${row.message ? `: ${row.message}` : ''}`,
-          ),
-        );
-      }
-      if (failures.length > 20)
-        list.appendChild(text('li', '', trans.__('… and %1 more', failures.length - 20)));
-      this.node.appendChild(list);
-    }
-    const footer = text('div', 'jp-CanfarOutput-footer');
-    footer.appendChild(text('span', '', data.batchId));
-    if (this._folder) footer.appendChild(text('span', '', this._folder));
+    this._picture.group = group.replicas.length > 0 || group.total > 0 ? group : undefined;
+    this._foot.show();
+    foot.appendChild(text('span', '', data.batchId));
+    if (this._folder) foot.appendChild(text('span', '', this._folder));
     const state = live
-      ? isSettled(group)
+      ? finished
         ? trans.__('final state')
         : trans.__('live')
       : this._stopped === 'deleted'
@@ -252,8 +252,7 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
             : trans.__('snapshot of %1', data.at);
     const badge = text('span', 'jp-CanfarOutput-live', state);
     badge.dataset.canfar = 'live';
-    footer.appendChild(badge);
-    this.node.appendChild(footer);
+    foot.appendChild(badge);
   }
 
   private _summary(data: BatchOutputData, group: BatchGroup, live: boolean): string {
@@ -267,22 +266,6 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
     return summarize(group, (status) => statusLabel(trans, status)) || trans.__('%1 replicas', group.total);
   }
 
-  private _counts(group: BatchGroup): HTMLElement {
-    const counts = text('div', 'jp-CanfarOutput-counts');
-    counts.dataset.canfar = 'counts';
-    for (const [status, count] of Object.entries(group.counts)) {
-      if (!count) continue;
-      const item = text(
-        'span',
-        `jp-CanfarOutput-count`,
-        `${statusLabel(this._trans, status as ReplicaStatus)} ${count}`,
-      );
-      item.dataset.status = status;
-      counts.appendChild(item);
-    }
-    return counts;
-  }
-
   private _data?: BatchOutputData;
   private _misses = 0;
   private _stopped?: 'deleted' | 'not found';
@@ -290,6 +273,9 @@ export class BatchOutputWidget extends Widget implements IRenderMime.IRenderer {
   private _group?: BatchGroup;
   private _trans: TranslationBundle;
   private readonly _viewId: string;
+  private readonly _head = new Widget();
+  private readonly _foot = new Widget({ node: text('div', 'jp-CanfarOutput-footer') });
+  private readonly _picture: BatchPicture;
 }
 
 function text<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, content?: string) {
