@@ -17,7 +17,10 @@ export interface BatchStore {
    * The entries of a folder with their modification time and size, in one request (`[]` when the folder
    * does not exist). Optional: with it, a monitor reads a status file only when its entry changed; without
    * it, it reads every unfinished replica's status file at every poll. Files that the batch replaces
-   * change through an atomic rename, so a new content shows as a new modification time or size.
+   * change through an atomic rename, so a new content shows as a new modification time, size or inode.
+   * (File systems stamp times with a coarse clock, a few milliseconds: two replacements of equal size
+   * within one tick look alike where the store cannot say the inode; run.sh's successive status files
+   * differ in size or are seconds apart.)
    */
   listEntries?(path: string): Promise<BatchStoreEntry[]>;
   /** Creates a folder and its parents (no error when it exists). */
@@ -34,15 +37,17 @@ export interface BatchStoreEntry {
   modified?: string;
   /** Its size in bytes (files), when the store says it. */
   size?: number;
+  /** Its inode number, when the store knows it: a file replaced through a rename gets a new one. */
+  inode?: string;
 }
 
 /**
- * What tells one content of an entry from the next (its modification time and size), or undefined when
- * the store says neither: such an entry is read every time.
+ * What tells one content of an entry from the next (its modification time, size and inode), or
+ * undefined when the store says neither time nor size: such an entry is read every time.
  */
 export function entryVersion(entry: BatchStoreEntry): string | undefined {
   if (entry.modified === undefined && entry.size === undefined) return undefined;
-  return `${entry.modified ?? ''}|${entry.size ?? ''}`;
+  return `${entry.modified ?? ''}|${entry.size ?? ''}|${entry.inode ?? ''}`;
 }
 
 export class BatchStoreError extends Error {

@@ -87,7 +87,7 @@ export class NodeBatchStore implements BatchStore {
     }
   }
 
-  /** readdir, then one stat per entry (a few at a time): modification time in nanoseconds, and size. */
+  /** readdir, then one stat per entry (a few at a time): modification time in nanoseconds, size, inode. */
   async listEntries(relative: string): Promise<BatchStoreEntry[]> {
     const folder = this.resolve(relative);
     let names: string[];
@@ -109,6 +109,7 @@ export class NodeBatchStore implements BatchStore {
             type: stat.isDirectory() ? 'directory' : 'file',
             modified: stat.mtimeNs.toString(),
             size: Number(stat.size),
+            inode: stat.ino.toString(),
           };
         } catch (error) {
           // Gone since readdir (a temporary file renamed into place): not an entry any more.
