@@ -199,6 +199,17 @@ test('one replica finishing makes exactly one status read, and the poll shows it
   expect(batch.counting.statusReads()).toEqual([`${batch.plan.folder}/status/replica-17.json`]);
   expect(view.replicas[16]).toMatchObject({ state: 'completed', exitCode: 0, end: '2026-08-01T10:05:00Z' });
   expect(view.counts).toMatchObject({ running: 499, completed: 1 });
+  // Its platform log and events saved, and what the poll saw recorded in batch.json in one write.
+  expect(batch.counting.writes.sort()).toEqual([
+    `${batch.plan.folder}/batch.json`,
+    `${batch.plan.folder}/logs/replica-17.events.txt`,
+    `${batch.plan.folder}/logs/replica-17.platform.log`,
+  ]);
+  const manifest = JSON.parse(await batch.memory.readText(`${batch.plan.folder}/batch.json`));
+  expect(manifest.replicas[16].observed).toMatchObject({
+    status: 'Completed',
+    captured: { log: 'logs/replica-17.platform.log', events: 'logs/replica-17.events.txt' },
+  });
   // And the poll after it reads nothing again.
   batch.counting.reset();
   await poll();

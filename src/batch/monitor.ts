@@ -351,23 +351,24 @@ export class BatchMonitor {
       replicas.push(view);
     }
 
-    if (observedChanges.length > 0 && !tracked.released) {
-      void tracked.writer
-        .update((m) => {
-          for (const change of observedChanges) {
-            const entry = m.replicas.find((r) => r.replica === change.replica);
-            if (entry)
-              entry.observed = {
-                ...entry.observed,
-                status: change.status,
-                ...(change.started ? { started: true } : {}),
-                at: now.toISOString(),
-              };
-          }
-        })
-        .catch(() => undefined);
-    }
-    if (toCapture.length > 0) await this.capture(tracked, toCapture);
+    // What this poll records in batch.json goes in one write (the file grows with the replicas: about
+    // 200 bytes each).
+    const changes: ((m: BatchManifest) => void)[] = [];
+    if (observedChanges.length > 0)
+      changes.push((m) => {
+        for (const change of observedChanges) {
+          const entry = m.replicas.find((r) => r.replica === change.replica);
+          if (entry)
+            entry.observed = {
+              ...entry.observed,
+              status: change.status,
+              ...(change.started ? { started: true } : {}),
+              at: now.toISOString(),
+            };
+        }
+      });
+    const captured = toCapture.length > 0 ? await this.capture(tracked, toCapture) : undefined;
+    if (captured) changes.push(captured);
 
     const counts = countReplicas(replicas);
     const combine = manifest.combine ? this.combineView(replicas, statuses.get('combine')) : undefined;
@@ -383,11 +384,18 @@ export class BatchMonitor {
       };
       const recorded = manifest.combine.outcome;
       if (!recorded || recorded.state !== outcome.state || recorded.end !== outcome.end)
-        void tracked.writer
-          .update((m) => {
-            if (m.combine) m.combine.outcome = { ...outcome, at: now.toISOString() };
-          })
-          .catch(() => undefined);
+        changes.push((m) => {
+          if (m.combine) m.combine.outcome = { ...outcome, at: now.toISOString() };
+        });
+    }
+    if (changes.length > 0 && !tracked.released) {
+      const written = tracked.writer
+        .update((m) => {
+          for (const change of changes) change(m);
+        })
+        .catch(() => undefined);
+      // A capture is on record in batch.json when the poll that made it resolves.
+      if (captured) await written;
     }
     const phase = batchPhase(manifest, replicas, combine);
     // Done once the platform agrees too (a replica's status file can say "finished" a moment before its
@@ -727,8 +735,14 @@ export class BatchMonitor {
     return summary;
   }
 
-  /** Saves the platform's log and events of finished replicas, once each. */
-  private async capture(tracked: Tracked, items: { replica: number; session: Session }[]): Promise<void> {
+  /**
+   * Saves the platform's log and events of finished replicas, once each; resolves with the change that
+   * records them in batch.json.
+   */
+  private async capture(
+    tracked: Tracked,
+    items: { replica: number; session: Session }[],
+  ): Promise<(m: BatchManifest) => void> {
     const { client, store } = this.init;
     const captured: { replica: number; log?: string; events?: string }[] = [];
     await limited(items, 8, async ({ replica, session }) => {
@@ -753,24 +767,21 @@ export class BatchMonitor {
       captured.push(entry);
     });
     const at = this.options.now().toISOString();
-    if (tracked.released) return;
-    await tracked.writer
-      .update((m) => {
-        for (const entry of captured) {
-          const record = m.replicas.find((r) => r.replica === entry.replica);
-          if (record) {
-            record.observed = {
-              ...record.observed,
-              captured: {
-                ...(entry.log ? { log: entry.log } : {}),
-                ...(entry.events ? { events: entry.events } : {}),
-                at,
-              },
-            };
-          }
+    return (m) => {
+      for (const entry of captured) {
+        const record = m.replicas.find((r) => r.replica === entry.replica);
+        if (record) {
+          record.observed = {
+            ...record.observed,
+            captured: {
+              ...(entry.log ? { log: entry.log } : {}),
+              ...(entry.events ? { events: entry.events } : {}),
+              at,
+            },
+          };
         }
-      })
-      .catch(() => undefined);
+      }
+    };
   }
 }
 
