@@ -1,9 +1,9 @@
 import type { Session, SessionStatus, SkahaClient } from '../skaha';
 import { imagePullError, summarizeFailure } from './logs';
 import type { FailureSummary } from './logs';
-import { ManifestWriter, logPath, readManifest, readStatusFile } from './manifest';
+import { MANIFEST_FILE, ManifestWriter, logPath, readManifest, readStatusFile } from './manifest';
 import type { BatchStore } from './store';
-import { isNotFound, joinPath } from './store';
+import { entryVersion, isNotFound, joinPath } from './store';
 import type { BatchManifest, ReplicaRecord, ReplicaStatusFile } from './types';
 
 /**
@@ -145,15 +145,29 @@ export interface MonitorOptions {
   maxEventChecksPerPoll?: number;
   /** How long after launch a session may still be missing from the list (default 120 s). */
   listGraceSeconds?: number;
+  /** At most this many status files read at once (default 8). */
+  readConcurrency?: number;
   now?: () => Date;
 }
 
 interface Tracked {
   folder: string;
   writer: ManifestWriter;
-  /** Final status files, by replica, once the platform too says the session ended (for that session). */
+  /**
+   * With a store that lists entries with their versions: every status file read (replicas' and
+   * combine.json), by file name, with the version (modification time and size) it was read at. A file
+   * is read again only when its entry changes.
+   */
+  statusFiles: Map<string, { version: string; status?: ReplicaStatusFile }>;
+  /** batch.json's version when last taken (with such a store): not read again while it stays the same. */
+  manifestVersion?: string;
+  /**
+   * Without such a store: final status files, by replica, once the platform too says the session ended
+   * (for that session); every other status file is read at every poll.
+   */
   finalStatus: Map<number, { sessionId?: string; status: ReplicaStatusFile }>;
-  failures: Map<number, FailureSummary>;
+  /** Failure summaries read from the logs, with the outcome they were read for (see `failure`). */
+  failures: Map<number, { key: string; captured: boolean; summary?: FailureSummary }>;
   /** Sessions seen Running (a later Pending is a requeue). */
   started: Set<string>;
   /** No longer followed (see `release`): a poll still under way writes nothing more into batch.json. */
@@ -207,6 +221,7 @@ export class BatchMonitor {
       pullCheckSeconds: init.pullCheckSeconds ?? 30,
       maxEventChecksPerPoll: init.maxEventChecksPerPoll ?? 8,
       listGraceSeconds: init.listGraceSeconds ?? 120,
+      readConcurrency: Math.max(1, init.readConcurrency ?? 8),
       now: init.now ?? (() => new Date()),
     };
   }
@@ -217,6 +232,7 @@ export class BatchMonitor {
     this.batches.set(current.batchId, {
       folder,
       writer: writer ?? new ManifestWriter(this.init.store, folder, current, 'observer'),
+      statusFiles: new Map(),
       finalStatus: new Map(),
       failures: new Map(),
       started: new Set(),
@@ -233,6 +249,7 @@ export class BatchMonitor {
     if (!tracked) return;
     tracked.finalStatus.clear();
     tracked.failures.clear();
+    tracked.manifestVersion = undefined;
   }
 
   /**
@@ -275,18 +292,16 @@ export class BatchMonitor {
     byName: Map<string, Session[]>,
     eventBudget: { left: number },
   ): Promise<BatchView> {
-    const { store } = this.init;
     // Another process may be launching (a submission, a canary's continuation, re-run failed in the same
     // folder, also after the batch looked done): an observer takes the launch records written so far.
-    if (tracked.writer.role === 'observer') await tracked.writer.refresh().catch(() => undefined);
+    if (tracked.writer.role === 'observer') await this.refreshManifest(tracked);
     const manifest = tracked.writer.current;
     const now = this.options.now();
-    const statusNames = new Set(await store.list(joinPath(tracked.folder, 'status')));
     const replicas: ReplicaView[] = [];
     const toCapture: { replica: number; session: Session }[] = [];
     const observedChanges: { replica: number; status: string; started: boolean }[] = [];
 
-    for (const record of manifest.replicas) {
+    const sessions = manifest.replicas.map((record) => {
       const launch = record.launch;
       const sessionId = launch?.state === 'launched' ? launch.sessionId : undefined;
       // By id; else (launch not yet recorded) by name, if the session started after the batch was submitted.
@@ -299,17 +314,12 @@ export class BatchMonitor {
               ?.find(
                 (s) => !s.startTime || s.startTime.getTime() >= Date.parse(manifest.submittedAt) - 60_000,
               ));
-      const current = sessionId ?? session?.id;
-      const cached = tracked.finalStatus.get(record.replica);
-      let status = cached && cached.sessionId === current ? cached.status : undefined;
-      if (!status && statusNames.has(`replica-${record.replica}.json`)) {
-        status = await readStatusFile(store, tracked.folder, record.replica);
-        // A status file of an earlier launch (re-run failed in the same folder) says nothing of this one.
-        if (status?.sessionId && current && status.sessionId !== current) status = undefined;
-        // Final once the platform too says the session ended: kept, not read again (for this session).
-        if (status?.state === 'finished' && (!session || ENDED.has(session.status)))
-          tracked.finalStatus.set(record.replica, { sessionId: current, status });
-      }
+      return { record, sessionId, session, current: sessionId ?? session?.id };
+    });
+    const statuses = await this.statusFiles(tracked, sessions);
+
+    for (const { record, sessionId, session } of sessions) {
+      const status = statuses.get(record.replica);
       if (session?.status === 'Running') tracked.started.add(session.id);
       const view = this.replicaView(record, manifest, session, sessionId, status, tracked, now);
       if (session) {
@@ -334,33 +344,34 @@ export class BatchMonitor {
         );
         if (duration !== undefined) view.durationSeconds = duration;
       }
-      if (view.state === 'failed' || view.state === 'lost')
-        view.failure = await this.failure(tracked, record.replica);
+      if (view.state === 'failed' || view.state === 'lost') {
+        const failure = await this.failure(tracked, record, view, status);
+        if (failure) view.failure = failure;
+      }
       replicas.push(view);
     }
 
-    if (observedChanges.length > 0 && !tracked.released) {
-      void tracked.writer
-        .update((m) => {
-          for (const change of observedChanges) {
-            const entry = m.replicas.find((r) => r.replica === change.replica);
-            if (entry)
-              entry.observed = {
-                ...entry.observed,
-                status: change.status,
-                ...(change.started ? { started: true } : {}),
-                at: now.toISOString(),
-              };
-          }
-        })
-        .catch(() => undefined);
-    }
-    if (toCapture.length > 0) await this.capture(tracked, toCapture);
+    // What this poll records in batch.json goes in one write (the file grows with the replicas: about
+    // 200 bytes each).
+    const changes: ((m: BatchManifest) => void)[] = [];
+    if (observedChanges.length > 0)
+      changes.push((m) => {
+        for (const change of observedChanges) {
+          const entry = m.replicas.find((r) => r.replica === change.replica);
+          if (entry)
+            entry.observed = {
+              ...entry.observed,
+              status: change.status,
+              ...(change.started ? { started: true } : {}),
+              at: now.toISOString(),
+            };
+        }
+      });
+    const captured = toCapture.length > 0 ? await this.capture(tracked, toCapture) : undefined;
+    if (captured) changes.push(captured);
 
     const counts = countReplicas(replicas);
-    const combine = manifest.combine
-      ? await this.combineView(tracked, replicas, statusNames.has('combine.json'))
-      : undefined;
+    const combine = manifest.combine ? this.combineView(replicas, statuses.get('combine')) : undefined;
     // batch.json records how the combine ended (its status file is the source; the record travels with
     // the manifest).
     const ended = combine && ['completed', 'failed', 'interrupted'].includes(combine.state);
@@ -373,11 +384,18 @@ export class BatchMonitor {
       };
       const recorded = manifest.combine.outcome;
       if (!recorded || recorded.state !== outcome.state || recorded.end !== outcome.end)
-        void tracked.writer
-          .update((m) => {
-            if (m.combine) m.combine.outcome = { ...outcome, at: now.toISOString() };
-          })
-          .catch(() => undefined);
+        changes.push((m) => {
+          if (m.combine) m.combine.outcome = { ...outcome, at: now.toISOString() };
+        });
+    }
+    if (changes.length > 0 && !tracked.released) {
+      const written = tracked.writer
+        .update((m) => {
+          for (const change of changes) change(m);
+        })
+        .catch(() => undefined);
+      // A capture is on record in batch.json when the poll that made it resolves.
+      if (captured) await written;
     }
     const phase = batchPhase(manifest, replicas, combine);
     // Done once the platform agrees too (a replica's status file can say "finished" a moment before its
@@ -517,14 +535,101 @@ export class BatchMonitor {
     });
   }
 
-  /** The combine step: its status file, else waiting for the replicas, or skipped when one failed. */
-  private async combineView(
+  /**
+   * Takes the launch records of batch.json, when it changed since they were last taken (a store that
+   * lists entries with their versions tells; others read it at every poll), and never while a launch is
+   * under way (its writes may follow each other faster than the modification times tell apart).
+   */
+  private async refreshManifest(tracked: Tracked): Promise<void> {
+    const { store } = this.init;
+    let version: string | undefined;
+    if (store.listEntries) {
+      const entries = await store.listEntries(tracked.folder).catch(() => []);
+      const entry = entries.find((e) => e.name === MANIFEST_FILE);
+      version = entry ? entryVersion(entry) : undefined;
+      const launching = ['planned', 'launching'].includes(tracked.writer.current.launch.state);
+      if (version !== undefined && version === tracked.manifestVersion && !launching) return;
+    }
+    try {
+      await tracked.writer.refresh();
+      tracked.manifestVersion = version;
+    } catch {
+      // Unreadable for now (being replaced, or the storage is away): the next poll reads it again.
+      tracked.manifestVersion = undefined;
+    }
+  }
+
+  /**
+   * This poll's status files: the replicas' (of their current launch) and the combine's (key 'combine').
+   * With a store that lists entries with their versions, one listing of `status/`, and a read only of the
+   * files whose entry changed since they were read (run.sh replaces them atomically: a new content is a
+   * new modification time or size); otherwise, as before that existed, every status file except final
+   * ones. Reads go `readConcurrency` at a time.
+   */
+  private async statusFiles(
     tracked: Tracked,
-    replicas: ReplicaView[],
-    hasStatus: boolean,
-  ): Promise<CombineView> {
+    sessions: { record: ReplicaRecord; session?: Session; current?: string }[],
+  ): Promise<Map<number | 'combine', ReplicaStatusFile>> {
+    const { store } = this.init;
+    const folder = joinPath(tracked.folder, 'status');
+    const found = new Map<number | 'combine', ReplicaStatusFile>();
+    const fileName = (replica: number | 'combine') =>
+      replica === 'combine' ? 'combine.json' : `replica-${replica}.json`;
+    const wanted: (number | 'combine')[] = [
+      ...sessions.map((s) => s.record.replica),
+      ...(tracked.writer.current.combine ? ['combine' as const] : []),
+    ];
+    const toRead: { replica: number | 'combine'; version?: string }[] = [];
+
+    if (store.listEntries) {
+      const entries = new Map((await store.listEntries(folder)).map((e) => [e.name, e]));
+      for (const name of [...tracked.statusFiles.keys()])
+        if (!entries.has(name)) tracked.statusFiles.delete(name);
+      for (const replica of wanted) {
+        const entry = entries.get(fileName(replica));
+        if (!entry || entry.type !== 'file') continue;
+        const version = entryVersion(entry);
+        const cached = tracked.statusFiles.get(entry.name);
+        if (version !== undefined && cached?.version === version) {
+          if (cached.status) found.set(replica, cached.status);
+        } else toRead.push({ replica, ...(version !== undefined ? { version } : {}) });
+      }
+      await limited(toRead, this.options.readConcurrency, async ({ replica, version }) => {
+        const status = await readStatusFile(store, tracked.folder, replica);
+        if (status) found.set(replica, status);
+        if (version !== undefined)
+          tracked.statusFiles.set(fileName(replica), { version, ...(status ? { status } : {}) });
+      });
+    } else {
+      const names = new Set(await store.list(folder));
+      for (const { record, current } of sessions) {
+        const cached = tracked.finalStatus.get(record.replica);
+        if (cached && cached.sessionId === current) found.set(record.replica, cached.status);
+        else if (names.has(fileName(record.replica))) toRead.push({ replica: record.replica });
+      }
+      if (tracked.writer.current.combine && names.has('combine.json')) toRead.push({ replica: 'combine' });
+      await limited(toRead, this.options.readConcurrency, async ({ replica }) => {
+        const status = await readStatusFile(store, tracked.folder, replica);
+        if (status) found.set(replica, status);
+      });
+    }
+
+    for (const { record, session, current } of sessions) {
+      let status = found.get(record.replica);
+      // A status file of an earlier launch (re-run failed in the same folder) says nothing of this one.
+      if (status?.sessionId && current && status.sessionId !== current) status = undefined;
+      if (status) found.set(record.replica, status);
+      else found.delete(record.replica);
+      // Final once the platform too says the session ended: kept, not read again (for this session).
+      if (!store.listEntries && status?.state === 'finished' && (!session || ENDED.has(session.status)))
+        tracked.finalStatus.set(record.replica, { sessionId: current, status });
+    }
+    return found;
+  }
+
+  /** The combine step: its status file, else waiting for the replicas, or skipped when one failed. */
+  private combineView(replicas: ReplicaView[], status: ReplicaStatusFile | undefined): CombineView {
     const log = 'logs/combine.log' as const;
-    const status = hasStatus ? await readStatusFile(this.init.store, tracked.folder, 'combine') : undefined;
     if (status) {
       const common = {
         log,
@@ -590,9 +695,23 @@ export class BatchMonitor {
     if (message) Object.assign(view, { state: 'pull-error', message });
   }
 
-  private async failure(tracked: Tracked, replica: number): Promise<FailureSummary | undefined> {
+  /**
+   * The cell and error of a failed replica, from its log (else the platform's log captured into the
+   * folder). Read once per outcome, also when no log was found: again only for a new outcome (another
+   * session or attempt, a status file written since), or, when no log was found, once the platform's log
+   * has been captured.
+   */
+  private async failure(
+    tracked: Tracked,
+    record: ReplicaRecord,
+    view: ReplicaView,
+    status: ReplicaStatusFile | undefined,
+  ): Promise<FailureSummary | undefined> {
+    const replica = record.replica;
+    const key = JSON.stringify([view.state, view.sessionId, status?.attempt, status?.state, status?.end]);
+    const captured = Boolean(record.observed?.captured?.log);
     const cached = tracked.failures.get(replica);
-    if (cached) return cached;
+    if (cached?.key === key && (cached.summary || cached.captured === captured)) return cached.summary;
     let log: string | undefined;
     for (const path of [
       logPath(tracked.folder, replica),
@@ -605,16 +724,25 @@ export class BatchMonitor {
         if (!isNotFound(error)) throw error;
       }
     }
-    if (log === undefined) return undefined;
+    if (log === undefined) {
+      tracked.failures.set(replica, { key, captured });
+      return undefined;
+    }
     // The last attempt is the one that counts.
     const marker = log.lastIndexOf('==== canfar: attempt ');
     const summary = summarizeFailure(marker >= 0 ? log.slice(marker) : log);
-    tracked.failures.set(replica, summary);
+    tracked.failures.set(replica, { key, captured, summary });
     return summary;
   }
 
-  /** Saves the platform's log and events of finished replicas, once each. */
-  private async capture(tracked: Tracked, items: { replica: number; session: Session }[]): Promise<void> {
+  /**
+   * Saves the platform's log and events of finished replicas, once each; resolves with the change that
+   * records them in batch.json.
+   */
+  private async capture(
+    tracked: Tracked,
+    items: { replica: number; session: Session }[],
+  ): Promise<(m: BatchManifest) => void> {
     const { client, store } = this.init;
     const captured: { replica: number; log?: string; events?: string }[] = [];
     await limited(items, 8, async ({ replica, session }) => {
@@ -639,24 +767,21 @@ export class BatchMonitor {
       captured.push(entry);
     });
     const at = this.options.now().toISOString();
-    if (tracked.released) return;
-    await tracked.writer
-      .update((m) => {
-        for (const entry of captured) {
-          const record = m.replicas.find((r) => r.replica === entry.replica);
-          if (record) {
-            record.observed = {
-              ...record.observed,
-              captured: {
-                ...(entry.log ? { log: entry.log } : {}),
-                ...(entry.events ? { events: entry.events } : {}),
-                at,
-              },
-            };
-          }
+    return (m) => {
+      for (const entry of captured) {
+        const record = m.replicas.find((r) => r.replica === entry.replica);
+        if (record) {
+          record.observed = {
+            ...record.observed,
+            captured: {
+              ...(entry.log ? { log: entry.log } : {}),
+              ...(entry.events ? { events: entry.events } : {}),
+              at,
+            },
+          };
         }
-      })
-      .catch(() => undefined);
+      }
+    };
   }
 }
 

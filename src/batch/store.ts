@@ -13,10 +13,41 @@ export interface BatchStore {
   exists(path: string): Promise<boolean>;
   /** Names (not paths) of the entries of a folder; `[]` when the folder does not exist. */
   list(path: string): Promise<string[]>;
+  /**
+   * The entries of a folder with their modification time and size, in one request (`[]` when the folder
+   * does not exist). Optional: with it, a monitor reads a status file only when its entry changed; without
+   * it, it reads every unfinished replica's status file at every poll. Files that the batch replaces
+   * change through an atomic rename, so a new content shows as a new modification time, size or inode.
+   * (File systems stamp times with a coarse clock, a few milliseconds: two replacements of equal size
+   * within one tick look alike where the store cannot say the inode; run.sh's successive status files
+   * differ in size or are seconds apart.)
+   */
+  listEntries?(path: string): Promise<BatchStoreEntry[]>;
   /** Creates a folder and its parents (no error when it exists). */
   mkdirp(path: string): Promise<void>;
   /** The absolute path of `path` as a replica sees it (on CANFAR: under /arc). */
   absolutePath(path: string): string;
+}
+
+/** A folder entry, as `listEntries` gives it. */
+export interface BatchStoreEntry {
+  name: string;
+  type: 'file' | 'directory';
+  /** When its content last changed, as the store says it: compared for equality only, never parsed. */
+  modified?: string;
+  /** Its size in bytes (files), when the store says it. */
+  size?: number;
+  /** Its inode number, when the store knows it: a file replaced through a rename gets a new one. */
+  inode?: string;
+}
+
+/**
+ * What tells one content of an entry from the next (its modification time, size and inode), or
+ * undefined when the store says neither time nor size: such an entry is read every time.
+ */
+export function entryVersion(entry: BatchStoreEntry): string | undefined {
+  if (entry.modified === undefined && entry.size === undefined) return undefined;
+  return `${entry.modified ?? ''}|${entry.size ?? ''}|${entry.inode ?? ''}`;
 }
 
 export class BatchStoreError extends Error {
@@ -62,7 +93,8 @@ export function basename(path: string): string {
 
 /** In-memory store, for tests and for planning without a file system. */
 export class MemoryBatchStore implements BatchStore {
-  readonly files = new Map<string, string>();
+  /** Each file's text; setting one (through the store or straight into the map) gives it a new version. */
+  readonly files: Map<string, string> = new VersionedFiles();
   readonly folders = new Set<string>(['']);
   constructor(private readonly root = '/memory') {}
 
@@ -97,6 +129,16 @@ export class MemoryBatchStore implements BatchStore {
     }
     return [...names].sort();
   }
+  async listEntries(path: string): Promise<BatchStoreEntry[]> {
+    const prefix = joinPath(path);
+    return (await this.list(path)).map((name) => {
+      const key = prefix === '' ? name : `${prefix}/${name}`;
+      const text = this.files.get(key);
+      if (text === undefined) return { name, type: 'directory' as const };
+      const modified = String((this.files as VersionedFiles).version(key));
+      return { name, type: 'file' as const, modified, size: text.length };
+    });
+  }
   async mkdirp(path: string): Promise<void> {
     let current = '';
     for (const segment of joinPath(path).split('/')) {
@@ -107,5 +149,23 @@ export class MemoryBatchStore implements BatchStore {
   }
   absolutePath(path: string): string {
     return joinPath(this.root, path);
+  }
+}
+
+/** A map of file texts that numbers every write (a counter in place of a modification time). */
+class VersionedFiles extends Map<string, string> {
+  private clock = 0;
+  private versions?: Map<string, number>;
+  override set(key: string, value: string): this {
+    // Map's constructor may call set before the fields are initialised.
+    (this.versions ??= new Map()).set(key, ++this.clock);
+    return super.set(key, value);
+  }
+  override delete(key: string): boolean {
+    this.versions?.delete(key);
+    return super.delete(key);
+  }
+  version(key: string): number {
+    return this.versions?.get(key) ?? 0;
   }
 }

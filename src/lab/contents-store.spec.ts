@@ -11,6 +11,18 @@ import { ContentsBatchStore } from './contents-store';
 function fakeContents(options: { allowHidden?: boolean } = {}) {
   const files = new Map<string, string>();
   const folders = new Set<string>(['']);
+  // Modification times as jupyter_server sends them (microseconds), one tick per write.
+  const modified = new Map<string, string>();
+  let clock = 0;
+  const stamp = (path: string) =>
+    modified.set(path, new Date(Date.UTC(2026, 7, 1, 10)).toISOString().replace('Z', `${++clock}Z`));
+  const info = (path: string) => ({
+    name: path.slice(path.lastIndexOf('/') + 1),
+    path,
+    ...(files.has(path)
+      ? { type: 'file', last_modified: modified.get(path), size: files.get(path)!.length }
+      : { type: 'directory', size: null }),
+  });
   const requests: string[] = [];
   const fail = (status: number, message: string) =>
     new ServerConnection.ResponseError(new Response(message, { status }), message);
@@ -19,10 +31,8 @@ function fakeContents(options: { allowHidden?: boolean } = {}) {
     async get(path: string, opts?: Contents.IFetchOptions) {
       requests.push(`GET ${path}${opts?.content === false ? ' (no content)' : ''}`);
       if (folders.has(path)) {
-        const names = [...files.keys(), ...folders]
-          .filter((p) => p !== '' && parent(p) === path)
-          .map((p) => ({ name: p.slice(p.lastIndexOf('/') + 1) }));
-        return { type: 'directory', content: names };
+        const items = [...files.keys(), ...folders].filter((p) => p !== '' && parent(p) === path).map(info);
+        return { type: 'directory', content: items };
       }
       if (files.has(path)) return { type: 'file', content: files.get(path) };
       throw fail(404, `No such file or directory: ${path}`);
@@ -34,11 +44,19 @@ function fakeContents(options: { allowHidden?: boolean } = {}) {
       }
       if (!folders.has(parent(path))) throw fail(500, `Unexpected error while saving file: ${path}`);
       if (model.type === 'directory') folders.add(path);
-      else files.set(path, String(model.content));
-      return { path };
+      else {
+        files.set(path, String(model.content));
+        stamp(path);
+      }
+      return info(path);
     },
   };
-  return { manager: manager as unknown as Contents.IManager, files, folders, requests };
+  /** Another writer (a replica's run.sh) replaces a file. */
+  const replace = (path: string, text: string) => {
+    files.set(path, text);
+    stamp(path);
+  };
+  return { manager: manager as unknown as Contents.IManager, files, folders, requests, replace };
 }
 
 describe('ContentsBatchStore', () => {
@@ -72,6 +90,38 @@ describe('ContentsBatchStore', () => {
     expect(await store.list('work/canfar-batches')).toEqual([]);
     await expect(store.readText('nothing.txt')).rejects.toMatchObject({ code: 'not-found' });
     expect(requests.filter((r) => r.includes('canfar-batches'))).toEqual([]);
+  });
+
+  it("lists a folder's entries with their modification time and size in one request", async () => {
+    const { manager, folders, requests, replace } = fakeContents();
+    folders.add('b').add('b/status');
+    // Written by the replicas' run.sh, not through this store.
+    replace('b/status/replica-1.json', '{"state":"running"}');
+    replace('b/status/replica-2.json', '{"state":"running"}');
+    const store = new ContentsBatchStore(manager, '/root');
+    const before = await store.listEntries('b/status');
+    expect(before.map((e) => [e.name, e.type, e.size])).toEqual([
+      ['replica-1.json', 'file', 19],
+      ['replica-2.json', 'file', 19],
+    ]);
+    // One listing of the folder (and of its parents, to never ask for a missing one), no file read.
+    expect(requests).toEqual(['GET ', 'GET b', 'GET b/status']);
+    // A file this store writes shows its new version at once (the save answers it), without a listing.
+    await store.writeTextAtomic('b/status/replica-2.json', '{"state":"finished"}');
+    const written = await store.listEntries('b/status');
+    expect(written[1].modified).not.toBe(before[1].modified);
+    expect(written[1].size).toBe(20);
+    expect(requests.filter((r) => r.startsWith('GET'))).toHaveLength(3);
+    // A file replaced by someone else with one of the same size: the next poll's listing has its new time.
+    replace('b/status/replica-1.json', '{"state":"finishe"}');
+    jest.useFakeTimers({ now: Date.now() + 60_000, doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      const later = await store.listEntries('b/status');
+      expect(later[0].size).toBe(19);
+      expect(later[0].modified).not.toBe(before[0].modified);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('names the path and repeats what Jupyter said when it refuses a write', async () => {

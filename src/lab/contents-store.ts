@@ -5,7 +5,7 @@
 import type { Contents } from '@jupyterlab/services';
 import { ServerConnection } from '@jupyterlab/services';
 import { basename, BatchStoreError, dirname, joinPath } from '../batch';
-import type { BatchStore } from '../batch';
+import type { BatchStore, BatchStoreEntry } from '../batch';
 
 export class ContentsBatchStore implements BatchStore {
   /**
@@ -48,12 +48,20 @@ export class ContentsBatchStore implements BatchStore {
   async exists(path: string): Promise<boolean> {
     const target = clean(path);
     if (target === '') return true;
-    const names = await this._children(dirname(target));
-    return names !== undefined && names.includes(basename(target));
+    const entries = await this._children(dirname(target));
+    return entries !== undefined && entries.some((entry) => entry.name === basename(target));
   }
 
   async list(path: string): Promise<string[]> {
-    return [...((await this._children(clean(path))) ?? [])].sort();
+    return ((await this._children(clean(path))) ?? []).map((entry) => entry.name).sort();
+  }
+
+  /**
+   * The folder's listing (one request; the directory model carries each entry's `last_modified` and
+   * `size`), shared for a moment with `exists` and `list` like every listing here.
+   */
+  async listEntries(path: string): Promise<BatchStoreEntry[]> {
+    return [...((await this._children(clean(path))) ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   async mkdirp(path: string): Promise<void> {
@@ -79,49 +87,67 @@ export class ContentsBatchStore implements BatchStore {
   private async _save(path: string, content: string): Promise<void> {
     // Like a file system store, writing a file creates its folder (the contents API would answer 500).
     await this.mkdirp(dirname(clean(path)));
+    let model: Contents.IModel | undefined;
     try {
-      await this.contents.save(clean(path), { type: 'file', format: 'text', content });
+      model = await this.contents.save(clean(path), { type: 'file', format: 'text', content });
     } catch (error) {
       throw storeError(error, path, 'write');
     }
-    this._created(clean(path), false);
+    this._created(clean(path), false, model);
   }
 
-  /** The names in a folder, or undefined when it does not exist (checked up from the root). */
-  private _children(dir: string): Promise<string[] | undefined> {
+  /** The entries of a folder, or undefined when it does not exist (checked up from the root). */
+  private _children(dir: string): Promise<BatchStoreEntry[] | undefined> {
     const cached = this._listings.get(dir);
-    if (cached && Date.now() - cached.at < LISTING_TTL_MS) return cached.names;
-    const names = (async () => {
+    if (cached && Date.now() - cached.at < LISTING_TTL_MS) return cached.entries;
+    const entries = (async () => {
       if (dir !== '' && !(await this.exists(dir))) return undefined;
       try {
         const model = await this.contents.get(dir, { type: 'directory', content: true });
-        return Array.isArray(model.content)
-          ? (model.content as Contents.IModel[]).map((item) => item.name)
-          : [];
+        return Array.isArray(model.content) ? (model.content as Contents.IModel[]).map(toEntry) : [];
       } catch (error) {
         if (isNotFoundResponse(error)) return undefined;
         throw storeError(error, dir, 'list');
       }
     })();
-    this._listings.set(dir, { at: Date.now(), names });
+    this._listings.set(dir, { at: Date.now(), entries });
     // A failed listing is not remembered.
-    names.catch(() => this._listings.delete(dir));
-    return names;
+    entries.catch(() => this._listings.delete(dir));
+    return entries;
   }
 
-  /** Records a file or folder just written in its parent's cached listing. */
-  private _created(path: string, folder: boolean): void {
+  /**
+   * Records a file or folder just written in its parent's cached listing, with the modification time and
+   * size the save answered (without them, the entry's version is unknown, and its readers read it again).
+   */
+  private _created(path: string, folder: boolean, model?: Partial<Contents.IModel>): void {
     const parent = this._listings.get(dirname(path));
-    const name = basename(path);
+    const entry: BatchStoreEntry = {
+      ...(model ? toEntry(model) : {}),
+      name: basename(path),
+      type: folder ? 'directory' : 'file',
+    };
     if (parent) {
-      parent.names = parent.names.then((names) =>
-        names === undefined || names.includes(name) ? names : [...names, name],
+      parent.entries = parent.entries.then((entries) =>
+        entries === undefined ? entries : [...entries.filter((e) => e.name !== entry.name), entry],
       );
     }
-    if (folder) this._listings.set(path, { at: Date.now(), names: Promise.resolve([]) });
+    if (folder) this._listings.set(path, { at: Date.now(), entries: Promise.resolve([]) });
   }
 
-  private _listings = new Map<string, { at: number; names: Promise<string[] | undefined> }>();
+  private _listings = new Map<string, { at: number; entries: Promise<BatchStoreEntry[] | undefined> }>();
+}
+
+/** A directory model's item as a listing entry (jupyter_server sends `last_modified` and `size`). */
+function toEntry(item: Partial<Contents.IModel>): BatchStoreEntry {
+  return {
+    name: item.name ?? '',
+    type: item.type === 'directory' ? 'directory' : 'file',
+    ...(typeof item.last_modified === 'string' && item.last_modified !== ''
+      ? { modified: item.last_modified }
+      : {}),
+    ...(typeof item.size === 'number' ? { size: item.size } : {}),
+  };
 }
 
 /** How long a folder listing is trusted: about one poll's work, never across polls. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { BatchStoreError } from '../batch';
-import type { BatchStore } from '../batch';
+import type { BatchStore, BatchStoreEntry } from '../batch';
 
 const code = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code;
 
@@ -85,6 +85,40 @@ export class NodeBatchStore implements BatchStore {
       if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return [];
       this.wrap(error, relative);
     }
+  }
+
+  /** readdir, then one stat per entry (a few at a time): modification time in nanoseconds, size, inode. */
+  async listEntries(relative: string): Promise<BatchStoreEntry[]> {
+    const folder = this.resolve(relative);
+    let names: string[];
+    try {
+      names = (await fs.readdir(folder)).sort();
+    } catch (error) {
+      if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return [];
+      this.wrap(error, relative);
+    }
+    const entries: (BatchStoreEntry | undefined)[] = new Array(names.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const index = next++;
+        try {
+          const stat = await fs.stat(path.join(folder, names[index]), { bigint: true });
+          entries[index] = {
+            name: names[index],
+            type: stat.isDirectory() ? 'directory' : 'file',
+            modified: stat.mtimeNs.toString(),
+            size: Number(stat.size),
+            inode: stat.ino.toString(),
+          };
+        } catch (error) {
+          // Gone since readdir (a temporary file renamed into place): not an entry any more.
+          if (code(error) !== 'ENOENT') this.wrap(error, `${relative}/${names[index]}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, names.length) }, worker));
+    return entries.filter((entry): entry is BatchStoreEntry => entry !== undefined);
   }
 
   async mkdirp(relative: string): Promise<void> {
