@@ -1,14 +1,18 @@
 // Helpers of the batch tests: a notebook written where the file browser shows it, submitted through
 // the dialog as a user does; a batch found in the CANFAR panel by name; an axe-core scan.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from '@playwright/test';
 
 import { expect, REPO } from './fixtures';
+import type { JupyterServer } from './fixtures';
 import type { JupyterLabPage } from './jupyterlab';
 
+/** A code cell: its source, or its source and tags (`parameters`, `combine`, `imports`...). */
+export type CellSpec = string | { source: string; tags?: string[] };
+
 /** Writes a Python notebook of one code cell per entry into `dir` (the Jupyter root). */
-export function writeNotebook(dir: string, name: string, cells: string[]): void {
+export function writeNotebook(dir: string, name: string, cells: CellSpec[]): void {
   const notebook = {
     nbformat: 4,
     nbformat_minor: 5,
@@ -16,14 +20,17 @@ export function writeNotebook(dir: string, name: string, cells: string[]): void 
       kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' },
       language_info: { name: 'python' },
     },
-    cells: cells.map((source, i) => ({
-      id: `cell-${i + 1}`,
-      cell_type: 'code',
-      metadata: {},
-      execution_count: null,
-      outputs: [],
-      source,
-    })),
+    cells: cells.map((cell, i) => {
+      const { source, tags } = typeof cell === 'string' ? { source: cell, tags: undefined } : cell;
+      return {
+        id: `cell-${i + 1}`,
+        cell_type: 'code',
+        metadata: tags ? { tags } : {},
+        execution_count: null,
+        outputs: [],
+        source,
+      };
+    }),
   };
   writeFileSync(join(dir, name), JSON.stringify(notebook, null, 1));
 }
@@ -41,10 +48,35 @@ export async function openNotebook(lab: JupyterLabPage, name: string): Promise<v
   await lab.waitForKernelIdle();
 }
 
+/**
+ * The CANFAR settings a user saved (Settings > CANFAR), written before the page opens: e.g. a poll every
+ * 2 s (the schema's minimum), so that states lasting a few seconds are seen. Not for an external server.
+ */
+export function saveCanfarSettings(jupyter: JupyterServer, settings: Record<string, unknown>): void {
+  if (!jupyter.stateDir) return;
+  const dir = join(jupyter.stateDir, 'user-settings', 'jupyterlab-canfar');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'plugin.jupyterlab-settings'), JSON.stringify(settings));
+}
+
+/** The sessions the server half's Skaha endpoint lists now (what the panel's poll reads). */
+export async function listSessions(
+  jupyter: JupyterServer,
+): Promise<{ id: string; name: string; status: string; startTime?: string }[]> {
+  const token = jupyter.token ? `?token=${encodeURIComponent(jupyter.token)}` : '';
+  const response = await fetch(`${jupyter.url}/canfar/api/skaha/v1/session${token}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as { id: string; name: string; status: string; startTime?: string }[];
+}
+
 export interface Submission {
   name: string;
   replicas: number;
   env?: string;
+  /** Fixed resources: this many cores per replica (default: flexible). */
+  cores?: number;
+  /** "Try one first": replica 1 alone, the others once it completed. */
+  canary?: boolean;
 }
 
 /** Opens the submit dialog on the current notebook and fills it; resolves with the dialog. */
@@ -61,6 +93,11 @@ export async function openSubmitDialog(lab: JupyterLabPage, fields: Submission):
   await form.locator('[data-field="name"] input').fill(fields.name);
   await form.locator('[data-field="replicas"] input').fill(String(fields.replicas));
   await form.locator('[data-field="env"] textarea').fill(fields.env ?? '');
+  if (fields.cores !== undefined) {
+    await form.locator('input[name="flexible"]').uncheck();
+    await form.locator('select[name="cores"]').selectOption(String(fields.cores));
+  }
+  if (fields.canary) await form.locator('input[name="canary"]').check();
   await page.keyboard.press('Tab'); // the form re-validates on leaving a field
   await expect(form.locator('[data-canfar="plan"]')).toContainText(
     fields.replicas === 1 ? '1 headless session' : `${fields.replicas} headless sessions`,

@@ -78,7 +78,9 @@ export function splitGlobals(argv: string[]): { globals: GlobalOptions; verb?: s
       const value = inline ?? argv[++i];
       if (value === undefined || (inline === undefined && value.startsWith('-') && value !== '-')) {
         throw new UsageError(
-          value === undefined ? `${flag} needs a value` : `${flag} needs a value (one that starts with "-" goes as ${flag}=${value})`,
+          value === undefined
+            ? `${flag} needs a value`
+            : `${flag} needs a value (one that starts with "-" goes as ${flag}=${value})`,
           verb ?? '',
         );
       }
