@@ -30,10 +30,10 @@ import type {
   BatchView,
   PlanOptions,
   PlatformInfo,
-  ReplicaState,
   SubmitResult,
 } from '../batch';
 import { readParameters } from '../convert';
+import { STATUS_OF_STATE } from './grouping';
 import { flexibleResources } from '../skaha';
 import type { Session, SkahaClient, SkahaContext } from '../skaha';
 import { basename, joinPath, notebookDirOf } from '../batch';
@@ -45,7 +45,6 @@ import type {
   PlanPreview,
   PreviewResult,
   ReplicaFailure,
-  ReplicaStatus,
   SubmitOutcome,
   SubmitRequest,
 } from './tokens';
@@ -442,21 +441,6 @@ function toFieldProblem(problem: { field: string; value?: unknown; rule: string;
   return { field, message: `${subject}: ${problem.rule}${problem.hint ? ` (${problem.hint})` : ''}` };
 }
 
-const STATUS: Record<ReplicaState, ReplicaStatus> = {
-  launching: 'Pending',
-  'launch-failed': 'Failed',
-  cancelled: 'Cancelled',
-  queued: 'Pending',
-  requeued: 'Pending',
-  pending: 'Pending',
-  'pull-error': 'Pending',
-  running: 'Running',
-  completed: 'Completed',
-  // Exit 0 without an expected output: counted as failed (the combine waits, re-run failed runs it).
-  'output-missing': 'Failed',
-  failed: 'Failed',
-  lost: 'Failed',
-};
 
 /** A deleted batch: enough for the grouping to recognise (and hide) its sessions. */
 function deletedSummary(folder: string, manifest: BatchManifest): BatchSummary {
@@ -481,7 +465,7 @@ function toSummary(view: BatchView): BatchSummary {
     name: r.name,
     ...(r.sessionId ? { sessionId: r.sessionId } : {}),
     // While the platform says Terminating, say so rather than the monitor's "running".
-    status: r.sessionStatus === 'Terminating' ? 'Terminating' : STATUS[r.state],
+    status: r.sessionStatus === 'Terminating' ? 'Terminating' : STATUS_OF_STATE[r.state],
     state: r.state,
     ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
     ...(r.start ? { start: r.start } : {}),

@@ -66,7 +66,7 @@ const TERMINAL_STATES: ReadonlySet<ReplicaState> = new Set<ReplicaState>([
 ]);
 
 /** The status a monitor state shows as where only a status is known (summaries, the Running panel). */
-const STATUS_OF_STATE: Record<ReplicaState, ReplicaStatus> = {
+export const STATUS_OF_STATE: Record<ReplicaState, ReplicaStatus> = {
   launching: 'Pending',
   'launch-failed': 'Failed',
   cancelled: 'Cancelled',
@@ -76,6 +76,7 @@ const STATUS_OF_STATE: Record<ReplicaState, ReplicaStatus> = {
   'pull-error': 'Pending',
   running: 'Running',
   completed: 'Completed',
+  // Exit 0 without an expected output: counted as failed (the combine waits, re-run failed runs it).
   'output-missing': 'Failed',
   failed: 'Failed',
   lost: 'Failed',

@@ -411,7 +411,7 @@ describe('CanfarPanel', () => {
 
     const rows = () => [...batch.querySelectorAll<HTMLElement>('[data-canfar="replicas"] > li')];
     const row = (name: string) => rows().find((r) => r.dataset.name === name)!;
-    expect(text(row('fit-5'), '.jp-CanfarPanel-status')).toBe('Requeued (attempt 2)');
+    expect(text(row('fit-5'), '.jp-CanfarPanel-status')).toBe('Requeued after attempt 2');
     expect(text(row('fit-6'), '.jp-CanfarPanel-status')).toBe('Running (attempt 2)');
     expect(text(row('fit-7'), '.jp-CanfarPanel-status')).toBe('Queued');
     expect(text(row('fit-4'), '.jp-CanfarPanel-status')).toBe('Output missing');

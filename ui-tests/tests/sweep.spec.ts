@@ -207,4 +207,24 @@ test('a 3 x 2 sweep with 2 replicas per set from the dialog: counted as typed, l
         method,
         shard,
       });
+
+  // The panel lists the replicas with the swept parameters as columns, and filters by them.
+  const panel = await lab.openCanfarPanel();
+  const batch = panel
+    .locator('.jp-CanfarPanel-batch')
+    .filter({ has: page.locator('.jp-CanfarPanel-batchName', { hasText: /^grid-/ }) });
+  await expect(batch.locator('[data-canfar="summary"]')).toHaveText('12/12 Completed', { timeout: 60_000 });
+  await batch.locator('[data-canfar-action="toggle"]').click();
+  await expect(batch.locator('.jp-CanfarPanel-paramName')).toHaveText(['threshold', 'method']);
+  const rows = batch.locator('[data-canfar="replicas"] > li');
+  await expect(rows).toHaveCount(12);
+  // Set 2 is (0.1, box), its shards are replicas 3 and 4.
+  const third = batch.locator('.jp-CanfarPanel-replica[data-replica="3"]');
+  await expect(third.locator('[data-param="threshold"]')).toContainText('0.1');
+  await expect(third.locator('[data-param="method"]')).toContainText('box');
+  await batch.locator('select[data-canfar-param-filter="method"]').selectOption('box');
+  await expect(rows).toHaveCount(6);
+  for (const cell of await rows.locator('[data-param="method"]').all())
+    await expect(cell).toContainText('box');
+  await page.screenshot({ path: test.info().outputPath('sweep-panel.png') });
 });

@@ -212,7 +212,7 @@ function BatchButtons({
   );
 }
 
-/** The canary, the platform's queue, requeued replicas, missing outputs, and the time left. */
+/** The canary, the combine under way, the platform's queue, requeued replicas, missing outputs, and the time left. */
 function BatchNotes({
   group,
   trans,
@@ -241,6 +241,16 @@ function BatchNotes({
       key: 'stopped',
       warn: true,
       text: trans.__('Stopped: the canary (replica 1) failed, so the other replicas were not launched.'),
+    });
+  }
+  if (group.manifest?.combine?.state === 'running') {
+    // Every replica completed, but the batch is not over yet: seen also while the batch is collapsed.
+    notes.push({
+      key: 'combining',
+      text: trans.__(
+        'Combining: every replica completed; the combine step runs now (its log: %1).',
+        group.manifest.combine.log,
+      ),
     });
   }
   if (queue.queued > 0) {

@@ -38,7 +38,7 @@ export function statusLabel(trans: TranslationBundle, status: ReplicaStatus): st
   }
 }
 
-/** What a replica is doing, in the monitor's finer terms when known ("Requeued (attempt 2)"). */
+/** What a replica is doing, in the monitor's finer terms when known ("Requeued after attempt 1"). */
 export function replicaLabel(trans: TranslationBundle, row: ReplicaRow): string {
   const attempt = row.attempt ?? 1;
   let label: string;
@@ -56,7 +56,8 @@ export function replicaLabel(trans: TranslationBundle, row: ReplicaRow): string 
       label = trans.__('Queued');
       break;
     case 'requeued':
-      label = trans.__('Requeued (attempt %1)', attempt);
+      // The attempt it stopped in; the next one starts from the beginning.
+      label = trans.__('Requeued after attempt %1', attempt);
       break;
     case 'pending':
       label = trans.__('Starting');

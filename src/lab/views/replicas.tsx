@@ -356,7 +356,14 @@ export const ReplicaItem = React.memo(function ReplicaItem({
         {row.attempt !== undefined && row.attempt > 1 && row.state !== 'requeued' && (
           <span>{trans.__('attempt %1', row.attempt)}</span>
         )}
-        {why && <span className="jp-CanfarPanel-why">{why}</span>}
+        {why && (
+          // Why it failed in the error colour; why it waits in the queue in the normal one.
+          <span
+            className={`jp-CanfarPanel-why${row.state === 'queued' || row.state === 'requeued' ? ' jp-mod-info' : ''}`}
+          >
+            {why}
+          </span>
+        )}
       </div>
     </li>
   );
