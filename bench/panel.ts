@@ -1,5 +1,5 @@
 /**
- * The CANFAR panel at 50 and at 1,000 replicas, the panel of main beside this one: real Chromium against
+ * The CANFAR panel at 50 and at 1,000 replicas, the panel before issue 11 beside this one: real Chromium against
  * the real JupyterLab rig (ui-tests/app) and the local server, two batches of N/2 sleeping replicas (each
  * runs `sleep`, as many processes as replicas), both expanded. Per poll (one `canfar:refresh`):
  *
@@ -11,10 +11,11 @@
  * "Unchanged" polls find the batches as they were; "changed" polls follow the end of one replica (its
  * session deleted just before). Then the JS heap (after a forced GC) over 100 unchanged polls.
  *
- * main's panel is built from `git archive <ref>` (default main) into a temporary folder, with this
+ * The panel before issue 11 is built from `git archive <ref>` (default 38731a0, the last commit before the
+ * panel was rewritten; any ref may be given) into a temporary folder, with this
  * checkout's node_modules; when it cannot be built, the figures of issue 11 stand in as "before".
  *
- *   npm run bench:panel -- [--sizes 50,1000] [--polls 10] [--changed 5] [--heap-polls 100] [--old main|none]
+ *   npm run bench:panel -- [--sizes 50,1000] [--polls 10] [--changed 5] [--heap-polls 100] [--old REF|none]
  *                          [--grace 125]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -35,6 +36,8 @@ const REPO = resolve(__dirname, '..');
 const PYTHON = process.env.CANFAR_TEST_PYTHON || '/usr/bin/python3';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const IMAGE = 'images.canfar.net/skaha/astroml:latest';
+/** The last commit before the panel was rewritten for batches of 1,000 replicas (issue 11). */
+const OLD_PANEL = '38731a0';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +45,7 @@ const { values } = parseArgs({
     polls: { type: 'string', default: '10' },
     changed: { type: 'string', default: '5' },
     'heap-polls': { type: 'string', default: '100' },
-    old: { type: 'string', default: 'main' },
+    old: { type: 'string', default: OLD_PANEL },
     // Seconds after launch before measuring (the monitor's grace for a session missing from the list).
     grace: { type: 'string', default: '125' },
     // Saves Chromium CPU profiles (.cpuprofile, for DevTools) of a poll of each kind into this folder.
@@ -90,7 +93,7 @@ function freePort(): Promise<number> {
   });
 }
 
-/** main's labextension, built once per commit into a temporary folder with this checkout's modules. */
+/** The old panel's labextension, built once per commit into a temporary folder with this checkout's modules. */
 function buildOld(ref: string): { dir?: string; why?: string } {
   const sha = spawnSync('git', ['-C', REPO, 'rev-parse', '--short', ref], { encoding: 'utf8' });
   if (sha.status !== 0) return { why: `git cannot resolve ${ref}: ${sha.stderr.trim()}` };
@@ -541,7 +544,7 @@ async function main(): Promise<void> {
 function report(results: Record<number, Partial<Record<Variant, Measurement>>>, oldWhy?: string): void {
   const columns: [number, Variant][] = [];
   for (const size of SIZES) for (const variant of ['old', 'new'] as Variant[]) columns.push([size, variant]);
-  const head = columns.map(([size, variant]) => `${size} ${variant === 'old' ? 'main' : 'this'}`);
+  const head = columns.map(([size, variant]) => `${size} ${variant === 'old' ? 'before' : 'this'}`);
   const rows: string[][] = [];
   const section = (title: string, kind: 'unchanged' | 'changed') => {
     rows.push([title, ...columns.map(() => '')]);
@@ -575,7 +578,7 @@ function report(results: Record<number, Partial<Record<Variant, Measurement>>>, 
     console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i]))).join('  '));
   if (oldWhy) {
     console.log(
-      `\nmain's panel was not measured (${oldWhy}). Before (issue 11, one batch of 300 expanded): a refresh redrew the panel in ~130 ms, the longest main-thread task during polls was 477 ms, and focus was lost at every poll (the whole panel was rebuilt).`,
+      `\nThe panel before issue 11 was not measured (${oldWhy}). Before (issue 11, one batch of 300 expanded): a refresh redrew the panel in ~130 ms, the longest main-thread task during polls was 477 ms, and focus was lost at every poll (the whole panel was rebuilt).`,
     );
   }
   console.log(

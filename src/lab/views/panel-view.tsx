@@ -11,6 +11,7 @@ import { BatchItem } from './batch';
 import type { BatchActions } from './batch';
 import { PanelHeader } from './header';
 import { statusLabel } from './labels';
+import { SessionButtons } from './replicas';
 import { DEFAULT_BATCH_UI } from './state';
 import type { Clock, PanelUiStore } from './state';
 
@@ -176,35 +177,7 @@ const OtherSession = React.memo(function OtherSession({
           {trans.__('Open')}
         </a>
       )}
-      <span className="jp-CanfarPanel-actions">
-        <button
-          type="button"
-          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-          data-canfar-action="logs"
-          title={trans.__('Show the log of %1', session.name)}
-          onClick={() => actions.openLogs(ref, 'log')}
-        >
-          {trans.__('Logs')}
-        </button>
-        <button
-          type="button"
-          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-          data-canfar-action="events"
-          title={trans.__('Show the events of %1', session.name)}
-          onClick={() => actions.openLogs(ref, 'events')}
-        >
-          {trans.__('Events')}
-        </button>
-        <button
-          type="button"
-          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-          data-canfar-action="delete"
-          title={trans.__('Delete session %1', session.name)}
-          onClick={() => actions.deleteSession(ref)}
-        >
-          {trans.__('Delete')}
-        </button>
-      </span>
+      <SessionButtons session={ref} trans={trans} actions={actions} />
     </li>
   );
 });

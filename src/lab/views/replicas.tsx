@@ -22,6 +22,53 @@ export interface ReplicaRowActions {
   deleteSession(session: SessionRef): void;
 }
 
+/** A session's Logs, Events and (when it still exists) Delete buttons: replicas and other sessions alike. */
+export function SessionButtons({
+  session,
+  trans,
+  actions,
+  canDelete = true,
+}: {
+  session: SessionRef;
+  trans: TranslationBundle;
+  actions: ReplicaRowActions;
+  canDelete?: boolean;
+}): JSX.Element {
+  return (
+    <span className="jp-CanfarPanel-actions">
+      <button
+        type="button"
+        className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
+        data-canfar-action="logs"
+        title={trans.__('Show the log of %1', session.name)}
+        onClick={() => actions.openLogs(session, 'log')}
+      >
+        {trans.__('Logs')}
+      </button>
+      <button
+        type="button"
+        className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
+        data-canfar-action="events"
+        title={trans.__('Show the events of %1', session.name)}
+        onClick={() => actions.openLogs(session, 'events')}
+      >
+        {trans.__('Events')}
+      </button>
+      {canDelete && (
+        <button
+          type="button"
+          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
+          data-canfar-action="delete"
+          title={trans.__('Delete session %1', session.name)}
+          onClick={() => actions.deleteSession(session)}
+        >
+          {trans.__('Delete')}
+        </button>
+      )}
+    </span>
+  );
+}
+
 export interface ReplicaListProps {
   group: BatchGroup;
   ui: BatchUi;
@@ -314,39 +361,7 @@ export const ReplicaItem = React.memo(function ReplicaItem({
               {trans.__('exit %1', row.exitCode)}
             </span>
           )}
-          {ref && (
-            <span className="jp-CanfarPanel-actions">
-              <button
-                type="button"
-                className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-                data-canfar-action="logs"
-                title={trans.__('Show the log of %1', row.name)}
-                onClick={() => actions.openLogs(ref, 'log')}
-              >
-                {trans.__('Logs')}
-              </button>
-              <button
-                type="button"
-                className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-                data-canfar-action="events"
-                title={trans.__('Show the events of %1', row.name)}
-                onClick={() => actions.openLogs(ref, 'events')}
-              >
-                {trans.__('Events')}
-              </button>
-              {row.session && (
-                <button
-                  type="button"
-                  className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-                  data-canfar-action="delete"
-                  title={trans.__('Delete session %1', row.name)}
-                  onClick={() => actions.deleteSession(ref)}
-                >
-                  {trans.__('Delete')}
-                </button>
-              )}
-            </span>
-          )}
+          {ref && <SessionButtons session={ref} trans={trans} actions={actions} canDelete={!!row.session} />}
         </span>
       </div>
       <div className="jp-CanfarPanel-replicaDetails">
