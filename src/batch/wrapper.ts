@@ -426,9 +426,9 @@ if _spec is not None:
 `;
 
 /**
- * `pylib/canfar_batch/__init__.py` (the round's memo, "Python files in the batch folder"): helpers for
- * replicas and combine cells, importable interactively too where the jupyterlab_canfar wheel ships it
- * (python/canfar_batch/__init__.py, the same text: a test keeps them equal).
+ * `pylib/canfar_batch/__init__.py` of a batch folder: helpers for replicas and combine cells, importable
+ * interactively too where the jupyterlab_canfar wheel ships it (python/canfar_batch/__init__.py, written
+ * from this text by `npm run build:node`; a test fails when the committed copy differs).
  */
 export const CANFAR_BATCH_PY = `"""Helpers for the replicas and the combine step of a jupyterlab-canfar batch.
 
