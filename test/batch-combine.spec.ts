@@ -2,22 +2,13 @@
 // processes, through the CLI: the combine cells run exactly once after every replica completed, without
 // anything watching (the last replica to finish runs them); a failing replica means no combine until
 // `batch rerun-failed` completes the batch; a canary goes first; expected outputs are checked.
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { BatchManifest } from '../src/batch';
 import { seededRandom } from '../src/skaha/random';
-import { runCli } from './helpers/cli';
-import { startTestServer } from './helpers/local';
+import { expectExit, runCli } from './helpers/cli';
+import { cliSuite } from './helpers/local';
 import { pythonNotebook } from './helpers/notebooks';
 
 jest.setTimeout(400_000);
@@ -63,24 +54,10 @@ with open("combine-runs.txt", "a") as out:
 ]);
 
 describe('combine, canary and expected outputs, end to end on the local server', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  let work: string;
-  let env: NodeJS.ProcessEnv;
-  let globals: string[];
-
-  beforeAll(async () => {
-    server = await startTestServer({ cores: 16, ramGB: 64 });
-    work = mkdtempSync(join(tmpdir(), 'canfar-combine-e2e-'));
-    env = { PATH: process.env.PATH, HOME: server.home };
-    globals = ['--url', server.server.url, '--token', server.server.token];
-  });
-  afterAll(async () => {
-    await server.dispose();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const suite = cliSuite('canfar-combine-e2e-', { cores: 16, ramGB: 64 });
 
   function folderWith(name: string): string {
-    const dir = join(work, name);
+    const dir = join(suite.work, name);
     mkdirSync(dir);
     writeFileSync(join(dir, 'pipeline.ipynb'), PIPELINE);
     return dir;
@@ -98,10 +75,10 @@ describe('combine, canary and expected outputs, end to end on the local server',
   test('-r 6 --follow: final.json holds every item once, combine-runs.txt one line, --follow waited for it', async () => {
     const dir = folderWith('once');
     const run = await runCli(
-      [...globals, 'submit', join(dir, 'pipeline.ipynb'), '-r', '6', '--follow', '--interval', '0.2'],
-      env,
+      [...suite.globals, 'submit', join(dir, 'pipeline.ipynb'), '-r', '6', '--follow', '--interval', '0.2'],
+      suite.env,
     );
-    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    expectExit(run, 0);
     expect(run.stdout).toMatch(/combine completed \(run by replica [1-6]; log logs\/combine\.log\)/);
     expect(run.stdout).toMatch(/6\/6 done.*combine completed/);
     const { batchId, folder } = onlyBatch(dir);
@@ -123,7 +100,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(readFileSync(join(folder, 'logs/combine.log'), 'utf8')).toContain(
       `==== canfar: combine of batch ${batchId}`,
     );
-    const list = await runCli([...globals, 'batches', batchId, join(dir, 'pipeline.ipynb')], env);
+    const list = await runCli([...suite.globals, 'batches', batchId, join(dir, 'pipeline.ipynb')], suite.env);
     expect(list.stdout).toMatch(
       /^combine: completed \(run by replica \d\), exit 0; log logs\/combine\.log$/m,
     );
@@ -139,7 +116,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
       const deadline = (Date.now() + 2500) / 1000;
       const run = await runCli(
         [
-          ...globals,
+          ...suite.globals,
           'submit',
           join(dir, 'pipeline.ipynb'),
           '-r',
@@ -154,7 +131,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
           '--interval',
           '0.2',
         ],
-        env,
+        suite.env,
       );
       expect(run.code === 0 ? 0 : `repetition ${rep}: exit ${run.code}: ${run.stderr}`).toBe(0);
       const { batchId, folder } = onlyBatch(dir);
@@ -178,18 +155,18 @@ describe('combine, canary and expected outputs, end to end on the local server',
   });
 
   test('a combine that fails: --follow exits 1 naming it, every replica still completed', async () => {
-    const dir = join(work, 'combine-fails');
+    const dir = join(suite.work, 'combine-fails');
     mkdirSync(dir);
     writeFileSync(
       join(dir, 'nb.ipynb'),
       pythonNotebook([
-        { source: 'print("work")\n' },
+        { source: 'print("suite.work")\n' },
         { source: 'raise ValueError("nothing to merge")\n', tags: ['combine'] },
       ]),
     );
     const run = await runCli(
-      [...globals, 'submit', join(dir, 'nb.ipynb'), '-r', '2', '--follow', '--interval', '0.2'],
-      env,
+      [...suite.globals, 'submit', join(dir, 'nb.ipynb'), '-r', '2', '--follow', '--interval', '0.2'],
+      suite.env,
     );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
@@ -200,7 +177,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;
     expect(manifest.combine?.outcome).toMatchObject({ state: 'failed', exitCode: 1 });
     const view = JSON.parse(
-      (await runCli([...globals, '--json', 'batches', manifest.batchId, dir], env)).stdout,
+      (await runCli([...suite.globals, '--json', 'batches', manifest.batchId, dir], suite.env)).stdout,
     );
     expect(view.counts).toMatchObject({ completed: 2, failed: 0 });
   });
@@ -209,7 +186,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     const dir = folderWith('failing');
     const run = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'pipeline.ipynb'),
         '-r',
@@ -220,7 +197,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
         '--interval',
         '0.2',
       ],
-      env,
+      suite.env,
     );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
@@ -235,10 +212,10 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
     writeFileSync(join(dir, 'fixed'), '');
     const rerun = await runCli(
-      [...globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
-      env,
+      [...suite.globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
+      suite.env,
     );
-    expect(rerun.code === 0 ? 0 : `exit \${rerun.code}: \${rerun.stderr}`).toBe(0);
+    expectExit(rerun, 0);
     expect(rerun.stdout).toContain(
       `batch ${batchId}: replica(s) 3 launched again in the same folder: 1/1 launched`,
     );
@@ -266,17 +243,19 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(three.launch?.state === 'launched' && three.launch.sessionId).not.toBe(
       three.history![0].launch?.state === 'launched' && three.history![0].launch.sessionId,
     );
-    const view = JSON.parse((await runCli([...globals, '--json', 'batches', batchId, dir], env)).stdout);
+    const view = JSON.parse(
+      (await runCli([...suite.globals, '--json', 'batches', batchId, dir], suite.env)).stdout,
+    );
     expect(view.combine).toMatchObject({ state: 'completed' });
     expect(view.replicas[2]).toMatchObject({ state: 'completed', attempt: 2 });
   });
 
   test('--canary with a notebook that fails: one session launched in total, the failure named', async () => {
     const dir = folderWith('canary-fails');
-    const before = (await server.api.list('?type=headless')).length;
+    const before = (await suite.server.api.list('?type=headless')).length;
     const run = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'pipeline.ipynb'),
         '-r',
@@ -290,16 +269,18 @@ describe('combine, canary and expected outputs, end to end on the local server',
         '--interval',
         '0.2',
       ],
-      env,
+      suite.env,
     );
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('canfail');
     expect(run.stderr).toMatch(
       /The canary failed, so nothing else was launched: the canary, replica 1, failed with exit code 1 in cell 3: RuntimeError: replica 1 fails/,
     );
-    const sessions = (await server.api.list('?type=headless')).filter((s) => s.name.startsWith('canfail'));
+    const sessions = (await suite.server.api.list('?type=headless')).filter((s) =>
+      s.name.startsWith('canfail'),
+    );
     expect(sessions.map((s) => s.name)).toEqual(['canfail-1']);
-    expect((await server.api.list('?type=headless')).length).toBe(before + 1);
+    expect((await suite.server.api.list('?type=headless')).length).toBe(before + 1);
     const { folder } = onlyBatch(dir);
     const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;
     expect(manifest.canary).toMatchObject({ replica: 1, state: 'failed' });
@@ -315,7 +296,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     const dir = folderWith('canary-works');
     const run = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'pipeline.ipynb'),
         '-r',
@@ -325,9 +306,9 @@ describe('combine, canary and expected outputs, end to end on the local server',
         '--interval',
         '0.2',
       ],
-      env,
+      suite.env,
     );
-    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    expectExit(run, 0);
     expect(run.stdout).toMatch(
       /canary: replica 1 runs alone; the other 3 are launched once it completed with exit 0/,
     );
@@ -348,7 +329,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     const dir = folderWith('canary-nofollow');
     const run = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'pipeline.ipynb'),
         '-r',
@@ -359,12 +340,12 @@ describe('combine, canary and expected outputs, end to end on the local server',
         '--interval',
         '0.2',
       ],
-      env,
+      suite.env,
     );
-    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    expectExit(run, 0);
     expect(run.stdout).toMatch(/canary replica 1 launched; the other 2 wait for it to complete/);
     expect(run.stdout).toMatch(/batch \S+: launched \(/);
-    const names = (await server.api.list('?type=headless'))
+    const names = (await suite.server.api.list('?type=headless'))
       .map((s) => s.name)
       .filter((n) => n.startsWith('cannf'));
     expect(names.sort()).toEqual(['cannf-1', 'cannf-2', 'cannf-3']);
@@ -374,7 +355,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     const dir = folderWith('expect');
     const run = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'pipeline.ipynb'),
         '-r',
@@ -387,13 +368,15 @@ describe('combine, canary and expected outputs, end to end on the local server',
         '--interval',
         '0.2',
       ],
-      env,
+      suite.env,
     );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/replica 2 \(.*\) completed, output missing: parts\/part-2\.json/);
     expect(combineRuns(dir)).toEqual([]);
     const { batchId } = onlyBatch(dir);
-    const view = JSON.parse((await runCli([...globals, '--json', 'batches', batchId, dir], env)).stdout);
+    const view = JSON.parse(
+      (await runCli([...suite.globals, '--json', 'batches', batchId, dir], suite.env)).stdout,
+    );
     expect(view.replicas.map((r: { state: string }) => r.state)).toEqual([
       'completed',
       'output-missing',

@@ -1,37 +1,22 @@
 // End to end on the local server over real HTTP, with real processes: the demo notebook as 8 replicas,
 // and a notebook whose cell fails in one replica. Driven through the CLI as a user would.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { BatchManifest, ReplicaStatusFile } from '../src/batch';
-import { startTestServer } from './helpers/local';
-import { runCli } from './helpers/cli';
+import { cliSuite } from './helpers/local';
+import { expectExit, runCli } from './helpers/cli';
 
 jest.setTimeout(60_000);
 
 const repo = join(__dirname, '..');
 
 describe('canfar-lab submit, end to end on the local server', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  let work: string;
-  let env: NodeJS.ProcessEnv;
-  let globals: string[];
-
-  beforeAll(async () => {
-    server = await startTestServer({ cores: 16, ramGB: 64 });
-    work = mkdtempSync(join(tmpdir(), 'canfar-batch-e2e-'));
-    env = { PATH: process.env.PATH, HOME: server.home };
-    globals = ['--url', server.server.url, '--token', server.server.token];
-  });
-  afterAll(async () => {
-    await server.dispose();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const suite = cliSuite('canfar-batch-e2e-', { cores: 16, ramGB: 64 });
 
   test('the chunk demo as 8 replicas: every input processed exactly once, files and manifest correct', async () => {
-    const dir = join(work, 'demo');
+    const dir = join(suite.work, 'demo');
     mkdirSync(dir);
     copyFileSync(join(repo, 'examples/chunk-demo/demo.ipynb'), join(dir, 'demo.ipynb'));
     execFileSync(
@@ -43,11 +28,11 @@ describe('canfar-lab submit, end to end on the local server', () => {
     expect(inputs).toHaveLength(30);
 
     const run = await runCli(
-      [...globals, 'submit', join(dir, 'demo.ipynb'), '-r', '8', '--follow', '--interval', '0.2'],
-      env,
+      [...suite.globals, 'submit', join(dir, 'demo.ipynb'), '-r', '8', '--follow', '--interval', '0.2'],
+      suite.env,
     );
     expect(run.stderr).not.toMatch(/failed/);
-    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    expectExit(run, 0);
     expect(run.stdout).toMatch(/8\/8 replica\(s\) launched/);
     expect(run.stdout).toMatch(/8\/8 done/);
 
@@ -90,8 +75,8 @@ describe('canfar-lab submit, end to end on the local server', () => {
 
     // `batches` finds it and reports 8/8 completed.
     const list = await runCli(
-      [...globals, '--json', 'batches', manifest.batchId, join(dir, 'demo.ipynb')],
-      env,
+      [...suite.globals, '--json', 'batches', manifest.batchId, join(dir, 'demo.ipynb')],
+      suite.env,
     );
     expect(list.code).toBe(0);
     const view = JSON.parse(list.stdout);
@@ -100,14 +85,14 @@ describe('canfar-lab submit, end to end on the local server', () => {
   });
 
   test('a failing cell: --follow exits 1 and names the replica and the cell', async () => {
-    const dir = join(work, 'failing');
+    const dir = join(suite.work, 'failing');
     mkdirSync(dir);
     copyFileSync(join(repo, 'examples/failing-cell/failing.ipynb'), join(dir, 'failing.ipynb'));
     const run = await runCli(
-      [...globals, 'submit', join(dir, 'failing.ipynb'), '-r', '3', '--follow', '--interval', '0.2'],
-      env,
+      [...suite.globals, 'submit', join(dir, 'failing.ipynb'), '-r', '3', '--follow', '--interval', '0.2'],
+      suite.env,
     );
-    expect(run.code === 1 ? 1 : `exit \${run.code}: \${run.stderr}`).toBe(1);
+    expectExit(run, 1);
     expect(run.stderr).toMatch(/1 of 3 replica\(s\) failed/);
     expect(run.stderr).toMatch(
       /replica 3 \(failing-[a-z0-9]{4}-3, session [a-z0-9]+\) failed with exit code 1 in cell 3: ZeroDivisionError/,
@@ -124,10 +109,10 @@ describe('canfar-lab submit, end to end on the local server', () => {
 
     // rerun-failed: only replica 3 again, as REPLICA_ID=3 of 3, in the same batch folder (attempt 2).
     const rerun = await runCli(
-      [...globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
-      env,
+      [...suite.globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
+      suite.env,
     );
-    expect(rerun.code === 1 ? 1 : `exit \${rerun.code}: \${rerun.stderr}`).toBe(1);
+    expectExit(rerun, 1);
     expect(rerun.stderr).toMatch(/replica 3 .* in cell 3: ZeroDivisionError/);
     expect(readdirSync(join(dir, 'canfar-batches'))).toEqual([batchId]);
     const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;

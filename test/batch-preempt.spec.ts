@@ -12,7 +12,7 @@ import type { BatchManifest, ReplicaStatusFile } from '../src/batch';
 import { NodeBatchStore } from '../src/node/batch-store';
 import { createNodeTransport } from '../src/node/transport';
 import { SkahaClient } from '../src/skaha';
-import { runCli } from './helpers/cli';
+import { expectExit, runCli } from './helpers/cli';
 import { IMAGE, LocalApi, startTestServer } from './helpers/local';
 import { pythonNotebook } from './helpers/notebooks';
 
@@ -56,7 +56,7 @@ test('--preempt-after 2: 4 replicas sleeping 4 s are preempted once each, run ag
       ],
       { PATH: process.env.PATH, HOME: home },
     );
-    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    expectExit(run, 0);
     // --follow said what happened, replica by replica: requeued, then running attempt 2.
     expect(run.stdout).toMatch(
       /replica \d requeued: preempted after attempt 1: waiting in the platform's queue to run again/,

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { BatchManifest } from '../src/batch';
-import { runCli } from './helpers/cli';
-import { startTestServer } from './helpers/local';
+import { expectExit, runCli } from './helpers/cli';
+import { cliSuite, startTestServer } from './helpers/local';
 import { pythonNotebook } from './helpers/notebooks';
 
 jest.setTimeout(120_000);
@@ -34,31 +34,17 @@ with open("results/set-%d-shard-%d.json" % (out["set"], out["shard"]), "w") as f
 ]);
 
 describe('canfar-lab submit --sweep, end to end on the local server', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  let work: string;
-  let env: NodeJS.ProcessEnv;
-  let globals: string[];
-
-  beforeAll(async () => {
-    server = await startTestServer({ cores: 16, ramGB: 64 });
-    work = mkdtempSync(join(tmpdir(), 'canfar-sweep-e2e-'));
-    env = { PATH: process.env.PATH, HOME: server.home };
-    globals = ['--url', server.server.url, '--token', server.server.token];
-  });
-  afterAll(async () => {
-    await server.dispose();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const suite = cliSuite('canfar-sweep-e2e-', { cores: 16, ramGB: 64 });
 
   test('3 x 2 values with -r 2: one output per (set, shard), typed values, each set covered once by its shards', async () => {
-    const dir = join(work, 'grid');
+    const dir = join(suite.work, 'grid');
     mkdirSync(dir);
     writeFileSync(join(dir, 'nb.ipynb'), SWEEP_NOTEBOOK);
     const sweep = ['--sweep', 'threshold=0.1,0.5,0.9', '--sweep', 'method=gaussian,box', '-r', '2'];
 
     const dry = await runCli(
-      [...globals, 'submit', join(dir, 'nb.ipynb'), ...sweep, '--name', 'grid', '--dry-run'],
-      env,
+      [...suite.globals, 'submit', join(dir, 'nb.ipynb'), ...sweep, '--name', 'grid', '--dry-run'],
+      suite.env,
     );
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('Would launch 12 replica(s)');
@@ -75,7 +61,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
 
     const run = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'nb.ipynb'),
         ...sweep,
@@ -85,9 +71,9 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         '--interval',
         '0.2',
       ],
-      env,
+      suite.env,
     );
-    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    expectExit(run, 0);
     expect(run.stdout).toMatch(/12\/12 replica\(s\) launched/);
 
     const expected = [
@@ -137,11 +123,14 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
       ]),
     );
     // Sessions on the server carry the sweep names.
-    const names = (await server.api.list('?type=headless')).map((s) => s.name).sort();
+    const names = (await suite.server.api.list('?type=headless')).map((s) => s.name).sort();
     expect(names).toEqual(manifest.replicas.map((r) => r.name).sort());
 
     // A row per set: values as columns, states, exit codes, log paths; the text table has parameter columns.
-    const json = await runCli([...globals, '--json', 'batches', batchId, join(dir, 'nb.ipynb')], env);
+    const json = await runCli(
+      [...suite.globals, '--json', 'batches', batchId, join(dir, 'nb.ipynb')],
+      suite.env,
+    );
     expect(json.code).toBe(0);
     const view = JSON.parse(json.stdout);
     expect(view.sets).toHaveLength(6);
@@ -156,7 +145,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
       logs: [join(folder, 'logs/replica-7.log'), join(folder, 'logs/replica-8.log')],
       ok: true,
     });
-    const text = await runCli([...globals, 'batches', batchId, join(dir, 'nb.ipynb')], env);
+    const text = await runCli([...suite.globals, 'batches', batchId, join(dir, 'nb.ipynb')], suite.env);
     const header = text.stdout.split('\n').find((l) => l.startsWith('REPLICA'))!;
     expect(header.split(/\s+/).slice(0, 6)).toEqual([
       'REPLICA',
@@ -170,14 +159,14 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
   });
 
   test('bad sweeps are refused before anything is written or sent, every problem named', async () => {
-    const dir = join(work, 'bad');
+    const dir = join(suite.work, 'bad');
     mkdirSync(dir);
     writeFileSync(join(dir, 'nb.ipynb'), SWEEP_NOTEBOOK);
     writeFileSync(join(dir, 'sets.csv'), 'threshold,method\n0.1,a\n0.10,a\nhigh,b\n');
-    const before = (await server.api.list()).length;
+    const before = (await suite.server.api.list()).length;
     const file = await runCli(
-      [...globals, 'submit', join(dir, 'nb.ipynb'), '--sweep-file', join(dir, 'sets.csv')],
-      env,
+      [...suite.globals, 'submit', join(dir, 'nb.ipynb'), '--sweep-file', join(dir, 'sets.csv')],
+      suite.env,
     );
     expect(file.code).toBe(2);
     expect(file.stderr).toContain(
@@ -185,7 +174,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     );
     const axes = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'nb.ipynb'),
         '--sweep',
@@ -197,7 +186,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         '--sweep',
         'threshold=1,2,3',
       ],
-      env,
+      suite.env,
     );
     expect(axes.code).toBe(2);
     expect(axes.stderr).toMatch(
@@ -206,7 +195,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     expect(axes.stderr).toContain('sweep method: the list of values of method is empty');
     const big = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'nb.ipynb'),
         '--sweep',
@@ -214,22 +203,22 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         '-r',
         '2',
       ],
-      env,
+      suite.env,
     );
     expect(big.stderr).toContain(
       '300 set(s) x 2 shard(s) = 600 sessions, more than the 512 a batch may launch: split it into 2 batches of at most 256 set(s) each',
     );
     const dup = await runCli(
-      [...globals, 'submit', join(dir, 'nb.ipynb'), '--sweep', 'threshold=0.5,.5'],
-      env,
+      [...suite.globals, 'submit', join(dir, 'nb.ipynb'), '--sweep', 'threshold=0.5,.5'],
+      suite.env,
     );
     expect(dup.stderr).toContain('sets 1 and 2 are the same (threshold=.5');
     expect(readdirSync(dir).sort()).toEqual(['nb.ipynb', 'sets.csv']);
-    expect((await server.api.list()).length).toBe(before);
+    expect((await suite.server.api.list()).length).toBe(before);
   });
 
   test('a value with commas given as a JSON list arrives exactly; unchanged values are not sent', async () => {
-    const dir = join(work, 'commas');
+    const dir = join(suite.work, 'commas');
     mkdirSync(dir);
     writeFileSync(
       join(dir, 'nb.ipynb'),
@@ -243,7 +232,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     );
     const run = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'nb.ipynb'),
         '--sweep',
@@ -254,9 +243,9 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         '--interval',
         '0.2',
       ],
-      env,
+      suite.env,
     );
-    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    expectExit(run, 0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
     const printed = [1, 2, 3].map((i) => {
       const log = readFileSync(join(dir, 'canfar-batches', batchId, `logs/replica-${i}.log`), 'utf8');
@@ -270,7 +259,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
   });
 
   test('a string with =, quotes, a newline and non-ASCII arrives exactly, given with --param and with --sweep', async () => {
-    const dir = join(work, 'exact');
+    const dir = join(suite.work, 'exact');
     mkdirSync(dir);
     const value = 'SELECT * FROM t WHERE x=1 AND name = "O\'Brien"\nüñï ✓';
     writeFileSync(
@@ -282,7 +271,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     );
     const run = await runCli(
       [
-        ...globals,
+        ...suite.globals,
         'submit',
         join(dir, 'nb.ipynb'),
         '--param',
@@ -293,9 +282,9 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         '--interval',
         '0.2',
       ],
-      env,
+      suite.env,
     );
-    expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+    expectExit(run, 0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
     const printed = [1, 2].map((i) => {
       const log = readFileSync(join(dir, 'canfar-batches', batchId, `logs/replica-${i}.log`), 'utf8');
@@ -342,7 +331,7 @@ describe('examples/parameter-grid as a batch', () => {
         ],
         { PATH: process.env.PATH, HOME: server.home },
       );
-      expect(run.code === 0 ? 0 : `exit \${run.code}: \${run.stderr}`).toBe(0);
+      expectExit(run, 0);
       const summary = JSON.parse(readFileSync(join(dir, 'results/summary.json'), 'utf8'));
       expect(
         summary.map((row: { threshold: number; method: string }) => [row.threshold, row.method]),

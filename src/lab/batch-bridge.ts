@@ -441,7 +441,6 @@ function toFieldProblem(problem: { field: string; value?: unknown; rule: string;
   return { field, message: `${subject}: ${problem.rule}${problem.hint ? ` (${problem.hint})` : ''}` };
 }
 
-
 /** A deleted batch: enough for the grouping to recognise (and hide) its sessions. */
 function deletedSummary(folder: string, manifest: BatchManifest): BatchSummary {
   return {

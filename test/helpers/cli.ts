@@ -18,3 +18,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promi
   const code = await main(argv, { stdout, stderr, env });
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
+
+/** Expects the CLI to have exited with `code`; otherwise the failure shows the exit code and its stderr. */
+export function expectExit(run: CliResult, code: number): void {
+  expect(run.code === code ? code : `exit ${run.code}: ${run.stderr}`).toBe(code);
+}

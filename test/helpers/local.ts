@@ -135,3 +135,33 @@ export async function startTestServer(options: LocalServerOptions = {}): Promise
 }
 
 export const IMAGE = 'images.canfar.net/skaha/terminal:1.1.2';
+
+/** What the CLI's end-to-end suites share: a local server, a work folder, the CLI's environment and globals. */
+export interface CliSuite {
+  server: Awaited<ReturnType<typeof startTestServer>>;
+  /** A temporary folder of the suite's notebooks and batches, removed after it. */
+  work: string;
+  /** The CLI's environment: PATH and the server's home (its credentials), nothing of the caller's. */
+  env: NodeJS.ProcessEnv;
+  /** `--url` and `--token` of the server. */
+  globals: string[];
+}
+
+/**
+ * Starts a local server before the tests of the enclosing `describe` and stops it after them (with the
+ * work folder); the returned object is filled in by then.
+ */
+export function cliSuite(prefix: string, options: LocalServerOptions = {}): CliSuite {
+  const suite = {} as CliSuite;
+  beforeAll(async () => {
+    suite.server = await startTestServer(options);
+    suite.work = mkdtempSync(join(tmpdir(), prefix));
+    suite.env = { PATH: process.env.PATH, HOME: suite.server.home };
+    suite.globals = ['--url', suite.server.server.url, '--token', suite.server.server.token];
+  });
+  afterAll(async () => {
+    await suite.server?.dispose();
+    if (suite.work) rmSync(suite.work, { recursive: true, force: true });
+  });
+  return suite;
+}
