@@ -5,6 +5,7 @@ are the CLI's (cli-spec.json). The service error comes from the real local serve
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -45,8 +46,11 @@ def test_a_bad_verb_names_the_verbs(shell, capsys):
 
 def test_a_bad_flag_shows_the_verbs_usage_in_a_few_lines(shell, capsys):
     _, out, err = magic(shell, capsys, "submit analysis.ipynb -r 3 --replica-count 4")
-    assert err.splitlines() == [
-        "%canfar submit: unknown option(s): --replica-count 4",
+    lines = err.splitlines()
+    # Python 3.13's argparse takes the 4 as a positional of the intermixed parse; 3.11's leaves it with
+    # the unknown option. Either way the unknown option is named.
+    assert re.fullmatch(r"%canfar submit: unknown option\(s\): --replica-count( 4)?", lines[0]), lines[0]
+    assert lines[1:] == [
         "",
         "Usage: %canfar submit NOTEBOOK -r N [OPTIONS]",
         "`%canfar submit --help` lists every option.",
