@@ -33,7 +33,6 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,6 +44,7 @@ import { ContentsBatchStore } from '../src/lab/contents-store';
 import { NodeBatchStore } from '../src/node/batch-store';
 import type { Session, SkahaClient } from '../src/skaha';
 import { pythonNotebook } from '../test/helpers/notebooks';
+import { freePort } from '../test/helpers/net';
 
 const PYTHON = process.env.CANFAR_TEST_PYTHON || '/usr/bin/python3';
 const IMAGE = 'images.canfar.net/skaha/astroml:latest';
@@ -98,19 +98,6 @@ interface Figures {
 
 // ---------------------------------------------------------------------------------------------------
 // Jupyter server and the contents API from Node
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 interface Jupyter {
   url: string;

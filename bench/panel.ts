@@ -20,7 +20,6 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +30,7 @@ import { NodeBatchStore } from '../src/node/batch-store';
 import { startLocalServer } from '../src/node/local';
 import { createNodeTransport } from '../src/node/transport';
 import { SkahaClient } from '../src/skaha';
+import { freePort } from '../test/helpers/net';
 
 const REPO = resolve(__dirname, '..');
 const PYTHON = process.env.CANFAR_TEST_PYTHON || '/usr/bin/python3';
@@ -78,19 +78,6 @@ function log(text: string): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** The old panel's labextension, built once per commit into a temporary folder with this checkout's modules. */
