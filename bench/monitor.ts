@@ -41,6 +41,7 @@ import { ContentsManager, ServerConnection } from '@jupyterlab/services';
 import { BatchMonitor, planBatch, submitBatch } from '../src/batch';
 import type { BatchPlan, BatchStore } from '../src/batch';
 import { ContentsBatchStore } from '../src/lab/contents-store';
+import { platformInMemory } from '../src/batch/testing.test';
 import { NodeBatchStore } from '../src/node/batch-store';
 import type { Session, SkahaClient } from '../src/skaha';
 import { pythonNotebook } from '../test/helpers/notebooks';
@@ -223,34 +224,12 @@ async function setUp(root: string, dir: string, n: number): Promise<World> {
   mkdirSync(join(home, 'work'), { recursive: true });
   const notebook = pythonNotebook(['print("done")\n']);
   writeFileSync(join(home, 'work', 'nb.ipynb'), notebook);
-  const sessions: Session[] = [];
-  const client = {
-    async list() {
-      return sessions.map((s) => ({ ...s }));
-    },
-    async create(spec: { name: string }) {
-      const id = `s${String(sessions.length + 1).padStart(7, '0')}`;
-      sessions.push({
-        id,
-        name: spec.name,
-        status: 'Running',
-        image: IMAGE,
-        type: 'headless',
-        startTime: new Date(),
-        raw: {},
-      });
-      return id;
-    },
-    async events() {
-      return [];
-    },
-    async eventsText() {
-      return 'TYPE  REASON  MESSAGE\nNormal  Started  Started container\n';
-    },
-    async logs() {
-      return 'done\n';
-    },
-  } as unknown as SkahaClient;
+  const { client, sessions } = platformInMemory({
+    status: 'Running',
+    started: true,
+    log: 'done\n',
+    eventsText: 'TYPE  REASON  MESSAGE\nNormal  Started  Started container\n',
+  });
   const store = new NodeBatchStore(home);
   const plans: BatchPlan[] = [];
   const count = Math.ceil(n / MAX_PER_BATCH);

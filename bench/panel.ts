@@ -31,10 +31,10 @@ import { startLocalServer } from '../src/node/local';
 import { createNodeTransport } from '../src/node/transport';
 import { SkahaClient } from '../src/skaha';
 import { freePort } from '../test/helpers/net';
+import { CHROMIUM_LAUNCH } from '../ui-tests/chromium';
 
 const REPO = resolve(__dirname, '..');
 const PYTHON = process.env.CANFAR_TEST_PYTHON || '/usr/bin/python3';
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const IMAGE = 'images.canfar.net/skaha/astroml:latest';
 /** The last commit before the panel was rewritten for batches of 1,000 replicas (issue 11). */
 const OLD_PANEL = '38731a0';
@@ -442,20 +442,7 @@ async function main(): Promise<void> {
   });
   const transport = createNodeTransport({ token: server.token, maxConnections: 64 });
   const client = new SkahaClient({ baseUrl: server.apiUrl, transport });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  const browser = await chromium.launch(CHROMIUM_LAUNCH);
   const results: Record<number, Partial<Record<Variant, Measurement>>> = {};
   const notebook = JSON.stringify({
     nbformat: 4,

@@ -1,6 +1,7 @@
 // Real-browser tests: Debian's Chromium against a real JupyterLab 4.6 (ui-tests/app), a real
 // ipykernel and the local Skaha server. Run from the repository root with `npm run test:ui`.
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_LAUNCH } from './chromium';
 
 export default defineConfig({
   testDir: './tests',
@@ -14,21 +15,7 @@ export default defineConfig({
   reporter: [['list'], ['html', { outputFolder: 'playwright-report', open: 'never' }]],
   use: {
     viewport: { width: 1280, height: 800 },
-    // No downloaded browsers on these machines (`npx playwright install` cannot work): Debian's.
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-      ],
-    },
+    launchOptions: CHROMIUM_LAUNCH,
     // Video needs a downloaded ffmpeg; traces do not.
     video: 'off',
     trace: 'retain-on-failure',

@@ -1,12 +1,12 @@
 // What a poll costs in reads at the sizes batches really have (hundreds of replicas): the panel polls
 // through the Jupyter contents API, where every read is a request. A batch folder in memory behind a
 // store that counts what it is asked, and a scripted platform (the session list as the service answers it).
-import type { Session, SessionStatus, SkahaClient } from '../skaha';
 import { BatchMonitor } from './monitor';
 import { planBatch } from './plan';
 import type { BatchStore } from './store';
 import { MemoryBatchStore } from './store';
 import { submitBatch } from './submit';
+import { platformInMemory } from './testing.test';
 import type { ReplicaStatusFile } from './types';
 
 const IMAGE = 'images.canfar.net/skaha/astroml:latest';
@@ -82,35 +82,6 @@ class CountingStore {
   }
 }
 
-/** A platform whose sessions the test moves from state to state. */
-function platform() {
-  const sessions: Session[] = [];
-  const client = {
-    async list() {
-      return sessions.map((s) => ({ ...s }));
-    },
-    async create(spec: { name: string }) {
-      const id = `s${String(sessions.length + 1).padStart(7, '0')}`;
-      sessions.push({ id, name: spec.name, status: 'Pending', image: IMAGE, type: 'headless', raw: {} });
-      return id;
-    },
-    async events() {
-      return [];
-    },
-    async eventsText() {
-      return '<none>\n';
-    },
-    async logs() {
-      return 'platform log\n';
-    },
-  } as unknown as SkahaClient;
-  const set = (index: number, status: SessionStatus) => {
-    sessions[index].status = status;
-    sessions[index].startTime = new Date();
-  };
-  return { client, sessions, set };
-}
-
 /** A batch of `replicas`, every one running (session Running, its status file written by run.sh). */
 async function runningBatch(replicas: number) {
   const memory = new MemoryBatchStore('/arc/home/jdoe');
@@ -119,7 +90,7 @@ async function runningBatch(replicas: number) {
     {},
     memory,
   );
-  const world = platform();
+  const world = platformInMemory({ log: 'platform log\n' });
   await submitBatch(plan, { client: world.client, store: memory, concurrency: 64 });
   // As run.sh writes it (one line, replaced atomically).
   const status = (replica: number, fields: Partial<ReplicaStatusFile>) =>
@@ -309,7 +280,7 @@ test('combine.json is read when it changes, not at every poll', async () => {
     {},
     memory,
   );
-  const world = platform();
+  const world = platformInMemory({ log: 'platform log\n' });
   await submitBatch(plan, { client: world.client, store: memory });
   const counting = new CountingStore(memory);
   const monitor = new BatchMonitor({ client: world.client, store: counting.store() });

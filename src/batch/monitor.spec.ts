@@ -1,12 +1,12 @@
 // The monitor's reading of what CANFAR does since July 2026 (queued, preempted and requeued replicas), of
 // attempts and final outcomes, and of a batch's phase and combine step: a scripted platform (the session
 // list as the service answers it, one poll at a time) and a batch folder in memory.
-import type { Session, SessionStatus, SkahaClient } from '../skaha';
 import { failedReplicas } from './actions';
 import { BatchMonitor } from './monitor';
 import { planBatch } from './plan';
 import { MemoryBatchStore } from './store';
 import { submitBatch } from './submit';
+import { platformInMemory } from './testing.test';
 import type { ReplicaStatusFile } from './types';
 
 const IMAGE = 'images.canfar.net/skaha/astroml:latest';
@@ -27,37 +27,6 @@ const NOTEBOOK = JSON.stringify({
   ],
 });
 
-/** A platform whose sessions the test moves from state to state; counts the events asked. */
-function platform() {
-  const sessions: Session[] = [];
-  const events: string[] = [];
-  const client = {
-    async list() {
-      return sessions.map((s) => ({ ...s }));
-    },
-    async create(spec: { name: string }) {
-      const id = `s${String(sessions.length + 1).padStart(7, '0')}`;
-      sessions.push({ id, name: spec.name, status: 'Pending', image: IMAGE, type: 'headless', raw: {} });
-      return id;
-    },
-    async events(id: string) {
-      events.push(id);
-      return [];
-    },
-    async eventsText() {
-      return '<none>\n';
-    },
-    async logs() {
-      return '';
-    },
-  } as unknown as SkahaClient;
-  const set = (index: number, status: SessionStatus, started: boolean) => {
-    sessions[index].status = status;
-    sessions[index].startTime = started ? new Date() : undefined;
-  };
-  return { client, sessions, events, set };
-}
-
 async function batch(replicas = 3) {
   const store = new MemoryBatchStore('/arc/home/jdoe');
   const plan = await planBatch(
@@ -65,7 +34,7 @@ async function batch(replicas = 3) {
     {},
     store,
   );
-  const world = platform();
+  const world = platformInMemory();
   await submitBatch(plan, { client: world.client, store });
   const monitor = new BatchMonitor({ client: world.client, store, pullCheckSeconds: 0 });
   await monitor.add(plan.folder);

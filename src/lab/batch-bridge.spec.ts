@@ -4,75 +4,13 @@
  */
 import { MemoryBatchStore } from '../batch';
 import { decodeParamEnv } from '../convert';
-import { SkahaClient } from '../skaha';
-import type { Transport } from '../skaha';
 import { BatchBridge } from './batch-bridge';
 import { groupSessions } from './grouping';
 import { CanfarModel } from './model';
 import { defaultName } from './submit';
 import type { SubmitRequest } from './submit-plugin';
 import { DEFAULT_SETTINGS } from './tokens';
-import { CONTEXT, INFO_OK } from './testing.test';
-
-interface Stored {
-  id: string;
-  name: string;
-  env: string[];
-  args: string;
-  status: string;
-}
-
-function fakeSkaha() {
-  const sessions: Stored[] = [];
-  const json = (value: unknown) => ({
-    status: 200,
-    headers: { get: (name: string) => (name.toLowerCase() === 'content-type' ? 'application/json' : null) },
-    text: async () => JSON.stringify(value),
-  });
-  const transport: Transport = async (request) => {
-    const url = new URL(request.url);
-    const path = url.pathname.replace(/^.*\/v1/, '');
-    if (request.method === 'POST' && path === '/session') {
-      const form = new URLSearchParams(request.body ?? '');
-      const id = `a${String(sessions.length + 1).padStart(7, '0')}`;
-      sessions.push({
-        id,
-        name: form.get('name')!,
-        env: form.getAll('env'),
-        args: form.get('args') ?? '',
-        status: 'Running',
-      });
-      return { status: 200, headers: { get: () => 'text/plain' }, text: async () => `${id}\n` };
-    }
-    if (request.method === 'GET' && path === '/session') {
-      return json(
-        sessions.map((s) => ({
-          id: s.id,
-          name: s.name,
-          status: s.status,
-          type: 'headless',
-          image: 'images.canfar.net/skaha/astroml:latest',
-        })),
-      );
-    }
-    const one = /^\/session\/([^/]+)$/.exec(path);
-    if (request.method === 'DELETE' && one) {
-      // Like the local server: the session stays listed as Terminating while its process ends.
-      const found = sessions.find((s) => s.id === one[1]);
-      if (found) found.status = 'Terminating';
-      return { status: 200, headers: { get: () => 'text/plain' }, text: async () => '' };
-    }
-    if (path === '/context') return json(CONTEXT);
-    if (path === '/repository') return json(['images.canfar.net']);
-    if (path === '/image')
-      return json([{ id: 'images.canfar.net/skaha/astroml:latest', types: ['headless'] }]);
-    return { status: 404, headers: { get: () => 'text/plain' }, text: async () => `no ${path}` };
-  };
-  return {
-    sessions,
-    client: new SkahaClient({ baseUrl: 'http://127.0.0.1:8888/canfar/api/skaha/v1', transport }),
-  };
-}
+import { CONTEXT, INFO_OK, skahaInMemory } from './testing.test';
 
 const notebook = {
   nbformat: 4,
@@ -122,7 +60,7 @@ function request(overrides: Partial<SubmitRequest['value']> = {}): SubmitRequest
 
 describe('BatchBridge', () => {
   it("previews src/batch's plan and maps its refusals onto the form's fields", async () => {
-    const { client } = fakeSkaha();
+    const { client } = skahaInMemory('Running');
     const bridge = new BatchBridge({ client, store: new MemoryBatchStore('/arc/home/jdoe') });
     expect(bridge.parameters(notebook)).toEqual([{ name: 'alpha', type: 'float', default: '0.5' }]);
     const ok = await bridge.preview(request());
@@ -141,7 +79,7 @@ describe('BatchBridge', () => {
   });
 
   it("plans with the dialog's batch id: the same notebook submitted twice in a row, default names, both launched", async () => {
-    const { client, sessions } = fakeSkaha();
+    const { client, sessions } = skahaInMemory('Running');
     const bridge = new BatchBridge({ client, store: new MemoryBatchStore('/arc/home/jdoe') });
     const submissions = ['20260721-180000-k3x9', '20260721-180005-p0q1'].map((batchId) => ({
       ...request({ name: defaultName('work/sweep.ipynb', batchId), replicas: 2 }),
@@ -169,7 +107,7 @@ describe('BatchBridge', () => {
   });
 
   it('submits N replicas, writes the batch folder, and shows them as one recorded batch', async () => {
-    const { client, sessions } = fakeSkaha();
+    const { client, sessions } = skahaInMemory('Running');
     const store = new MemoryBatchStore('/arc/home/jdoe');
     const remembered: string[] = [];
     const bridge = new BatchBridge({
@@ -208,7 +146,7 @@ describe('BatchBridge', () => {
   });
 
   it('re-runs only the failed replica in the same batch folder, with its own name, REPLICA_ID and REPLICA_COUNT', async () => {
-    const { client, sessions } = fakeSkaha();
+    const { client, sessions } = skahaInMemory('Running');
     const store = new MemoryBatchStore('/arc/home/jdoe');
     const bridge = new BatchBridge({ client, store });
     const first = await bridge.submit(request(), () => undefined);
@@ -244,7 +182,7 @@ describe('BatchBridge', () => {
   });
 
   it('"Delete all" deletes the sessions and hides the batch, also after a reload; its files stay', async () => {
-    const { client, sessions } = fakeSkaha();
+    const { client, sessions } = skahaInMemory('Running');
     const store = new MemoryBatchStore('/arc/home/jdoe');
     const bridge = new BatchBridge({ client, store, scanDirs: () => ['work'] });
     const kept = await bridge.submit(request({ name: 'other' }), () => undefined);
@@ -318,10 +256,10 @@ describe('BatchBridge: sweeps, any value, canary, and the monitor data for the p
   });
 
   it('a notebook whose parameter holds "=" plans unchanged (nothing sent) and overridden (sent encoded)', async () => {
-    const { client } = fakeSkaha();
+    const { client } = skahaInMemory('Running');
     const bridge = new BatchBridge({ client, store: new MemoryBatchStore('/arc/home/jdoe') });
     expect((await bridge.preview(withNotebook({ params: {} }))).problems).toBeUndefined();
-    const { client: other, sessions } = fakeSkaha();
+    const { client: other, sessions } = skahaInMemory('Running');
     const submitter = new BatchBridge({ client: other, store: new MemoryBatchStore('/arc/home/jdoe') });
     const value = 'a=b "c"\nü';
     await submitter.submit(withNotebook({ params: { QUERY: value }, replicas: 1 }), () => undefined);
@@ -331,7 +269,7 @@ describe('BatchBridge: sweeps, any value, canary, and the monitor data for the p
   });
 
   it('a sweep: the plan lists the first and last sets, problems go to the parameter they belong to', async () => {
-    const { client } = fakeSkaha();
+    const { client } = skahaInMemory('Running');
     const bridge = new BatchBridge({ client, store: new MemoryBatchStore('/arc/home/jdoe') });
     const { plan } = await bridge.preview(
       withNotebook({
@@ -360,7 +298,7 @@ describe('BatchBridge: sweeps, any value, canary, and the monitor data for the p
   });
 
   it('the panel data: state, set, shard, params, phase, sweep, resources, counts; a canary goes on when it completed', async () => {
-    const { client, sessions } = fakeSkaha();
+    const { client, sessions } = skahaInMemory('Running');
     const store = new MemoryBatchStore('/arc/home/jdoe');
     const bridge = new BatchBridge({ client, store });
     const outcome = await bridge.submit(

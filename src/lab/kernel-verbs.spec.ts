@@ -3,29 +3,13 @@
  * CLI's declaration) planned and launched by src/batch through BatchBridge, watched through the panel's
  * model, and answered with the CLI's JSON shapes; bad input answered as usage errors naming the verb.
  */
-import { MemoryBatchStore, UsageError } from '../batch';
-import { BatchBridge } from './batch-bridge';
+import { UsageError } from '../batch';
 import { errorJson, KernelVerbs, underRoot } from './kernel-verbs';
 import type { KernelRequest } from './kernel-verbs';
-import { CanfarModel } from './model';
-import { INFO_OK, skahaInMemory } from './testing.test';
-
-const NOTEBOOK = JSON.stringify({
-  nbformat: 4,
-  nbformat_minor: 5,
-  metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
-  cells: [
-    { cell_type: 'code', id: 'a', metadata: {}, source: 'print(1)\n', outputs: [], execution_count: null },
-  ],
-});
+import { modelWithBatches } from './testing.test';
 
 async function setup() {
-  const { client, sessions } = skahaInMemory();
-  const store = new MemoryBatchStore('/arc/home/jdoe');
-  await store.writeTextAtomic('work/other.ipynb', NOTEBOOK);
-  const bridge = new BatchBridge({ client, store });
-  const model = new CanfarModel({ service: client, info: async () => INFO_OK });
-  model.setBatchSource({ batches: (s) => bridge.batches(s), markDeleted: (id) => bridge.markDeleted(id) });
+  const { client, sessions, store, bridge, model } = await modelWithBatches();
   const verbs = new KernelVerbs({ bridge, model, client, store, sleep: async () => undefined });
   const progress: unknown[] = [];
   const report = async (value: unknown) => {

@@ -2,9 +2,12 @@
  * Test helpers for the lab specs: sessions as the parsed Session type, and a fake SessionService that
  * records calls and answers from in-memory state. Only imported by *.spec.ts files.
  */
+import { MemoryBatchStore } from '../batch';
 import { SkahaClient } from '../skaha';
 import type { PlatformStats, Session, SessionEvent, SkahaContext, SkahaImage, Transport } from '../skaha';
 import type { InfoResult } from './api';
+import { BatchBridge } from './batch-bridge';
+import { CanfarModel } from './model';
 import type { SessionService } from './model';
 
 let counter = 0;
@@ -111,9 +114,9 @@ export interface StoredSession {
 
 /**
  * A real SkahaClient whose transport answers like a small Skaha service held in memory: create, list,
- * get, delete (Terminating), context, registries, images.
+ * get, delete (Terminating), context, registries, images. A created session starts as `status`.
  */
-export function skahaInMemory(): { client: SkahaClient; sessions: StoredSession[] } {
+export function skahaInMemory(status = 'Pending'): { client: SkahaClient; sessions: StoredSession[] } {
   const sessions: StoredSession[] = [];
   const answer = (status: number, type: string, body: string) => ({
     status,
@@ -140,7 +143,7 @@ export function skahaInMemory(): { client: SkahaClient; sessions: StoredSession[
         name: form.get('name')!,
         env: form.getAll('env'),
         args: form.get('args') ?? '',
-        status: 'Pending',
+        status,
       });
       return answer(200, 'text/plain', `${id}\n`);
     }
@@ -163,4 +166,28 @@ export function skahaInMemory(): { client: SkahaClient; sessions: StoredSession[
     sessions,
     client: new SkahaClient({ baseUrl: 'http://127.0.0.1:8888/canfar/api/skaha/v1', transport }),
   };
+}
+
+/** A notebook of one code cell, `print(1)`. */
+export const ONE_CELL_NOTEBOOK = JSON.stringify({
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
+  cells: [
+    { cell_type: 'code', id: 'a', metadata: {}, source: 'print(1)\n', outputs: [], execution_count: null },
+  ],
+});
+
+/**
+ * The panel's model with its batches from a BatchBridge, over `skahaInMemory` and an in-memory home
+ * (/arc/home/jdoe) holding work/other.ipynb (`ONE_CELL_NOTEBOOK`).
+ */
+export async function modelWithBatches() {
+  const { client, sessions } = skahaInMemory();
+  const store = new MemoryBatchStore('/arc/home/jdoe');
+  await store.writeTextAtomic('work/other.ipynb', ONE_CELL_NOTEBOOK);
+  const bridge = new BatchBridge({ client, store });
+  const model = new CanfarModel({ service: client, info: async () => INFO_OK });
+  model.setBatchSource({ batches: (s) => bridge.batches(s), markDeleted: (id) => bridge.markDeleted(id) });
+  return { client, sessions, store, bridge, model };
 }

@@ -6,11 +6,11 @@
 import { MimeModel } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import { act } from 'react';
-import { BATCH_MIME, MemoryBatchStore } from '../../batch';
+import { BATCH_MIME } from '../../batch';
 import type { BatchOutputData } from '../../batch';
 import { BatchBridge } from '../batch-bridge';
 import { CanfarModel } from '../model';
-import { INFO_OK, skahaInMemory } from '../testing.test';
+import { INFO_OK, modelWithBatches, ONE_CELL_NOTEBOOK } from '../testing.test';
 import { BatchOutputWidget, relativeFolder } from './batch-output';
 
 // The picture (bar, grid, failures) is the panel's, drawn by React: `act` lets it commit before assertions.
@@ -20,24 +20,7 @@ const settle = (action: () => unknown) =>
     await action();
   });
 
-const NOTEBOOK = JSON.stringify({
-  nbformat: 4,
-  nbformat_minor: 5,
-  metadata: { kernelspec: { name: 'python3', language: 'python', display_name: 'Python 3' } },
-  cells: [
-    { cell_type: 'code', id: 'a', metadata: {}, source: 'print(1)\n', outputs: [], execution_count: null },
-  ],
-});
-
-async function setup() {
-  const { client, sessions } = skahaInMemory();
-  const store = new MemoryBatchStore('/arc/home/jdoe');
-  await store.writeTextAtomic('work/other.ipynb', NOTEBOOK);
-  const bridge = new BatchBridge({ client, store });
-  const model = new CanfarModel({ service: client, info: async () => INFO_OK });
-  model.setBatchSource({ batches: (s) => bridge.batches(s), markDeleted: (id) => bridge.markDeleted(id) });
-  return { client, sessions, store, bridge, model };
-}
+const setup = modelWithBatches;
 
 function output(
   model: CanfarModel,
@@ -100,7 +83,7 @@ describe('BatchOutputWidget', () => {
     const plan = await bridge.plan(
       {
         notebookPath: 'work/other.ipynb',
-        notebookText: NOTEBOOK,
+        notebookText: ONE_CELL_NOTEBOOK,
         replicas: 3,
         image: 'images.canfar.net/skaha/astroml:latest',
         name: 'other',
@@ -161,7 +144,7 @@ describe('BatchOutputWidget', () => {
     const plan = await bridge.plan(
       {
         notebookPath: 'work/other.ipynb',
-        notebookText: NOTEBOOK,
+        notebookText: ONE_CELL_NOTEBOOK,
         replicas: 2,
         image: 'images.canfar.net/skaha/astroml:latest',
       },
@@ -195,7 +178,7 @@ describe('BatchOutputWidget', () => {
     const plan = await bridge.plan(
       {
         notebookPath: 'work/other.ipynb',
-        notebookText: NOTEBOOK,
+        notebookText: ONE_CELL_NOTEBOOK,
         replicas: 2,
         image: 'images.canfar.net/skaha/astroml:latest',
       },
