@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import type { BatchManifest } from '../src/batch';
 import { seededRandom } from '../src/skaha/random';
-import { expectExit, runCli } from './helpers/cli';
+import { expectExit } from './helpers/cli';
 import { cliSuite } from './helpers/local';
 import { pythonNotebook } from './helpers/notebooks';
 
@@ -74,10 +74,15 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
   test('-r 6 --follow: final.json holds every item once, combine-runs.txt one line, --follow waited for it', async () => {
     const dir = folderWith('once');
-    const run = await runCli(
-      [...suite.globals, 'submit', join(dir, 'pipeline.ipynb'), '-r', '6', '--follow', '--interval', '0.2'],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'pipeline.ipynb'),
+      '-r',
+      '6',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(run, 0);
     expect(run.stdout).toMatch(/combine completed \(run by replica [1-6]; log logs\/combine\.log\)/);
     expect(run.stdout).toMatch(/6\/6 done.*combine completed/);
@@ -100,7 +105,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(readFileSync(join(folder, 'logs/combine.log'), 'utf8')).toContain(
       `==== canfar: combine of batch ${batchId}`,
     );
-    const list = await runCli([...suite.globals, 'batches', batchId, join(dir, 'pipeline.ipynb')], suite.env);
+    const list = await suite.cli(['batches', batchId, join(dir, 'pipeline.ipynb')]);
     expect(list.stdout).toMatch(
       /^combine: completed \(run by replica \d\), exit 0; log logs\/combine\.log$/m,
     );
@@ -114,25 +119,21 @@ describe('combine, canary and expected outputs, end to end on the local server',
       // Wake-up ~2.5 s from now, each replica within 0..jitter ms of it.
       const jitter = Math.floor(random() * 20);
       const deadline = (Date.now() + 2500) / 1000;
-      const run = await runCli(
-        [
-          ...suite.globals,
-          'submit',
-          join(dir, 'pipeline.ipynb'),
-          '-r',
-          '6',
-          '--param',
-          `deadline=${deadline}`,
-          '--param',
-          `jitter_ms=${jitter}`,
-          '--param',
-          `seed=${rep}`,
-          '--follow',
-          '--interval',
-          '0.2',
-        ],
-        suite.env,
-      );
+      const run = await suite.cli([
+        'submit',
+        join(dir, 'pipeline.ipynb'),
+        '-r',
+        '6',
+        '--param',
+        `deadline=${deadline}`,
+        '--param',
+        `jitter_ms=${jitter}`,
+        '--param',
+        `seed=${rep}`,
+        '--follow',
+        '--interval',
+        '0.2',
+      ]);
       expect(run.code === 0 ? 0 : `repetition ${rep}: exit ${run.code}: ${run.stderr}`).toBe(0);
       const { batchId, folder } = onlyBatch(dir);
       expect({ rep, runs: combineRuns(dir) }).toEqual({ rep, runs: [`${batchId} 6`] });
@@ -164,10 +165,15 @@ describe('combine, canary and expected outputs, end to end on the local server',
         { source: 'raise ValueError("nothing to merge")\n', tags: ['combine'] },
       ]),
     );
-    const run = await runCli(
-      [...suite.globals, 'submit', join(dir, 'nb.ipynb'), '-r', '2', '--follow', '--interval', '0.2'],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'nb.ipynb'),
+      '-r',
+      '2',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /combine failed with exit code 1 \(log logs\/combine\.log\): .*logs\/combine\.log/,
@@ -176,29 +182,23 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(readFileSync(join(folder, 'logs/combine.log'), 'utf8')).toContain('ValueError: nothing to merge');
     const manifest = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;
     expect(manifest.combine?.outcome).toMatchObject({ state: 'failed', exitCode: 1 });
-    const view = JSON.parse(
-      (await runCli([...suite.globals, '--json', 'batches', manifest.batchId, dir], suite.env)).stdout,
-    );
+    const view = JSON.parse((await suite.cli(['--json', 'batches', manifest.batchId, dir])).stdout);
     expect(view.counts).toMatchObject({ completed: 2, failed: 0 });
   });
 
   test('a failing replica: no combine; after batch rerun-failed (same folder) completes it, the combine runs once', async () => {
     const dir = folderWith('failing');
-    const run = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'pipeline.ipynb'),
-        '-r',
-        '4',
-        '--param',
-        'fail_replica=3',
-        '--follow',
-        '--interval',
-        '0.2',
-      ],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'pipeline.ipynb'),
+      '-r',
+      '4',
+      '--param',
+      'fail_replica=3',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /replica 3 \(.*\) failed with exit code 1 in cell 3: RuntimeError: replica 3 fails/,
@@ -211,10 +211,16 @@ describe('combine, canary and expected outputs, end to end on the local server',
     const { batchId, folder } = onlyBatch(dir);
 
     writeFileSync(join(dir, 'fixed'), '');
-    const rerun = await runCli(
-      [...suite.globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
-      suite.env,
-    );
+    const rerun = await suite.cli([
+      'batch',
+      'rerun-failed',
+      batchId,
+      '--dir',
+      dir,
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(rerun, 0);
     expect(rerun.stdout).toContain(
       `batch ${batchId}: replica(s) 3 launched again in the same folder: 1/1 launched`,
@@ -243,9 +249,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(three.launch?.state === 'launched' && three.launch.sessionId).not.toBe(
       three.history![0].launch?.state === 'launched' && three.history![0].launch.sessionId,
     );
-    const view = JSON.parse(
-      (await runCli([...suite.globals, '--json', 'batches', batchId, dir], suite.env)).stdout,
-    );
+    const view = JSON.parse((await suite.cli(['--json', 'batches', batchId, dir])).stdout);
     expect(view.combine).toMatchObject({ state: 'completed' });
     expect(view.replicas[2]).toMatchObject({ state: 'completed', attempt: 2 });
   });
@@ -253,24 +257,20 @@ describe('combine, canary and expected outputs, end to end on the local server',
   test('--canary with a notebook that fails: one session launched in total, the failure named', async () => {
     const dir = folderWith('canary-fails');
     const before = (await suite.server.api.list('?type=headless')).length;
-    const run = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'pipeline.ipynb'),
-        '-r',
-        '4',
-        '--canary',
-        '--param',
-        'fail_replica=1',
-        '--name',
-        'canfail',
-        '--follow',
-        '--interval',
-        '0.2',
-      ],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'pipeline.ipynb'),
+      '-r',
+      '4',
+      '--canary',
+      '--param',
+      'fail_replica=1',
+      '--name',
+      'canfail',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('canfail');
     expect(run.stderr).toMatch(
@@ -294,20 +294,16 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
   test('--canary with a notebook that works: the other replicas are launched only after the first completed', async () => {
     const dir = folderWith('canary-works');
-    const run = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'pipeline.ipynb'),
-        '-r',
-        '4',
-        '--canary',
-        '--follow',
-        '--interval',
-        '0.2',
-      ],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'pipeline.ipynb'),
+      '-r',
+      '4',
+      '--canary',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(run, 0);
     expect(run.stdout).toMatch(
       /canary: replica 1 runs alone; the other 3 are launched once it completed with exit 0/,
@@ -327,21 +323,17 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
   test('--canary without --follow: the command waits for the canary, launches the rest, and returns', async () => {
     const dir = folderWith('canary-nofollow');
-    const run = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'pipeline.ipynb'),
-        '-r',
-        '3',
-        '--canary',
-        '--name',
-        'cannf',
-        '--interval',
-        '0.2',
-      ],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'pipeline.ipynb'),
+      '-r',
+      '3',
+      '--canary',
+      '--name',
+      'cannf',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(run, 0);
     expect(run.stdout).toMatch(/canary replica 1 launched; the other 2 wait for it to complete/);
     expect(run.stdout).toMatch(/batch \S+: launched \(/);
@@ -353,30 +345,24 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
   test('--expect with a replica that writes nothing: "output missing", counted as failed, no combine', async () => {
     const dir = folderWith('expect');
-    const run = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'pipeline.ipynb'),
-        '-r',
-        '3',
-        '--param',
-        'skip_replica=2',
-        '--expect',
-        'parts/part-{replica}.json',
-        '--follow',
-        '--interval',
-        '0.2',
-      ],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'pipeline.ipynb'),
+      '-r',
+      '3',
+      '--param',
+      'skip_replica=2',
+      '--expect',
+      'parts/part-{replica}.json',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/replica 2 \(.*\) completed, output missing: parts\/part-2\.json/);
     expect(combineRuns(dir)).toEqual([]);
     const { batchId } = onlyBatch(dir);
-    const view = JSON.parse(
-      (await runCli([...suite.globals, '--json', 'batches', batchId, dir], suite.env)).stdout,
-    );
+    const view = JSON.parse((await suite.cli(['--json', 'batches', batchId, dir])).stdout);
     expect(view.replicas.map((r: { state: string }) => r.state)).toEqual([
       'completed',
       'output-missing',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import type { BatchManifest, ReplicaStatusFile } from '../src/batch';
 import { cliSuite } from './helpers/local';
-import { expectExit, runCli } from './helpers/cli';
+import { expectExit } from './helpers/cli';
 
 jest.setTimeout(60_000);
 
@@ -27,10 +27,15 @@ describe('canfar-lab submit, end to end on the local server', () => {
     const inputs = readdirSync(join(dir, 'inputs')).sort();
     expect(inputs).toHaveLength(30);
 
-    const run = await runCli(
-      [...suite.globals, 'submit', join(dir, 'demo.ipynb'), '-r', '8', '--follow', '--interval', '0.2'],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'demo.ipynb'),
+      '-r',
+      '8',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expect(run.stderr).not.toMatch(/failed/);
     expectExit(run, 0);
     expect(run.stdout).toMatch(/8\/8 replica\(s\) launched/);
@@ -74,10 +79,7 @@ describe('canfar-lab submit, end to end on the local server', () => {
     expect(readdirSync(join(dir, 'results')).sort()).toEqual(inputs.map((f) => f.replace('.txt', '.json')));
 
     // `batches` finds it and reports 8/8 completed.
-    const list = await runCli(
-      [...suite.globals, '--json', 'batches', manifest.batchId, join(dir, 'demo.ipynb')],
-      suite.env,
-    );
+    const list = await suite.cli(['--json', 'batches', manifest.batchId, join(dir, 'demo.ipynb')]);
     expect(list.code).toBe(0);
     const view = JSON.parse(list.stdout);
     expect(view.counts).toMatchObject({ total: 8, completed: 8, failed: 0 });
@@ -88,10 +90,15 @@ describe('canfar-lab submit, end to end on the local server', () => {
     const dir = join(suite.work, 'failing');
     mkdirSync(dir);
     copyFileSync(join(repo, 'examples/failing-cell/failing.ipynb'), join(dir, 'failing.ipynb'));
-    const run = await runCli(
-      [...suite.globals, 'submit', join(dir, 'failing.ipynb'), '-r', '3', '--follow', '--interval', '0.2'],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'failing.ipynb'),
+      '-r',
+      '3',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(run, 1);
     expect(run.stderr).toMatch(/1 of 3 replica\(s\) failed/);
     expect(run.stderr).toMatch(
@@ -108,10 +115,16 @@ describe('canfar-lab submit, end to end on the local server', () => {
     expect(readFileSync(join(folder, 'logs/replica-3.platform.log'), 'utf8')).toContain('ZeroDivisionError');
 
     // rerun-failed: only replica 3 again, as REPLICA_ID=3 of 3, in the same batch folder (attempt 2).
-    const rerun = await runCli(
-      [...suite.globals, 'batch', 'rerun-failed', batchId, '--dir', dir, '--follow', '--interval', '0.2'],
-      suite.env,
-    );
+    const rerun = await suite.cli([
+      'batch',
+      'rerun-failed',
+      batchId,
+      '--dir',
+      dir,
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(rerun, 1);
     expect(rerun.stderr).toMatch(/replica 3 .* in cell 3: ZeroDivisionError/);
     expect(readdirSync(join(dir, 'canfar-batches'))).toEqual([batchId]);

@@ -42,10 +42,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     writeFileSync(join(dir, 'nb.ipynb'), SWEEP_NOTEBOOK);
     const sweep = ['--sweep', 'threshold=0.1,0.5,0.9', '--sweep', 'method=gaussian,box', '-r', '2'];
 
-    const dry = await runCli(
-      [...suite.globals, 'submit', join(dir, 'nb.ipynb'), ...sweep, '--name', 'grid', '--dry-run'],
-      suite.env,
-    );
+    const dry = await suite.cli(['submit', join(dir, 'nb.ipynb'), ...sweep, '--name', 'grid', '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('Would launch 12 replica(s)');
     expect(dry.stdout).toContain('6 parameter set(s) x 2 shard(s):');
@@ -59,20 +56,16 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     ]);
     expect(readdirSync(dir)).toEqual(['nb.ipynb']);
 
-    const run = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'nb.ipynb'),
-        ...sweep,
-        '--name',
-        'grid',
-        '--follow',
-        '--interval',
-        '0.2',
-      ],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'nb.ipynb'),
+      ...sweep,
+      '--name',
+      'grid',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(run, 0);
     expect(run.stdout).toMatch(/12\/12 replica\(s\) launched/);
 
@@ -127,10 +120,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     expect(names).toEqual(manifest.replicas.map((r) => r.name).sort());
 
     // A row per set: values as columns, states, exit codes, log paths; the text table has parameter columns.
-    const json = await runCli(
-      [...suite.globals, '--json', 'batches', batchId, join(dir, 'nb.ipynb')],
-      suite.env,
-    );
+    const json = await suite.cli(['--json', 'batches', batchId, join(dir, 'nb.ipynb')]);
     expect(json.code).toBe(0);
     const view = JSON.parse(json.stdout);
     expect(view.sets).toHaveLength(6);
@@ -145,7 +135,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
       logs: [join(folder, 'logs/replica-7.log'), join(folder, 'logs/replica-8.log')],
       ok: true,
     });
-    const text = await runCli([...suite.globals, 'batches', batchId, join(dir, 'nb.ipynb')], suite.env);
+    const text = await suite.cli(['batches', batchId, join(dir, 'nb.ipynb')]);
     const header = text.stdout.split('\n').find((l) => l.startsWith('REPLICA'))!;
     expect(header.split(/\s+/).slice(0, 6)).toEqual([
       'REPLICA',
@@ -164,54 +154,40 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     writeFileSync(join(dir, 'nb.ipynb'), SWEEP_NOTEBOOK);
     writeFileSync(join(dir, 'sets.csv'), 'threshold,method\n0.1,a\n0.10,a\nhigh,b\n');
     const before = (await suite.server.api.list()).length;
-    const file = await runCli(
-      [...suite.globals, 'submit', join(dir, 'nb.ipynb'), '--sweep-file', join(dir, 'sets.csv')],
-      suite.env,
-    );
+    const file = await suite.cli(['submit', join(dir, 'nb.ipynb'), '--sweep-file', join(dir, 'sets.csv')]);
     expect(file.code).toBe(2);
     expect(file.stderr).toContain(
       'sweep threshold = "high": must be a number (the default in the notebook is a float)',
     );
-    const axes = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'nb.ipynb'),
-        '--sweep',
-        'thresold=1,2',
-        '--sweep',
-        'method=',
-        '-r',
-        '200',
-        '--sweep',
-        'threshold=1,2,3',
-      ],
-      suite.env,
-    );
+    const axes = await suite.cli([
+      'submit',
+      join(dir, 'nb.ipynb'),
+      '--sweep',
+      'thresold=1,2',
+      '--sweep',
+      'method=',
+      '-r',
+      '200',
+      '--sweep',
+      'threshold=1,2,3',
+    ]);
     expect(axes.code).toBe(2);
     expect(axes.stderr).toMatch(
       /sweep thresold: thresold is not a parameter of the notebook \(its parameters cell declares: threshold, method\)/,
     );
     expect(axes.stderr).toContain('sweep method: the list of values of method is empty');
-    const big = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'nb.ipynb'),
-        '--sweep',
-        `threshold=${Array.from({ length: 300 }, (_, i) => i).join(',')}`,
-        '-r',
-        '2',
-      ],
-      suite.env,
-    );
+    const big = await suite.cli([
+      'submit',
+      join(dir, 'nb.ipynb'),
+      '--sweep',
+      `threshold=${Array.from({ length: 300 }, (_, i) => i).join(',')}`,
+      '-r',
+      '2',
+    ]);
     expect(big.stderr).toContain(
       '300 set(s) x 2 shard(s) = 600 sessions, more than the 512 a batch may launch: split it into 2 batches of at most 256 set(s) each',
     );
-    const dup = await runCli(
-      [...suite.globals, 'submit', join(dir, 'nb.ipynb'), '--sweep', 'threshold=0.5,.5'],
-      suite.env,
-    );
+    const dup = await suite.cli(['submit', join(dir, 'nb.ipynb'), '--sweep', 'threshold=0.5,.5']);
     expect(dup.stderr).toContain('sets 1 and 2 are the same (threshold=.5');
     expect(readdirSync(dir).sort()).toEqual(['nb.ipynb', 'sets.csv']);
     expect((await suite.server.api.list()).length).toBe(before);
@@ -230,21 +206,17 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         },
       ]),
     );
-    const run = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'nb.ipynb'),
-        '--sweep',
-        'label=["a,b", "plain", "c d"]',
-        '--param',
-        'steps=3',
-        '--follow',
-        '--interval',
-        '0.2',
-      ],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'nb.ipynb'),
+      '--sweep',
+      'label=["a,b", "plain", "c d"]',
+      '--param',
+      'steps=3',
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(run, 0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
     const printed = [1, 2, 3].map((i) => {
@@ -269,21 +241,17 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         { source: 'import json\nprint("VALUE", json.dumps([QUERY, other]))\n' },
       ]),
     );
-    const run = await runCli(
-      [
-        ...suite.globals,
-        'submit',
-        join(dir, 'nb.ipynb'),
-        '--param',
-        `other=${value}`,
-        '--sweep',
-        `QUERY=${JSON.stringify([value, 'SELECT * FROM t WHERE x=1'])}`,
-        '--follow',
-        '--interval',
-        '0.2',
-      ],
-      suite.env,
-    );
+    const run = await suite.cli([
+      'submit',
+      join(dir, 'nb.ipynb'),
+      '--param',
+      `other=${value}`,
+      '--sweep',
+      `QUERY=${JSON.stringify([value, 'SELECT * FROM t WHERE x=1'])}`,
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
     expectExit(run, 0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
     const printed = [1, 2].map((i) => {

@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { runCli } from './cli';
+import type { CliResult } from './cli';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '../../src/node/local';
 
 /** Plain HTTP calls to the local server with global fetch (deliberately not the SkahaClient). */
@@ -145,6 +147,8 @@ export interface CliSuite {
   env: NodeJS.ProcessEnv;
   /** `--url` and `--token` of the server. */
   globals: string[];
+  /** Runs `canfar-lab` with the suite's globals and environment. */
+  cli(argv: string[]): Promise<CliResult>;
 }
 
 /**
@@ -152,7 +156,7 @@ export interface CliSuite {
  * work folder); the returned object is filled in by then.
  */
 export function cliSuite(prefix: string, options: LocalServerOptions = {}): CliSuite {
-  const suite = {} as CliSuite;
+  const suite = { cli: (argv: string[]) => runCli([...suite.globals, ...argv], suite.env) } as CliSuite;
   beforeAll(async () => {
     suite.server = await startTestServer(options);
     suite.work = mkdtempSync(join(tmpdir(), prefix));
