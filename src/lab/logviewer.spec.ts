@@ -3,7 +3,7 @@ import { Widget } from '@lumino/widgets';
 import { LogViewerContent } from './logviewer';
 import { CanfarModel } from './model';
 import { DEFAULT_SETTINGS } from './tokens';
-import { FakeService, INFO_OK, session } from './testing.test';
+import { FakeService, INFO_OK, eventually, session } from './testing.test';
 
 const trans = nullTranslator.load('jupyterlab_canfar');
 
@@ -121,8 +121,8 @@ describe('LogViewerContent', () => {
     const { service, model, content, target } = await setup({ interval: 20 });
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     await content.start();
-    await sleep(150);
     const fetches = () => service.count(`logs:${target.id}`);
+    await eventually(() => fetches() >= 2);
     expect(fetches()).toBeGreaterThanOrEqual(2);
     content.hide();
     await sleep(50);
@@ -130,7 +130,7 @@ describe('LogViewerContent', () => {
     await sleep(200);
     expect(fetches()).toBe(hidden);
     content.show();
-    await sleep(50);
+    await eventually(() => fetches() > hidden);
     expect(fetches()).toBeGreaterThan(hidden);
     content.dispose();
     model.dispose();

@@ -3,7 +3,7 @@ import { serverHalfMissing } from './api';
 import { CanfarModel } from './model';
 import { DEFAULT_SETTINGS } from './tokens';
 import type { ICanfarSettings } from './tokens';
-import { FakeService, INFO_OK, session } from './testing.test';
+import { FakeService, INFO_OK, eventually, session } from './testing.test';
 
 const settings = (overrides: Partial<ICanfarSettings> = {}): ICanfarSettings => ({
   ...DEFAULT_SETTINGS,
@@ -112,7 +112,7 @@ describe('CanfarModel', () => {
     // A batch runs (e.g. just submitted): the poll goes on with the panel closed, for its notifications.
     service.sessions = [session({ name: 'job-1', status: 'Running' })];
     await model.refresh();
-    await sleep(120);
+    await eventually(() => service.count('list') >= 4);
     expect(service.count('list')).toBeGreaterThanOrEqual(4);
     // It ends: one more poll sees it, then the poll stands by.
     service.sessions = [session({ name: 'job-1', status: 'Completed' })];
@@ -122,7 +122,7 @@ describe('CanfarModel', () => {
     expect(service.count('list')).toBe(atEnd);
 
     model.setVisible('panel', true);
-    await sleep(120);
+    await eventually(() => service.count('list') >= atEnd + 3);
     expect(service.count('list')).toBeGreaterThanOrEqual(atEnd + 3);
 
     model.setVisible('panel', false);
@@ -132,7 +132,7 @@ describe('CanfarModel', () => {
     expect(service.count('list')).toBe(atHide);
 
     model.updateSettings(settings({ refreshInterval: 0.02, refreshWhenHidden: true }));
-    await sleep(120);
+    await eventually(() => service.count('list') >= atHide + 3);
     expect(service.count('list')).toBeGreaterThanOrEqual(atHide + 3);
   });
 
@@ -143,7 +143,7 @@ describe('CanfarModel', () => {
     await sleep(150);
     expect(service.count('list')).toBe(1);
     model.updateSettings(settings({ refreshInterval: 0.02, notifications: true }));
-    await sleep(150);
+    await eventually(() => service.count('list') >= 4);
     expect(service.count('list')).toBeGreaterThanOrEqual(4);
   });
 
@@ -186,30 +186,43 @@ describe('CanfarModel', () => {
     expect(model.poll.frequency.interval).toBe(20);
     // The poll reschedules on its next tick; a refresh applies the new interval at once.
     await model.refresh();
-    await sleep(150);
+    await eventually(() => service.count('list') >= 4);
     expect(service.count('list')).toBeGreaterThanOrEqual(4);
   });
 
   it('says the server half is missing, and backs off while it stays so', async () => {
-    let asked = 0;
+    // The poll's backoff draws each wait at random between the interval and three times the last one;
+    // a fixed draw makes the growth exact, so the test does not depend on timing.
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    const waits: number[] = [];
     make({
       settings: settings({ refreshInterval: 0.01 }),
       info: async () => {
-        asked++;
+        waits.push(model.poll.state.interval);
         return { ok: false, problem: serverHalfMissing() } as never;
       },
     });
-    model.setVisible('panel', true);
-    await model.start();
-    await sleep(200);
-    expect(model.state.phase).toBe('error');
-    expect(model.state.problem?.kind).toBe('server-half-missing');
-    expect(model.state.problem?.message).toMatch(/jupyter server extension enable jupyterlab_canfar/);
-    expect(service.count('list')).toBe(0);
-    // With backoff the 10 ms interval grows: far fewer than 20 attempts in 200 ms.
-    expect(asked).toBeGreaterThan(1);
-    expect(asked).toBeLessThan(10);
-    expect(model.poll.state.interval).toBeGreaterThan(10);
+    try {
+      model.setVisible('panel', true);
+      await model.start();
+      for (let i = 0; i < 200 && waits.length < 5; i++) {
+        await sleep(20);
+      }
+      expect(model.state.phase).toBe('error');
+      expect(model.state.problem?.kind).toBe('server-half-missing');
+      expect(model.state.problem?.message).toMatch(/jupyter server extension enable jupyterlab_canfar/);
+      expect(service.count('list')).toBe(0);
+      // Each failed attempt waits longer than the one before it: the 10 ms interval grows, so a missing
+      // server half is not asked a hundred times a second.
+      const later = waits.slice(1, 5);
+      expect(later).toHaveLength(4);
+      for (let i = 1; i < later.length; i++) {
+        expect(later[i]).toBeGreaterThan(later[i - 1]);
+      }
+      expect(later[3]).toBeGreaterThan(20);
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it('names the endpoint URL when the endpoint cannot be reached, and recovers', async () => {

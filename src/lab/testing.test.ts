@@ -103,6 +103,17 @@ export function flush(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/**
+ * Waits until `done()` holds, checking every 10 ms, for at most `timeoutMs`: a test asserts after it, so a
+ * slow machine makes the test slower, not wrong.
+ */
+export async function eventually(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!done() && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** A session of `skahaInMemory`: what was created, and a status the test moves along. */
 export interface StoredSession {
   id: string;
