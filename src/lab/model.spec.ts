@@ -46,6 +46,27 @@ describe('CanfarModel', () => {
     expect(service.count('stats')).toBe(1);
   });
 
+  it('shows the stats even when the poll that fetched them was overtaken by a newer one', async () => {
+    make();
+    // The first stats answer is slow; meanwhile a newer poll starts (the panel shown, the batch folders
+    // joined): the older poll's answer is dropped, so the newer one must fetch the stats itself.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const answer = service.stats.bind(service);
+    let asked = 0;
+    service.stats = async () => {
+      if (++asked === 1) await gate;
+      return answer();
+    };
+    await model.start();
+    await eventually(() => asked === 1, 2000);
+    await model.poll.refresh();
+    await eventually(() => model.state.phase === 'ready', 2000);
+    release();
+    await eventually(() => model.state.stats !== undefined, 2000);
+    expect(model.state.stats?.cores.available).toBe(960);
+  });
+
   it('a refresh asked while a poll is under way polls again once it ended, and sees what changed meanwhile', async () => {
     make();
     await model.refresh();

@@ -312,8 +312,12 @@ export class CanfarModel implements ICanfarModel {
       .join(' ');
     const changed = activity !== this._lastActivity;
     this._lastActivity = activity;
+    // Nothing shown yet (an earlier poll that fetched them may have been overtaken by a newer one and
+    // dropped its result): fetched now.
+    const shown = this._state.stats !== undefined || this._state.statsProblem !== undefined;
     if (
       !changed &&
+      shown &&
       this._lastStats !== undefined &&
       (now - this._lastStats < this._statsInterval || this._pollsSinceStats < 5)
     ) {
