@@ -344,7 +344,12 @@ class BatchStatus(dict):
     @property
     def ok(self) -> bool:
         counts = self.get("counts") or {}
-        return self.get("phase") == "done" and counts.get("completed") == counts.get("total")
+        combine = self.get("combine")
+        return (
+            self.get("phase") == "done"
+            and counts.get("completed") == counts.get("total")
+            and (not combine or combine.get("state") == "completed")
+        )
 
     @property
     def replicas(self) -> List[Dict[str, Any]]:
@@ -361,7 +366,13 @@ class BatchStatus(dict):
             launched = self.get("launched")
             progress = f": {launched}/{self.get('total')} launched" if launched is not None else ""
             return f"batch {self['batchId']}{name}: submitting{progress}"
-        return f"batch {self['batchId']}{name}: {summary(self.get('counts') or counts_of(self.replicas))}"
+        line = f"batch {self['batchId']}{name}: {summary(self.get('counts') or counts_of(self.replicas))}"
+        combine = self.get("combine")
+        if combine:
+            exit_code = f", exit {combine['exitCode']}" if combine.get("exitCode") is not None else ""
+            why = f": {combine['message']}" if combine.get("message") else ""
+            line += f"; combine {combine.get('state')}{exit_code}{why}"
+        return line
 
     def _bar_html(self) -> str:
         counts = self.get("counts") or {}
@@ -467,6 +478,7 @@ def batch_from_view(
         "phase": "done" if done else "running",
         "counts": counts,
         "replicas": replicas,
+        "combine": view.get("combine"),
         "at": now_iso(),
     }
     if folder is not None:

@@ -2,7 +2,7 @@
 // the kernels that emit them and the JupyterLab extension that renders them as live widgets. The kernel sends
 // the data below beside `text/html` and `text/plain` snapshots, which other frontends show (nbviewer, GitHub).
 // The Python side builds the same shapes (jupyterlab_canfar/kernel/outputs.py).
-import type { BatchCounts, BatchView, ReplicaState } from './monitor';
+import type { BatchCounts, BatchView, CombineView, ReplicaState } from './monitor';
 
 /** One batch: its id and folder (where the renderer follows it live), and a snapshot of its state. */
 export const BATCH_MIME = 'application/vnd.canfar.batch+json';
@@ -45,6 +45,8 @@ export interface BatchOutputData {
   phase: BatchOutputPhase;
   counts?: Partial<BatchCounts>;
   replicas?: BatchOutputReplica[];
+  /** The combine step, when the batch has one (as the monitor sees it). */
+  combine?: CombineView;
   /** While submitting: replicas launched so far, of `total`. */
   launched?: number;
   total?: number;
@@ -78,6 +80,7 @@ export function batchOutputOf(
     ...(where.request ? { request: where.request } : {}),
     phase: view.done ? 'done' : 'running',
     counts: view.counts,
+    ...(view.combine ? { combine: view.combine } : {}),
     replicas: view.replicas.map((r) => ({
       replica: r.replica,
       name: r.name,

@@ -70,6 +70,7 @@ export function groupFromOutput(data: BatchOutputData): BatchGroup {
     total: data.counts?.total ?? (replicas.length || data.total || 0),
     replicas,
     ...(data.counts ? { counts: data.counts } : {}),
+    ...(data.combine ? { combine: data.combine } : {}),
   });
 }
 
@@ -263,7 +264,12 @@ export class BatchOutputWidget extends Panel implements IRenderMime.IRenderer {
         : trans.__('Submitting…');
     }
     if (!live && data.phase === 'failed') return trans.__('Not launched');
-    return summarize(group, (status) => statusLabel(trans, status)) || trans.__('%1 replicas', group.total);
+    const replicas =
+      summarize(group, (status) => statusLabel(trans, status)) || trans.__('%1 replicas', group.total);
+    const combine = group.manifest?.combine;
+    if (!combine) return replicas;
+    const exit = combine.exitCode !== undefined ? ` (${trans.__('exit %1', combine.exitCode)})` : '';
+    return `${replicas} · ${trans.__('combine %1', combine.state)}${exit}`;
   }
 
   private _data?: BatchOutputData;
