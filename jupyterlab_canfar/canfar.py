@@ -47,6 +47,8 @@ __all__ = [
     "info",
     "logs",
     "rerun",
+    "rerunCombine",
+    "rerun_combine",
     "sessions",
     "stats",
     "submit",
@@ -181,6 +183,14 @@ def rerun(batch_ref: BatchRef, failed_only: bool = False, **flags: Any) -> Any:
     """Runs a batch again (a new batch), or with ``failed_only=True`` only its failed replicas."""
     action = "rerun-failed" if failed_only else "rerun"
     return engine().batch_action(_parse("batch", action, _batch_id(batch_ref), **flags), lambda v: None)
+
+
+def rerun_combine(batch_ref: BatchRef, **flags: Any) -> Any:
+    """Runs the combine step of a batch again, alone, after it failed (fix its script in the batch folder first)."""
+    return engine().batch_action(_parse("batch", "rerun-combine", _batch_id(batch_ref), **flags), lambda v: None)
+
+
+rerunCombine = rerun_combine  # the JS kernels' name
 
 
 def convert(notebook: str, **flags: Any) -> Dict[str, Any]:

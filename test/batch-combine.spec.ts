@@ -184,6 +184,64 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(manifest.combine?.outcome).toMatchObject({ state: 'failed', exitCode: 1 });
     const view = JSON.parse((await suite.cli(['--json', 'batches', manifest.batchId, dir])).stdout);
     expect(view.counts).toMatchObject({ completed: 2, failed: 0 });
+
+    // The user fixes the combine script of the batch folder and runs only the combine again: one session
+    // of its own, the replicas untouched, the log appended.
+    const combinePy = join(folder, 'combine.py');
+    writeFileSync(
+      combinePy,
+      readFileSync(combinePy, 'utf8').replace(
+        'raise ValueError("nothing to merge")',
+        'print("merged at last")',
+      ),
+    );
+    const again = await suite.cli([
+      'batch',
+      'rerun-combine',
+      manifest.batchId,
+      '--dir',
+      dir,
+      '--follow',
+      '--interval',
+      '0.2',
+    ]);
+    expectExit(again, 0);
+    expect(again.stdout).toMatch(
+      new RegExp(
+        `batch ${manifest.batchId}: the combine runs again \\(attempt 2\\) in session \\S+ \\(.*-combine\\)`,
+      ),
+    );
+    expect(again.stdout).toMatch(
+      /combine completed \(run by session \S+ \(re-run\); log logs\/combine\.log\)/,
+    );
+    const log = readFileSync(join(folder, 'logs/combine.log'), 'utf8');
+    expect(log).toContain('ValueError: nothing to merge');
+    expect(log).toMatch(/==== canfar: combine of batch \S+ \(attempt 2\), re-run in session \S+/);
+    expect(log).toContain('merged at last');
+    expect(JSON.parse(readFileSync(join(folder, 'status/combine.json'), 'utf8'))).toMatchObject({
+      runBy: 'session',
+      attempt: 2,
+      state: 'finished',
+      exitCode: 0,
+    });
+    const after = JSON.parse(readFileSync(join(folder, 'batch.json'), 'utf8')) as BatchManifest;
+    expect(after.combine?.outcome).toMatchObject({ state: 'completed', exitCode: 0 });
+    expect(after.combine?.rerun).toMatchObject({ count: 1, attempt: 2 });
+    // The replicas ran once each: one attempt header per replica log.
+    for (const i of [1, 2])
+      expect(
+        readFileSync(join(folder, `logs/replica-${i}.log`), 'utf8').match(/==== canfar: attempt/g),
+      ).toHaveLength(1);
+
+    // Nothing left to re-run: refused, saying why, and nothing launched.
+    const twice = await suite.cli(['batch', 'rerun-combine', manifest.batchId, '--dir', dir]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(
+      `canfar-lab batch rerun-combine: the combine of batch ${manifest.batchId} already completed with exit 0`,
+    );
+    expect(
+      readFileSync(join(folder, 'logs/combine.log'), 'utf8').match(/==== canfar: combine/g),
+    ).toHaveLength(2);
   });
 
   test('a failing replica: no combine; after batch rerun-failed (same folder) completes it, the combine runs once', async () => {
@@ -209,6 +267,13 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(combineRuns(dir)).toEqual([]);
     expect(existsSync(join(dir, 'final.json'))).toBe(false);
     const { batchId, folder } = onlyBatch(dir);
+    // Re-running the combine alone cannot help while a replica failed: refused, with what to do.
+    const early = await suite.cli(['batch', 'rerun-combine', batchId, '--dir', dir]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain(
+      `1 of 4 replica(s) of batch ${batchId} have not completed (3 failed): the combine runs once they all have. Re-run the failed ones first (batch rerun-failed ${batchId})`,
+    );
+    expect(existsSync(join(folder, 'combine-rerun-1.claim'))).toBe(false);
 
     writeFileSync(join(dir, 'fixed'), '');
     const rerun = await suite.cli([

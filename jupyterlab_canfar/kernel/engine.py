@@ -649,9 +649,9 @@ class Engine:
         )
 
     def batch_action(self, parsed: spec.ParsedArgs, on_update: Callable[[outputs.BatchStatus], None]) -> Any:
-        """``batch delete|prune|rerun|rerun-failed BATCH_ID``."""
+        """``batch delete|prune|rerun|rerun-failed|rerun-combine BATCH_ID``."""
         positionals = parsed.positionals
-        actions = ["delete", "prune", "rerun", "rerun-failed"]
+        actions = ["delete", "prune", "rerun", "rerun-failed", "rerun-combine"]
         if not positionals or positionals[0] not in actions:
             raise CanfarUsageError(
                 f"batch needs an action: {', '.join(actions)}", verb="batch", usage=spec.synopsis("batch")
@@ -675,6 +675,11 @@ class Engine:
             result = self._cli_json("batch", [a for a in parsed.argv if a != "--follow"])
         if action in ("delete", "prune"):
             return outputs.Record(result or {})
+        if action == "rerun-combine":
+            # One session runs the combine again; --follow watches the batch until it ended.
+            if not follow:
+                return outputs.Record(result or {})
+            return self.watch(batch_id, parsed, on_update, interval=_interval(parsed.values.get("interval")))
         launched = outputs.batch_from_launch(
             {**result, "total": len(result.get("replicaIds") or result.get("replicas") or [])},
             folder=result.get("folder") if route == "lab" else self._relative(result.get("folder")),

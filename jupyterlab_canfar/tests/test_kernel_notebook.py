@@ -180,3 +180,76 @@ def test_a_python_notebook_submits_follows_and_reads_a_batch_headless(local_serv
     assert "Usage: %canfar submit NOTEBOOK -r N [OPTIONS]" in message
     assert "Traceback" not in message
     assert sorted(os.listdir(work / "canfar-batches")) == [data["batchId"]]
+
+
+# A combine step that fails until the notebook's folder holds "fixed".
+MERGE_SOURCES = [
+    "import os\nprint('replica', os.environ.get('REPLICA_ID'))",
+]
+COMBINE_SOURCE = "import os\nassert os.path.exists('fixed'), 'nothing fixed yet'\nprint('combined at last')"
+
+
+def test_a_failed_combine_runs_again_from_the_magic_alone(local_server, tmp_path):
+    env, _ = local_server
+    work = tmp_path / "work"
+    work.mkdir()
+    merge = notebook(MERGE_SOURCES + [COMBINE_SOURCE])
+    merge["cells"][-1]["metadata"]["tags"] = ["combine"]
+    (work / "merge.ipynb").write_text(json.dumps(merge))
+    cells = [
+        "%load_ext jupyterlab_canfar",
+        "%canfar submit merge.ipynb -r 2 --follow",
+        (
+            "from jupyterlab_canfar import canfar\n"
+            "[listed] = canfar.batches()\n"
+            "bid = listed['batchId']\n"
+            "print(listed['combine']['state'])\n"
+            "open('fixed', 'w').close()"
+        ),
+        "%canfar batch rerun-combine $bid --follow",
+        "%canfar batch rerun-combine $bid",
+    ]
+    (work / "magic.ipynb").write_text(json.dumps(notebook(cells)))
+    run = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "magic.ipynb",
+            "--output",
+            "executed.ipynb",
+            "--ExecutePreprocessor.timeout=240",
+        ],
+        cwd=str(work),
+        env={**env, "PYTHONPATH": REPO},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    _, submit, api, again, twice = json.loads((work / "executed.ipynb").read_text())["cells"]
+
+    [first] = rich(submit)
+    assert first["data"]["application/vnd.canfar.batch+json"]["combine"]["state"] == "failed"
+    # The snapshot (nbviewer, GitHub) says so too.
+    assert "2/2 done, 0 running, 0 pending; combine failed, exit 1" in text_of(first["data"]["text/plain"])
+    assert stream(api, "stdout").strip() == "failed"
+    # Re-run alone and followed: the combine completed, in a session of its own, the replicas untouched.
+    [followed] = rich(again)
+    data = followed["data"]["application/vnd.canfar.batch+json"]
+    assert data["phase"] == "done"
+    assert data["combine"]["state"] == "completed" and data["combine"]["attempt"] == 2
+    assert data["counts"]["completed"] == 2
+    assert "combine completed, exit 0" in text_of(followed["data"]["text/plain"])
+    folder = work / "canfar-batches" / data["batchId"]
+    log = (folder / "logs" / "combine.log").read_text()
+    assert "nothing fixed yet" in log and "combined at last" in log
+    for i in (1, 2):
+        assert json.loads((folder / "status" / f"replica-{i}.json").read_text())["attempt"] == 1
+    # Asked again: refused in a line that says why, no traceback.
+    message = stream(twice, "stderr")
+    assert "already completed with exit 0" in message
+    assert "Traceback" not in message

@@ -1,5 +1,5 @@
 import type { SkahaClient } from '../skaha';
-import { ManifestWriter, markBatchDeleted, readManifest } from './manifest';
+import { ManifestWriter, markBatchDeleted, readManifest, readStatusFile } from './manifest';
 import { describeOutcome, TERMINAL_STATES, UNSUCCESSFUL_STATES } from './monitor';
 import type { BatchView, ReplicaState } from './monitor';
 import { BatchPlanError, planBatch } from './plan';
@@ -248,4 +248,118 @@ export async function continueCanary(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return { action: 'launched', result };
+}
+
+/** Why an action on a batch cannot go now: what is wrong and what to do. Nothing was written or launched. */
+export class BatchActionError extends Error {
+  readonly code = 'refused';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchActionError';
+  }
+}
+
+/** What `rerunCombine` launched. */
+export interface RerunCombineResult {
+  /** The combine's attempt the session runs. */
+  attempt: number;
+  sessionId: string;
+  name: string;
+}
+
+/** The session name of a combine re-run: `<batch name>-combine`, within the platform's 63 characters. */
+export function combineSessionName(name: string): string {
+  return `${name.slice(0, 63 - '-combine'.length).replace(/-+$/, '')}-combine`;
+}
+
+/**
+ * "Re-run combine": once every replica completed and the combine failed (or was stopped, or its runner
+ * vanished), launches ONE session, `<name>-combine`, in the batch's image with its resources and env, that
+ * runs only the combine (run.sh with CANFAR_COMBINE_RERUN=<attempt>): combine script of the batch folder,
+ * so a fix made to it there is what runs; its log appends to logs/combine.log. An exclusive file per
+ * re-run (`combine-rerun-<n>.claim`) makes sure that of two tabs or users clicking together, one launches;
+ * run.sh's own lock per attempt makes a duplicate session do nothing. Refused (BatchActionError, nothing
+ * written) when there is nothing to re-run; BatchPlanError when a secret env value must be given again.
+ */
+export async function rerunCombine(
+  client: SkahaClient,
+  store: BatchStore,
+  view: BatchView,
+  options: { env?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<RerunCombineResult> {
+  const { batchId, combine } = view;
+  const declared = view.manifest.combine;
+  if (!declared || !combine)
+    throw new BatchActionError(
+      `batch ${batchId} has no combine step: no cell of its notebook was tagged "combine" when it was submitted`,
+    );
+  const notCompleted = view.replicas.filter((r) => r.state !== 'completed');
+  if (notCompleted.length > 0)
+    throw new BatchActionError(
+      `${notCompleted.length} of ${view.replicas.length} replica(s) of batch ${batchId} have not completed (${notCompleted
+        .slice(0, 3)
+        .map((r) => `${r.replica} ${r.state}`)
+        .join(', ')}${notCompleted.length > 3 ? ', ...' : ''}): the combine runs once they all have. ${
+        failedReplicas(view).length > 0
+          ? `Re-run the failed ones first (batch rerun-failed ${batchId}); the last of them runs the combine.`
+          : 'Wait for them.'
+      }`,
+    );
+  if (combine.state === 'completed')
+    throw new BatchActionError(
+      `the combine of batch ${batchId} already completed with exit 0 (log ${combine.log}): nothing to re-run`,
+    );
+  if (combine.state !== 'failed' && combine.state !== 'interrupted')
+    throw new BatchActionError(
+      `the combine of batch ${batchId} is ${combine.state}${combine.message ? ` (${combine.message})` : ''}: wait for it to end`,
+    );
+  const runSh = await store.readText(joinPath(view.folder, 'run.sh'));
+  if (!runSh.includes('CANFAR_COMBINE_RERUN'))
+    throw new BatchActionError(
+      `batch ${batchId} was submitted by an older jupyterlab-canfar, whose run.sh cannot run the combine alone; run ${declared.file} of the batch folder by hand, from the notebook's folder, with CANFAR_BATCH_DIR=${store.absolutePath(view.folder)}`,
+    );
+  // The secrets check and the session's template (image, resources, env) are those of a re-run.
+  const plan = await planBatch(
+    await rerunInput(store, view.folder, { replicaIds: [1], inPlace: true, env: options.env }),
+    await fetchPlatformInfo(client, options.signal),
+    store,
+  );
+  const manifest = await readManifest(store, view.folder);
+  const count = (manifest.combine?.rerun?.count ?? 0) + 1;
+  try {
+    await store.writeTextExclusive(
+      joinPath(view.folder, `combine-rerun-${count}.claim`),
+      `${new Date().toISOString()}\n`,
+    );
+  } catch (error) {
+    if ((error as { code?: string }).code === 'exists')
+      throw new BatchActionError(
+        `the combine of batch ${batchId} is being re-run already (from another tab or terminal): see the batch's state`,
+      );
+    throw error;
+  }
+  const attempt = ((await readStatusFile(store, view.folder, 'combine'))?.attempt ?? 0) + 1;
+  const name = combineSessionName(manifest.name);
+  const writer = new ManifestWriter(store, view.folder, manifest);
+  const at = new Date().toISOString();
+  let sessionId: string;
+  try {
+    sessionId = await client.create(
+      { ...plan.spec, name, env: { ...plan.spec.env, CANFAR_COMBINE_RERUN: String(attempt) } },
+      { signal: options.signal },
+    );
+  } catch (error) {
+    // The next re-run takes the next claim.
+    const message = error instanceof Error ? error.message : String(error);
+    await writer.update((m) => {
+      if (m.combine) m.combine.rerun = { count, attempt, name, at, error: message };
+    });
+    await writer.flush();
+    throw error;
+  }
+  await writer.update((m) => {
+    if (m.combine) m.combine.rerun = { count, attempt, name, at, sessionId };
+  });
+  await writer.flush();
+  return { attempt, sessionId, name };
 }

@@ -52,6 +52,7 @@ function adoptLaunch(target: BatchManifest, source: BatchManifest): void {
   // A deletion recorded meanwhile (by another process or tab) is kept, never undone.
   if (source.deletedAt) target.deletedAt = source.deletedAt;
   if (source.canary) target.canary = source.canary;
+  if (target.combine && source.combine?.rerun) target.combine.rerun = source.combine.rerun;
   for (const record of target.replicas) {
     const stored = source.replicas.find((r) => r.replica === record.replica);
     if (!stored) continue;

@@ -1,7 +1,8 @@
 // The monitor's reading of what CANFAR does since July 2026 (queued, preempted and requeued replicas), of
 // attempts and final outcomes, and of a batch's phase and combine step: a scripted platform (the session
 // list as the service answers it, one poll at a time) and a batch folder in memory.
-import { failedReplicas } from './actions';
+import { failedReplicas, rerunCombine } from './actions';
+import { combineRunner } from './monitor';
 import { BatchMonitor } from './monitor';
 import { planBatch } from './plan';
 import { MemoryBatchStore } from './store';
@@ -181,6 +182,71 @@ test('a combine nobody started, with every session ended, is reported failed (ne
     message: 'every replica completed but none started the combine',
   });
   expect(view.done).toBe(true);
+});
+
+test('re-run combine: one session of its own, waited for until its status file reaches the attempt', async () => {
+  const { world, status, poll, store, plan, monitor } = await batch(2);
+  for (const i of [0, 1]) {
+    world.set(i, 'Completed', true);
+    await status(i + 1, { attempt: 1, state: 'finished', exitCode: 0 });
+  }
+  const combineStatus = (fields: Partial<ReplicaStatusFile>) =>
+    store.writeTextAtomic(
+      `${plan.folder}/status/combine.json`,
+      JSON.stringify({ schema: 2, replica: 'combine', ...fields }),
+    );
+  await combineStatus({ runBy: 2, attempt: 1, state: 'finished', exitCode: 1 });
+  let view = await poll();
+  expect(view.combine).toMatchObject({ state: 'failed', exitCode: 1, replica: 2 });
+
+  const first = await rerunCombine(world.client, store, view);
+  expect(first).toMatchObject({ attempt: 2, name: `${plan.name}-combine` });
+  expect(world.sessions).toHaveLength(3);
+  // The session runs run.sh for attempt 2 of the combine, and is no replica.
+  const env = (world.sessions[2].raw as { env: Record<string, string> }).env;
+  expect(env).toMatchObject({ CANFAR_COMBINE_RERUN: '2', CANFAR_BATCH_ID: plan.batchId });
+  expect(env.REPLICA_ID).toBeUndefined();
+  view = await poll();
+  expect(view).toMatchObject({ phase: 'combining', done: false });
+  expect(view.combine).toMatchObject({ state: 'waiting', attempt: 2, session: first.sessionId });
+  // Clicked again meanwhile: refused, nothing launched.
+  await expect(rerunCombine(world.client, store, view)).rejects.toThrow(
+    `the combine of batch ${plan.batchId} is waiting (re-run launched in session ${first.sessionId}): wait for it to end`,
+  );
+  expect(world.sessions).toHaveLength(3);
+
+  // Its session ends before run.sh started the combine (an image that cannot be pulled): failed, not
+  // waiting forever, and it can be re-run (attempt 2 still, the status file being at 1).
+  world.set(2, 'Failed', true);
+  view = await poll();
+  expect(view.combine).toMatchObject({
+    state: 'failed',
+    message: `its session ${first.sessionId} ended (Failed) before the combine started`,
+  });
+  const second = await rerunCombine(world.client, store, view);
+  expect(second.attempt).toBe(2);
+  world.set(3, 'Running', true);
+  await combineStatus({ runBy: 'session', attempt: 2, state: 'running' });
+  view = await poll();
+  expect(view.combine).toMatchObject({ state: 'running', session: second.sessionId });
+  expect(combineRunner(view.combine!)).toBe(`session ${second.sessionId} (re-run)`);
+  // Killed without a trace (its session ended while the status says running): failed.
+  world.set(3, 'Error', true);
+  view = await poll();
+  expect(view.combine).toMatchObject({
+    state: 'failed',
+    message: `its session ${second.sessionId} ended while running the combine`,
+  });
+  world.set(3, 'Running', true);
+  await combineStatus({ runBy: 'session', attempt: 2, state: 'finished', exitCode: 0 });
+  view = await poll();
+  expect(view).toMatchObject({ phase: 'done', combine: { state: 'completed', exitCode: 0 } });
+  await expect(rerunCombine(world.client, store, view)).rejects.toThrow(/already completed with exit 0/);
+  await monitor.flush();
+  expect(JSON.parse(await store.readText(`${plan.folder}/batch.json`)).combine).toMatchObject({
+    outcome: { state: 'completed', exitCode: 0 },
+    rerun: { count: 2, attempt: 2, sessionId: second.sessionId },
+  });
 });
 
 test('a status file of an earlier launch (re-run failed in the same folder) says nothing of the new one', async () => {

@@ -109,8 +109,10 @@ export type BatchPhase = 'launching' | 'canary' | 'running' | 'combining' | 'don
 /** The combine step, from status/combine.json (and the replicas' outcomes while it has not started). */
 export interface CombineView {
   state: 'waiting' | 'running' | 'completed' | 'failed' | 'interrupted' | 'skipped';
-  /** The replica that ran it. */
+  /** The replica that ran it (absent when a session of its own re-ran it: `session`). */
   replica?: number;
+  /** The session launched by "re-run combine" for this attempt. */
+  session?: string;
   attempt?: number;
   start?: string;
   end?: string;
@@ -371,7 +373,9 @@ export class BatchMonitor {
     if (captured) changes.push(captured);
 
     const counts = countReplicas(replicas);
-    const combine = manifest.combine ? this.combineView(replicas, statuses.get('combine')) : undefined;
+    const combine = manifest.combine
+      ? this.combineView(replicas, statuses.get('combine'), manifest.combine.rerun, byId)
+      : undefined;
     // batch.json records how the combine ended (its status file is the source; the record travels with
     // the manifest).
     const ended = combine && ['completed', 'failed', 'interrupted'].includes(combine.state);
@@ -628,18 +632,48 @@ export class BatchMonitor {
   }
 
   /** The combine step: its status file, else waiting for the replicas, or skipped when one failed. */
-  private combineView(replicas: ReplicaView[], status: ReplicaStatusFile | undefined): CombineView {
+  private combineView(
+    replicas: ReplicaView[],
+    status: ReplicaStatusFile | undefined,
+    launched: { attempt: number; sessionId?: string } | undefined,
+    byId: Map<string, Session>,
+  ): CombineView {
     const log = 'logs/combine.log' as const;
+    // A session launched to run the combine again, for an attempt its status file has not reached yet.
+    const rerun = launched?.sessionId
+      ? { attempt: launched.attempt, sessionId: launched.sessionId }
+      : undefined;
+    const rerunSession = rerun ? byId.get(rerun.sessionId) : undefined;
+    if (rerun && (status?.attempt ?? 0) < rerun.attempt) {
+      const common = { log, attempt: rerun.attempt, session: rerun.sessionId };
+      if (rerunSession && ENDED.has(rerunSession.status))
+        return {
+          ...common,
+          state: 'failed',
+          message: `its session ${rerun.sessionId} ended (${rerunSession.status}) before the combine started`,
+        };
+      return { ...common, state: 'waiting', message: `re-run launched in session ${rerun.sessionId}` };
+    }
     if (status) {
       const common = {
         log,
         ...(typeof status.runBy === 'number' ? { replica: status.runBy } : {}),
+        ...(status.runBy === 'session' && rerun ? { session: rerun.sessionId } : {}),
         ...(status.attempt ? { attempt: status.attempt } : {}),
         ...(status.start ? { start: status.start } : {}),
         ...(status.end ? { end: status.end } : {}),
         ...(typeof status.exitCode === 'number' ? { exitCode: status.exitCode } : {}),
       };
       if (status.state === 'running') {
+        if (status.runBy === 'session' && rerun) {
+          if (rerunSession && ENDED.has(rerunSession.status))
+            return {
+              ...common,
+              state: 'failed',
+              message: `its session ${rerun.sessionId} ended while running the combine`,
+            };
+          return { ...common, state: 'running' };
+        }
         const runner = replicas.find((r) => r.replica === status.runBy);
         // Its replica's session ended while the combine was recorded running: killed without a trace.
         if (runner && (runner.cleanedUp || (runner.sessionStatus && ENDED.has(runner.sessionStatus))))
@@ -783,6 +817,12 @@ export class BatchMonitor {
       }
     };
   }
+}
+
+/** Who ran (or runs) the combine: "replica 4", "session abc (re-run)", or undefined before it started. */
+export function combineRunner(combine: CombineView): string | undefined {
+  if (combine.replica !== undefined) return `replica ${combine.replica}`;
+  return combine.session ? `session ${combine.session} (re-run)` : undefined;
 }
 
 /**

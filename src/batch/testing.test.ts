@@ -24,7 +24,16 @@ export function platformInMemory(
     async list() {
       return sessions.map((s) => ({ ...s }));
     },
-    async create(spec: { name: string }) {
+    async context() {
+      return undefined;
+    },
+    async repositories() {
+      return undefined;
+    },
+    async images() {
+      return undefined;
+    },
+    async create(spec: { name: string; env?: Record<string, string> }) {
       const id = `s${String(sessions.length + 1).padStart(7, '0')}`;
       sessions.push({
         id,
@@ -33,7 +42,7 @@ export function platformInMemory(
         image: 'images.canfar.net/skaha/astroml:latest',
         type: 'headless',
         ...(started ? { startTime: new Date() } : {}),
-        raw: {},
+        raw: { env: spec.env ?? {} },
       });
       return id;
     },

@@ -219,6 +219,11 @@ export interface BatchManifest {
     file: string;
     cells: number[];
     outcome?: { state: string; replica?: number; exitCode?: number; end?: string; at: string };
+    /**
+     * The last "re-run combine" (`count` of them so far): the session launched to run attempt `attempt`
+     * of the combine, or why it could not be launched.
+     */
+    rerun?: { count: number; attempt: number; name: string; at: string; sessionId?: string; error?: string };
   };
   /** Outputs every replica must write (BatchInput.expect). */
   expect?: string[];
@@ -262,6 +267,6 @@ export interface ReplicaStatusFile {
   signal?: string;
   /** Expected outputs (their patterns, placeholders filled in) absent after exit 0. */
   outputsMissing?: string[];
-  /** combine.json: the replica that ran the combine. */
-  runBy?: number;
+  /** combine.json: the replica that ran the combine, or "session" for a session of its own (rerun-combine). */
+  runBy?: number | 'session';
 }

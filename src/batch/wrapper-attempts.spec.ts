@@ -245,6 +245,77 @@ test('a combine stopped by TERM releases the lock: the replica next attempt runs
   expect(log).toContain('combine done');
 });
 
+test('CANFAR_COMBINE_RERUN: only the combine runs again, once per attempt, and never over a finished one', async () => {
+  const failing = `import os\nif not os.path.exists("fixed"):\n    raise ValueError("bad merge")\nprint("merged", flush=True)\nopen("combine-runs.txt", "a").write("run\\n")\n`;
+  const { folder, notebookDir } = batch('print("work")\n', { combineScript: failing });
+  manifestFor(folder, 2);
+  expect([1, 2].map((i) => runSync(folder, { REPLICA_ID: String(i), REPLICA_COUNT: '2' }).status)).toEqual([
+    0, 0,
+  ]);
+  expect(json(join(folder, 'status/combine.json'))).toMatchObject({
+    state: 'finished',
+    exitCode: 1,
+    attempt: 1,
+  });
+  const replicaStatus = readFileSync(join(folder, 'status/replica-1.json'), 'utf8');
+  writeFileSync(join(notebookDir, 'fixed'), '');
+
+  // Two sessions of attempt 2 start together (a duplicate launch): one runs it, the other does nothing.
+  const runs = [1, 2].map(() => runAsync(folder, { CANFAR_COMBINE_RERUN: '2', skaha_sessionid: 'c0mb1ne' }));
+  expect(await Promise.all(runs.map((r) => r.exit))).toEqual([0, 0]);
+  expect(readFileSync(join(notebookDir, 'combine-runs.txt'), 'utf8')).toBe('run\n');
+  expect(json(join(folder, 'status/combine.json'))).toMatchObject({
+    state: 'finished',
+    exitCode: 0,
+    attempt: 2,
+    runBy: 'session',
+    sessionId: 'c0mb1ne',
+  });
+  const log = readFileSync(join(folder, 'logs/combine.log'), 'utf8');
+  expect(log).toContain('ValueError: bad merge');
+  expect(log).toMatch(/==== canfar: combine of batch b1 \(attempt 2\), re-run in session c0mb1ne on /);
+  // The replicas are not touched: no new attempt, no new status.
+  expect(readFileSync(join(folder, 'status/replica-1.json'), 'utf8')).toBe(replicaStatus);
+  expect(
+    readFileSync(join(folder, 'logs/replica-1.log'), 'utf8').match(/==== canfar: attempt/g),
+  ).toHaveLength(1);
+
+  // A late session of attempt 2 (the platform ran it again) finds it finished: nothing to do.
+  const late = runSync(folder, { CANFAR_COMBINE_RERUN: '2' });
+  expect(late.status).toBe(0);
+  expect(late.stderr).toContain('attempt 2 of the combine has already finished: nothing to do');
+  expect(readFileSync(join(notebookDir, 'combine-runs.txt'), 'utf8')).toBe('run\n');
+});
+
+test('CANFAR_COMBINE_RERUN stopped by TERM: the lock of its attempt is released, the same session runs it again', async () => {
+  const slow = `import os, time\nprint("combine starts", flush=True)\nmark = os.path.join(os.environ["CANFAR_BATCH_DIR"], "once")\nif not os.path.exists(mark):\n    open(mark, "w").close()\n    time.sleep(30)\nprint("combine done")\n`;
+  const { folder } = batch('print("work")\n', { combineScript: slow });
+  writeFileSync(join(folder, 'once'), '');
+  writeFileSync(join(folder, 'combine.py'), slow.replace('print("combine done")', 'raise SystemExit(4)'));
+  expect(runSync(folder, { REPLICA_ID: '1', REPLICA_COUNT: '1' }).status).toBe(0);
+  expect(json(join(folder, 'status/combine.json'))).toMatchObject({ exitCode: 4, attempt: 1 });
+  rmSync(join(folder, 'once'));
+  writeFileSync(join(folder, 'combine.py'), slow);
+  const run = runAsync(folder, { CANFAR_COMBINE_RERUN: '2' });
+  await until('the combine to start', () => run.output().includes('combine starts'));
+  run.child.kill('SIGTERM');
+  expect(await run.exit).toBe(143);
+  expect(json(join(folder, 'status/combine.json'))).toMatchObject({
+    state: 'interrupted',
+    attempt: 2,
+    runBy: 'session',
+  });
+  expect(existsSync(join(folder, 'combine-2.lock'))).toBe(false);
+  // The replica's status stays as it was: a session that only runs the combine is not a replica.
+  expect(json(join(folder, 'status/replica-1.json'))).toMatchObject({ state: 'finished', exitCode: 0 });
+  expect(runSync(folder, { CANFAR_COMBINE_RERUN: '2' }).status).toBe(0);
+  expect(json(join(folder, 'status/combine.json'))).toMatchObject({
+    state: 'finished',
+    exitCode: 0,
+    attempt: 3,
+  });
+});
+
 test('canfar_batch: replicas() reads batch.json and the status files; write_atomic replaces in one step', () => {
   const { folder } = batch(
     'from canfar_batch import write_atomic\nimport os\nwrite_atomic(os.path.join(os.environ["CANFAR_OUTPUT_DIR"], "out.txt"), "ünï\\n")\nwrite_atomic(os.path.join(os.environ["CANFAR_OUTPUT_DIR"], "out.bin"), b"\\x00\\x01")\n',

@@ -41,7 +41,9 @@ export interface WrapperOptions {
  * - the combine step, without a watcher: after writing a final status, if every replica's status says
  *   finished with exit 0 and no missing output, the replica that creates `combine.lock` (mkdir is atomic)
  *   runs the combine script with the same interpreter, into logs/combine.log and status/combine.json; an
- *   interrupted combine removes the lock so that this replica's next attempt takes it again;
+ *   interrupted combine removes the lock so that this replica's next attempt takes it again; with
+ *   CANFAR_COMBINE_RERUN=k (`rerun-combine`, after a failed combine) run.sh runs only attempt k of the
+ *   combine, in a session of its own;
  * - run.sh exits with the script's exit code (128 + signal number when stopped), or 127 when the image
  *   cannot run the script at all (see {@link interpreterCheck}), after a line on stderr and in the log
  *   saying what the image lacks.
@@ -103,16 +105,57 @@ maybe_combine() {
     echo "run.sh: every replica has finished; another replica runs the combine (or ran it)" >>"$log"
     return 0
   fi
-  phase=combine
   echo "run.sh: every replica has finished; replica $replica runs the combine (logs/combine.log)" >>"$log"
   cstatus=$batch_dir/status/combine.json
   cattempt=$(next_attempt "$cstatus")
+  runby=$replica
+  run_combine "run by replica $replica"
+}
+
+# run_combine WHO: runs the combine script (the lock is held), with its status file and its log.
+run_combine() {
+  phase=combine
+  cwho=$1
   cstart=$(now)
   write_combine running
-  echo "==== canfar: combine of batch \${CANFAR_BATCH_ID:-?} (attempt $cattempt), run by replica $replica on $host, started $cstart ====" >>"$batch_dir/logs/combine.log"
+  echo "==== canfar: combine of batch \${CANFAR_BATCH_ID:-?} (attempt $cattempt), $1 on $host, started $cstart ====" >>"$batch_dir/logs/combine.log"
   run_logged "$batch_dir/logs/combine.log" combine_process
   write_combine finished "$code"
   phase=done
+}
+
+# "Re-run combine" (canfar-lab batch rerun-combine): a session of its own runs only the combine, once
+# every replica completed and the combine failed. CANFAR_COMBINE_RERUN is the combine's attempt it was
+# launched for; its own lock (mkdir combine-<k>.lock) lets one session run it: a duplicate session does
+# nothing, and one that comes after that attempt finished does nothing either. Stopped by a signal, it
+# releases the lock, so that the platform's next run of this session (a requeue) runs it again.
+rerun_combine() {
+  # Not a replica: a signal before the combine starts records nothing.
+  phase=rerun
+  log=$batch_dir/logs/combine.log
+  cstatus=$batch_dir/status/combine.json
+  want=$CANFAR_COMBINE_RERUN
+  case $want in
+    '' | *[!0-9]*) say "run.sh: CANFAR_COMBINE_RERUN must be the combine's attempt number, got '$want'"; exit 2 ;;
+  esac
+  cattempt=$(next_attempt "$cstatus")
+  case $(cat "$cstatus" 2>/dev/null) in
+    *'"state":"finished"'*)
+      if [ "$cattempt" -gt "$want" ]; then
+        say "run.sh: attempt $((cattempt - 1)) of the combine has already finished: nothing to do"
+        exit 0
+      fi
+      ;;
+  esac
+  if ! mkdir "$batch_dir/combine-$want.lock" 2>/dev/null; then
+    say "run.sh: another session runs attempt $want of the combine (combine-$want.lock): nothing to do"
+    exit 0
+  fi
+  rlock=$batch_dir/combine-$want.lock
+  cd -- "$batch_dir/${BATCH_FOLDER_TO_NOTEBOOK_DIR}" || exit 126
+  runby='"session"'
+  run_combine "re-run in session \${skaha_sessionid:-?}"
+  exit "$code"
 }
 
 # The combine sees the batch folder and the notebook's defaults for swept parameters, not this
@@ -130,7 +173,7 @@ combine_process() {
 write_combine() {
   tmp=$cstatus.tmp.$$
   {
-    printf '{"schema":2,"batchId":"%s","replica":"combine","runBy":%s,"attempt":%s,"state":"%s"' "$(json_string "\${CANFAR_BATCH_ID:-}")" "$replica" "$cattempt" "$1"
+    printf '{"schema":2,"batchId":"%s","replica":"combine","runBy":%s,"attempt":%s,"state":"%s"' "$(json_string "\${CANFAR_BATCH_ID:-}")" "$runby" "$cattempt" "$1"
     printf ',"host":"%s","sessionId":"%s","start":"%s"' "$(json_string "$host")" "$(json_string "\${skaha_sessionid:-}")" "$cstart"
     if [ -n "\${2:-}" ]; then printf ',"end":"%s","exitCode":%s' "$(now)" "$2"; fi
     if [ -n "\${3:-}" ]; then printf ',"signal":"%s"' "$3"; fi
@@ -140,6 +183,10 @@ write_combine() {
 `
     : `
 maybe_combine() { :; }
+rerun_combine() {
+  say "run.sh: batch \${CANFAR_BATCH_ID:-?} has no combine step (no cell tagged combine)"
+  exit 2
+}
 `;
   return `#!/bin/sh
 # Replica wrapper of batch ${options.batchId}, written by jupyterlab-canfar. POSIX sh: images need not have bash.
@@ -170,6 +217,7 @@ child=
 fifo=
 tee_pid=
 phase=script
+rlock=
 use_deno=
 
 json_string() {
@@ -235,9 +283,9 @@ on_signal() {
   fi
   if [ -n "$fifo" ]; then rm -f "$fifo"; fi
   if [ "$phase" = combine ]; then
-    say "run.sh: the combine run by replica $replica was stopped by SIG$1; the lock is released for a later attempt"
+    say "run.sh: the combine ($cwho) was stopped by SIG$1; the lock is released for a later attempt"
     write_combine interrupted "$2" "$1"
-    rmdir "$batch_dir/combine.lock" 2>/dev/null
+    if [ -n "$rlock" ]; then rmdir "$rlock" 2>/dev/null; else rmdir "$batch_dir/combine.lock" 2>/dev/null; fi
   elif [ "$phase" = script ]; then
     say "run.sh: replica $replica (attempt $attempt) stopped by SIG$1"
     write_status interrupted "$2" "$1"
@@ -284,6 +332,9 @@ interpret() {
   if [ -n "$use_deno" ]; then exec deno run -A "$1"; fi
   exec "$interpreter_command"${args} "$1"
 }
+
+# A session launched to run the combine again runs only that (see rerun_combine).
+if [ -n "\${CANFAR_COMBINE_RERUN:-}" ]; then rerun_combine; fi
 
 write_status running
 # Like the notebook's kernel, the script runs in the notebook's folder: its relative paths mean the same.

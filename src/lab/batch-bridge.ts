@@ -16,6 +16,7 @@ import {
   markBatchDeleted,
   planBatch,
   readManifest,
+  rerunCombine,
   rerunInput,
   splitError,
   submitBatch,
@@ -30,6 +31,7 @@ import type {
   BatchView,
   PlanOptions,
   PlatformInfo,
+  RerunCombineResult,
   SubmitResult,
 } from '../batch';
 import { readParameters } from '../convert';
@@ -209,6 +211,20 @@ export class BatchBridge implements ICanfarBatches {
     };
     const plan = await planBatch(input, platform, this.options.store);
     return this._launch(plan, concurrency, progress);
+  }
+
+  /**
+   * Runs the combine step of a batch again (one session of its own), once every replica completed and
+   * the combine failed; the batch is then followed again until the combine ends.
+   */
+  async rerunCombine(batchId: string, env?: Record<string, string>): Promise<RerunCombineResult> {
+    const view = this._views.get(batchId);
+    if (!view) throw new Error(`batch ${batchId} is not known to the panel (its folder could not be read)`);
+    const result = await rerunCombine(this.options.client, this.options.store, view, env ? { env } : {});
+    // Followed afresh: a settled batch may have been dropped from the polls.
+    this._monitor.remove(batchId);
+    await this._monitor.add(view.folder).catch(() => undefined);
+    return result;
   }
 
   /**

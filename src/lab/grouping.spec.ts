@@ -115,6 +115,29 @@ describe('groupSessions', () => {
     expect(batches[0].replicas.map((r) => r.session?.id)).toEqual([later.id]);
   });
 
+  it("puts the session that re-runs a batch's combine step in that batch, not in a batch of its own", () => {
+    const one = session({ name: 'merge-1', status: 'Completed' });
+    const two = session({ name: 'merge-2', status: 'Completed' });
+    const combine = session({ name: 'merge-combine', status: 'Running' });
+    const unrelated = session({ name: 'other-combine', status: 'Running' });
+    const { batches } = groupSessions(
+      [one, two, combine, unrelated],
+      [
+        {
+          id: '20260721-180000-abcd',
+          name: 'merge',
+          total: 2,
+          replicas: [
+            { index: 1, name: 'merge-1', sessionId: one.id },
+            { index: 2, name: 'merge-2', sessionId: two.id },
+          ],
+        },
+      ],
+    );
+    expect(batches.map((g) => g.name)).toEqual(['merge', 'other-combine']);
+    expect(batches[0].replicas.map((r) => r.session?.id)).toEqual([one.id, two.id]);
+  });
+
   it('is settled only when every replica is terminal', () => {
     const { batches } = groupSessions([
       session({ name: 'x-1', status: 'Completed' }),

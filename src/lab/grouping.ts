@@ -10,7 +10,7 @@
  * 2. otherwise the name: the replicas of a batch are named `<name>-<i>`, so headless sessions sharing a
  *    `<name>` prefix form one group (a lone headless session is a batch of one).
  */
-import { estimateRemaining, groupFailures } from '../batch';
+import { combineSessionName, estimateRemaining, groupFailures } from '../batch';
 import type { BatchEta, FailedReplica, FailureGroup } from '../batch';
 import type { Session } from '../skaha';
 import type {
@@ -95,7 +95,16 @@ export function groupSessions(
   const claimed = new Set<string>();
   const batches: BatchGroup[] = [];
 
+  // A session that re-runs a batch's combine step belongs to the batch (its combine step shows it), not
+  // in a batch of its own.
+  const combineSessions = new Map<string, string[]>();
+  for (const session of sessions) {
+    if (!session.name.endsWith('-combine')) continue;
+    const key = session.name.toLowerCase();
+    combineSessions.set(key, [...(combineSessions.get(key) ?? []), session.id]);
+  }
   for (const batch of manifests) {
+    for (const id of combineSessions.get(combineSessionName(batch.name).toLowerCase()) ?? []) claimed.add(id);
     if (batch.deletedAt) {
       for (const replica of batch.replicas) if (replica.sessionId) claimed.add(replica.sessionId);
       continue;

@@ -98,6 +98,7 @@ const mainPlugin: JupyterFrontEndPlugin<ICanfarModel> = {
         submitNotebook: () => void app.commands.execute(CommandIDs.submitNotebook),
         // Batch actions are commands of the batches plugin; the panel offers them on recorded batches only.
         rerun: async (group, onlyFailed) => run(CommandIDs.rerunBatch, group, { onlyFailed }),
+        rerunCombine: async (group) => run(CommandIDs.rerunCombine, group),
         openScript: (group) => run(CommandIDs.openBatchScript, group),
         openFolder: (group) => run(CommandIDs.openBatchFolder, group),
         openFile: (path) => void app.commands.execute('docmanager:open', { path }),
@@ -285,6 +286,55 @@ const batchesPlugin: JupyterFrontEndPlugin<ICanfarBatches> = {
         await reportLaunch(app, model, trans, count, (progress) =>
           bridge.rerun(view.batchId, onlyFailed, model.settings.maxConcurrentSubmissions, progress),
         );
+      },
+    });
+    app.commands.addCommand(CommandIDs.rerunCombine, {
+      label: trans.__('Re-run Combine Step'),
+      execute: async (args) => {
+        const view = viewOf(args);
+        const file = view.manifest.combine?.file ?? 'combine.py';
+        const answer = await showDialog({
+          title: trans.__('Re-run the combine step?'),
+          body: trans.__(
+            'One session runs %1 of the batch folder of %2 again (fix it there first); the replicas are not run again, and its log is appended to logs/combine.log.',
+            file,
+            view.name,
+          ),
+          buttons: [
+            Dialog.cancelButton({ label: trans.__('Cancel') }),
+            Dialog.okButton({ label: trans.__('Run combine') }),
+          ],
+        });
+        if (!answer.button.accept) return;
+        const id = Notification.emit(
+          trans.__('Launching the combine step of %1…', view.name),
+          'in-progress',
+          {
+            autoClose: false,
+          },
+        );
+        try {
+          const launched = await bridge.rerunCombine(view.batchId);
+          Notification.update({
+            id,
+            message: trans.__(
+              'The combine step of %1 runs again (attempt %2) in session %3.',
+              view.name,
+              launched.attempt,
+              launched.sessionId,
+            ),
+            type: 'success',
+            autoClose: 8000,
+          });
+          void model.refresh();
+        } catch (error) {
+          Notification.update({
+            id,
+            message: trans.__('The combine step was not re-run: %1', describeError(error, model.state.info)),
+            type: 'error',
+            autoClose: false,
+          });
+        }
       },
     });
     app.commands.addCommand(CommandIDs.openBatchScript, {

@@ -320,7 +320,7 @@ export class KernelVerbs {
 
   async batchAction(request: KernelRequest, progress: ReportProgress): Promise<unknown> {
     const [action, batchId, ...extra] = request.positionals;
-    const actions = ['delete', 'prune', 'rerun', 'rerun-failed'];
+    const actions = ['delete', 'prune', 'rerun', 'rerun-failed', 'rerun-combine'];
     if (!action || !actions.includes(action))
       throw new UsageError(`batch needs an action: ${actions.join(', ')}`, 'batch');
     if (!batchId || extra.length > 0) throw new UsageError(`batch ${action} takes one BATCH_ID`, 'batch');
@@ -359,6 +359,11 @@ export class KernelVerbs {
     }
     await this.view(request.cwd, batchId);
     const env = keyValueOptions('--env', request.values.env, 'batch');
+    if (action === 'rerun-combine') {
+      const launched = await bridge.rerunCombine(batchId, env);
+      void model.refresh();
+      return { batchId, ...launched };
+    }
     const concurrency = integerOption('--concurrency', request.values.concurrency, 'batch', 1) ?? 32;
     const outcome = await bridge.rerun(batchId, action === 'rerun-failed', concurrency, () => undefined, env);
     const manifest = await readManifest(store, outcome.folder);

@@ -26,6 +26,8 @@ export interface PanelActions {
   deleteBatch(group: BatchGroup): Promise<void>;
   /** Batch actions; absent until src/batch offers them (the buttons are then not shown). */
   rerun?(group: BatchGroup, onlyFailed: boolean): Promise<void>;
+  /** Runs the combine step again, after it failed. */
+  rerunCombine?(group: BatchGroup): Promise<void>;
   openScript?(group: BatchGroup): void;
   openFolder?(group: BatchGroup): void;
   /** Opens a file by its path from the server root (the combine step's log). */
@@ -57,6 +59,7 @@ export class CanfarPanel extends ReactWidget {
       ...(a.rerun
         ? { rerun: (group: BatchGroup, onlyFailed: boolean) => void a.rerun?.(group, onlyFailed) }
         : {}),
+      ...(a.rerunCombine ? { rerunCombine: (group: BatchGroup) => void a.rerunCombine?.(group) } : {}),
       ...(a.openScript ? { openScript: (group: BatchGroup) => a.openScript?.(group) } : {}),
       ...(a.openFolder ? { openFolder: (group: BatchGroup) => a.openFolder?.(group) } : {}),
       ...(a.openFile ? { openFile: (path: string) => a.openFile?.(path) } : {}),

@@ -36,6 +36,8 @@ export const CommandIDs = {
   refresh: 'canfar:refresh',
   openLogs: 'canfar:open-logs',
   rerunBatch: 'canfar:rerun-batch',
+  /** Runs the combine step of a batch again (`id`: the batch's key), after it failed. */
+  rerunCombine: 'canfar:rerun-combine',
   openBatchScript: 'canfar:open-batch-script',
   openBatchFolder: 'canfar:open-batch-folder',
 } as const;

@@ -2,7 +2,7 @@
 // combine step as the batch's last step, waiting, running, then completed, its log opened from the panel;
 // "Try one first": replica 1 alone while the others wait, then all of them; and a failing canary that
 // stops the batch with one session launched and the failing cell named.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect, test } from './fixtures';
@@ -89,6 +89,56 @@ test("the combine step is the batch's last step: waiting, running, completed, an
   await expect(log).toContainText('combine starts');
   await expect(log).toContainText('COMBINED 2 parts into 10 items');
   await page.screenshot({ path: test.info().outputPath('combine-log.png') });
+});
+
+test('a failed combine runs again alone from the panel, after its script is fixed in the batch folder', async ({
+  lab,
+  page,
+  jupyter,
+}) => {
+  writeNotebook(jupyter.rootDir, 'merge.ipynb', [
+    IMPORTS,
+    [REPLICA, "open(f'done-{replica}.txt', 'w').write('ok')"].join('\n'),
+    { source: "raise ValueError('the merge is wrong')", tags: ['combine'] },
+  ]);
+  await lab.open();
+  await openNotebook(lab, 'merge.ipynb');
+  await submitBatch(lab, { name: 'merge', replicas: 2 });
+  const panel = await lab.openCanfarPanel();
+  const batch = batchNamed(panel, 'merge');
+  await batch.locator('[data-canfar-action="toggle"]').click();
+  const combine = batch.locator('[data-canfar="combine"]');
+  const step = combine.locator('.jp-CanfarPanel-status');
+  await expect(step).toHaveText('Combine (last step): failed (exit 1)', { timeout: 90_000 });
+  await expect(batch.locator('[data-canfar="summary"]')).toHaveText('2/2 Completed');
+  const again = combine.locator('[data-canfar-action="rerun-combine"]');
+  await expect(again).toBeVisible();
+  await hideToasts(page);
+  await page.screenshot({ path: test.info().outputPath('combine-failed.png') });
+
+  // The user fixes the batch folder's combine script, then runs only the combine again.
+  const [id] = readdirSync(join(jupyter.rootDir, 'canfar-batches'));
+  const script = join(jupyter.rootDir, 'canfar-batches', id, 'combine.py');
+  writeFileSync(
+    script,
+    readFileSync(script, 'utf8').replace("raise ValueError('the merge is wrong')", "print('MERGED AT LAST')"),
+  );
+  await again.click();
+  const dialog = page.locator('.jp-Dialog', { hasText: 'Re-run the combine step?' });
+  await expect(dialog).toContainText('combine.py');
+  await dialog.locator('.jp-Dialog-footer button', { hasText: 'Run combine' }).click();
+  await expect(step).toHaveText('Combine (last step): completed (exit 0)', { timeout: 90_000 });
+  await expect(again).toHaveCount(0);
+  // Its session belongs to the batch: the panel shows no batch "merge-combine" of its own.
+  await expect(panel.locator('.jp-CanfarPanel-batch')).toHaveCount(1);
+  await hideToasts(page);
+  await page.screenshot({ path: test.info().outputPath('combine-rerun.png') });
+  // One session of its own ran it; the replicas ran once each.
+  const names = (await listSessions(jupyter)).map((s) => s.name).sort();
+  expect(names).toEqual(['merge-1', 'merge-2', 'merge-combine']);
+  const log = readFileSync(join(jupyter.rootDir, 'canfar-batches', id, 'logs', 'combine.log'), 'utf8');
+  expect(log).toContain('ValueError: the merge is wrong');
+  expect(log).toContain('MERGED AT LAST');
 });
 
 test('"Try one first": replica 1 runs alone, then the others are launched once it completed', async ({

@@ -23,6 +23,8 @@ import { ReplicaTimeline } from './timeline';
 export interface BatchActions extends ReplicaRowActions {
   deleteBatch(group: BatchGroup): void;
   rerun?(group: BatchGroup, onlyFailed: boolean): void;
+  /** Runs the combine step again (offered once it failed with every replica completed). */
+  rerunCombine?(group: BatchGroup): void;
   openScript?(group: BatchGroup): void;
   openFolder?(group: BatchGroup): void;
   /** Opens a file of the batch folder (the combine step's log), relative to the server root. */
@@ -351,20 +353,36 @@ function CombineStep({
   if (!combine) return null;
   const folder = group.manifest?.folder;
   const texts: Record<typeof combine.state, string> = {
-    waiting: trans.__('waiting for every replica to complete'),
+    waiting: combine.session
+      ? trans.__('starting again in a session of its own')
+      : trans.__('waiting for every replica to complete'),
     running: trans.__('running'),
     completed: trans.__('completed'),
     failed: trans.__('failed'),
-    interrupted: trans.__('interrupted: it runs again with the replica that ran it'),
+    interrupted: combine.session
+      ? trans.__('interrupted: it runs again when the platform runs its session again')
+      : trans.__('interrupted: it runs again with the replica that ran it'),
     skipped: trans.__('skipped: a replica failed, so there is nothing complete to combine'),
   };
   const exit = combine.exitCode !== undefined ? ` (${trans.__('exit %1', combine.exitCode)})` : '';
+  // Every replica completed and the combine failed: it can run again alone (after a fix of its script).
+  const canRerun =
+    actions.rerunCombine &&
+    combine.state === 'failed' &&
+    group.replicas.length > 0 &&
+    group.replicas.every((r) => r.state === 'completed');
+  const why = combine.state === 'failed' || combine.state === 'waiting' ? combine.message : undefined;
   return (
     <div className={`jp-CanfarPanel-combine jp-mod-${combine.state}`} data-canfar="combine">
       <span className="jp-CanfarPanel-status" data-kind={combineKind(combine.state)}>
         <span className="jp-CanfarSwatch" aria-hidden="true" />
         {trans.__('Combine (last step): %1', texts[combine.state] + exit)}
       </span>
+      {why && (
+        <span className="jp-CanfarPanel-why" data-canfar="combine-why">
+          {why}
+        </span>
+      )}
       {actions.openFile && folder && combine.state !== 'waiting' && combine.state !== 'skipped' && (
         <button
           type="button"
@@ -374,6 +392,17 @@ function CombineStep({
           onClick={() => actions.openFile?.(`${folder}/${combine.log}`)}
         >
           {trans.__('Log')}
+        </button>
+      )}
+      {canRerun && (
+        <button
+          type="button"
+          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
+          data-canfar-action="rerun-combine"
+          title={trans.__('Run the combine step again, alone (fix its script in the batch folder first)')}
+          onClick={() => actions.rerunCombine?.(group)}
+        >
+          {trans.__('Re-run combine')}
         </button>
       )}
     </div>

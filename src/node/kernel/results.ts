@@ -3,6 +3,7 @@
 import {
   BATCH_MIME,
   batchOutputOf,
+  combineRunner,
   describeOutcome,
   NOTEBOOK_OUTPUT_VERSION,
   oneLine,
@@ -134,7 +135,7 @@ export function countsSummary(counts: BatchCounts): string {
 
 /** "combine completed (replica 4)", "combine skipped: ...". */
 export function combineSummary(combine: CombineView): string {
-  return `combine ${combine.state}${combine.replica !== undefined ? ` (replica ${combine.replica}${combine.exitCode !== undefined ? `, exit ${combine.exitCode}` : ''})` : ''}${combine.message ? `: ${combine.message}` : ''}`;
+  return `combine ${combine.state}${combineRunner(combine) !== undefined ? ` (${combineRunner(combine)}${combine.exitCode !== undefined ? `, exit ${combine.exitCode}` : ''})` : ''}${combine.message ? `: ${combine.message}` : ''}`;
 }
 
 /** Why a replica is not fine, in one phrase (empty when it is). */

@@ -3,9 +3,10 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
+  BATCHES_FOLDER,
   BatchMonitor,
   BatchPlanError,
-  BATCHES_FOLDER,
+  combineRunner,
   continueCanary,
   describeOutcome,
   listBatchFolders,
@@ -115,9 +116,9 @@ function changeLine(replica: ReplicaView): string | undefined {
 function combineLine(combine: CombineView): string {
   switch (combine.state) {
     case 'running':
-      return `combine running (replica ${combine.replica}${combine.attempt && combine.attempt > 1 ? `, attempt ${combine.attempt}` : ''})`;
+      return `combine running (${combineRunner(combine) ?? 'starting'}${combine.attempt && combine.attempt > 1 ? `, attempt ${combine.attempt}` : ''})`;
     case 'completed':
-      return `combine completed (run by replica ${combine.replica}; log ${combine.log})`;
+      return `combine completed (run by ${combineRunner(combine) ?? '?'}; log ${combine.log})`;
     case 'failed':
       return `combine failed${combine.exitCode !== undefined ? ` with exit code ${combine.exitCode}` : ''}${combine.message ? `: ${combine.message}` : ''} (log ${combine.log})`;
     default:

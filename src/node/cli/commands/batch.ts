@@ -1,4 +1,5 @@
 import {
+  BatchActionError,
   BatchPlanError,
   BATCHES_FOLDER,
   deleteAndHideBatch,
@@ -9,6 +10,7 @@ import {
   pollBatches,
   pruneFinished,
   readManifest,
+  rerunCombine,
   rerunInput,
   submitBatch,
 } from '../../../batch';
@@ -33,13 +35,16 @@ Actions:
                           success (failed, lost, output missing, never launched), each with its own identity
                           (set, shard, REPLICA_ID, REPLICA_COUNT), so each redoes the same share of the data;
                           their logs append a new attempt, and the combine step runs once they all completed
+  rerun-combine BATCH_ID  run the combine step again, once every replica completed and the combine failed:
+                          one session (<name>-combine) runs the batch folder's combine script (fix it there
+                          first), its log appended to logs/combine.log
 
 Options:
       --dir DIR           where to look for ${BATCHES_FOLDER}/ (repeatable; default: the current directory)
       --replica I         with delete: one replica only
   -e, --env KEY=VALUE     with rerun*: env values to give again (secret values are never stored)
       --concurrency C     with rerun*: session creations in flight (default 32)
-      --follow            with rerun*: wait for the replicas to finish (exit 1 if one failed)
+      --follow            with rerun*: wait for the replicas (and the combine) to finish (exit 1 if one failed)
       --interval S        seconds between polls with --follow (default 2)
   -f, --force             do not ask before deleting
       --json              results as JSON
@@ -55,7 +60,7 @@ const options = {
   force: { type: 'boolean', short: 'f' },
 } as const;
 
-const ACTIONS = ['delete', 'prune', 'rerun', 'rerun-failed'];
+const ACTIONS = ['delete', 'prune', 'rerun', 'rerun-failed', 'rerun-combine'];
 
 async function run(io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('batch', io.argv, options);
@@ -118,6 +123,34 @@ async function run(io: CommandIO): Promise<number> {
       return EXIT.ok;
     }
 
+    const interval = values.interval === undefined ? 2 : Number(values.interval);
+    const follow = () =>
+      followBatch(io, client, store, folder, { intervalMs: (interval > 0 ? interval : 2) * 1000 });
+
+    if (action === 'rerun-combine') {
+      const [view] = await pollBatches(client, store, [folder]);
+      let launched;
+      try {
+        launched = await rerunCombine(client, store, view, {
+          env: keyValueOptions('--env', values.env, 'batch') ?? {},
+          signal: io.signal,
+        });
+      } catch (error) {
+        if (error instanceof BatchPlanError) return reportPlanError(io, error);
+        if (!(error instanceof BatchActionError)) throw error;
+        if (io.globals.json) json(io.stderr, { error: { code: error.code, message: error.message } });
+        else line(io.stderr, `canfar-lab batch rerun-combine: ${error.message}`);
+        return EXIT.failed;
+      }
+      if (io.globals.json && !values.follow) json(io.stdout, { batchId, ...launched });
+      else if (!io.globals.json)
+        line(
+          io.stdout,
+          `batch ${batchId}: the combine runs again (attempt ${launched.attempt}) in session ${launched.sessionId} (${launched.name}); its log: ${store.absolutePath(folder)}/logs/combine.log`,
+        );
+      return values.follow ? follow() : EXIT.ok;
+    }
+
     let replicaIds: number[] | undefined;
     const inPlace = action === 'rerun-failed';
     if (inPlace) {
@@ -171,7 +204,6 @@ async function run(io: CommandIO): Promise<number> {
       line(io.stdout, `folder ${store.absolutePath(result.folder)}`);
     }
     if (!values.follow) return result.failed + result.cancelled > 0 ? EXIT.failed : EXIT.ok;
-    const interval = values.interval === undefined ? 2 : Number(values.interval);
     return followBatch(io, client, store, result.folder, {
       intervalMs: (interval > 0 ? interval : 2) * 1000,
     });
@@ -180,7 +212,7 @@ async function run(io: CommandIO): Promise<number> {
 
 export const batch: Command = {
   options,
-  summary: 'delete, prune or re-run a batch (or only its failed replicas)',
+  summary: 'delete, prune or re-run a batch (or only its failed replicas, or its combine step)',
   usage,
   run,
 };

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import {
   BATCH_ID_PATTERN,
   BATCHES_FOLDER,
+  combineRunner,
   oneLine,
   parameterColumns,
   pollBatches,
@@ -157,7 +158,7 @@ async function run(io: CommandIO): Promise<number> {
       const c = view.combine;
       line(
         io.stdout,
-        `combine: ${c.state}${c.replica !== undefined ? ` (run by replica ${c.replica}${c.attempt && c.attempt > 1 ? `, attempt ${c.attempt}` : ''})` : ''}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''}${c.message ? `: ${c.message}` : ''}; log ${c.log}`,
+        `combine: ${c.state}${combineRunner(c) !== undefined ? ` (run by ${combineRunner(c)}${c.attempt && c.attempt > 1 ? `, attempt ${c.attempt}` : ''})` : ''}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''}${c.message ? `: ${c.message}` : ''}; log ${c.log}`,
       );
     }
     return EXIT.ok;
