@@ -273,8 +273,8 @@ export function combineSessionName(name: string): string {
 }
 
 /**
- * "Re-run combine": once every replica completed and the combine failed (or was stopped, or its runner
- * vanished), launches ONE session, `<name>-combine`, in the batch's image with its resources and env, that
+ * "Re-run combine": once every replica completed and the combine failed (or its session ended before it
+ * finished), launches ONE session, `<name>-combine`, in the batch's image with its resources and env, that
  * runs only the combine (run.sh with CANFAR_COMBINE_RERUN=<attempt>): combine script of the batch folder,
  * so a fix made to it there is what runs; its log appends to logs/combine.log. An exclusive file per
  * re-run (`combine-rerun-<n>.claim`) makes sure that of two tabs or users clicking together, one launches;
@@ -309,7 +309,11 @@ export async function rerunCombine(
     throw new BatchActionError(
       `the combine of batch ${batchId} already completed with exit 0 (log ${combine.log}): nothing to re-run`,
     );
-  if (combine.state !== 'failed' && combine.state !== 'interrupted')
+  if (combine.state === 'interrupted')
+    throw new BatchActionError(
+      `the combine of batch ${batchId} was ${combine.message ?? 'stopped'} (preempted): the platform runs it again in the session that ran it; wait for it`,
+    );
+  if (combine.state !== 'failed')
     throw new BatchActionError(
       `the combine of batch ${batchId} is ${combine.state}${combine.message ? ` (${combine.message})` : ''}: wait for it to end`,
     );

@@ -230,7 +230,26 @@ test('re-run combine: one session of its own, waited for until its status file r
   view = await poll();
   expect(view.combine).toMatchObject({ state: 'running', session: second.sessionId });
   expect(combineRunner(view.combine!)).toBe(`session ${second.sessionId} (re-run)`);
-  // Killed without a trace (its session ended while the status says running): failed.
+  // Preempted: interrupted while its session waits to run again; not re-run meanwhile.
+  await combineStatus({ runBy: 'session', attempt: 2, state: 'interrupted', signal: 'TERM' });
+  world.set(3, 'Pending', false);
+  view = await poll();
+  expect(view.combine).toMatchObject({ state: 'interrupted', message: 'stopped by SIGTERM' });
+  await expect(rerunCombine(world.client, store, view)).rejects.toThrow(
+    /was stopped by SIGTERM \(preempted\): the platform runs it again in the session that ran it/,
+  );
+  world.set(3, 'Failed', true);
+  view = await poll();
+  expect(view.combine).toMatchObject({
+    state: 'failed',
+    message: `stopped by SIGTERM, and its session ${second.sessionId} ended: nothing runs it again`,
+  });
+  // Run again by the platform, then killed without a trace (its session ended while the status says
+  // running): failed.
+  world.set(3, 'Running', true);
+  await combineStatus({ runBy: 'session', attempt: 2, state: 'running' });
+  view = await poll();
+  expect(view.combine).toMatchObject({ state: 'running' });
   world.set(3, 'Error', true);
   view = await poll();
   expect(view.combine).toMatchObject({

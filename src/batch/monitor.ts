@@ -664,28 +664,24 @@ export class BatchMonitor {
         ...(status.end ? { end: status.end } : {}),
         ...(typeof status.exitCode === 'number' ? { exitCode: status.exitCode } : {}),
       };
-      if (status.state === 'running') {
-        if (status.runBy === 'session' && rerun) {
-          if (rerunSession && ENDED.has(rerunSession.status))
-            return {
-              ...common,
-              state: 'failed',
-              message: `its session ${rerun.sessionId} ended while running the combine`,
-            };
-          return { ...common, state: 'running' };
-        }
-        const runner = replicas.find((r) => r.replica === status.runBy);
-        // Its replica's session ended while the combine was recorded running: killed without a trace.
-        if (runner && (runner.cleanedUp || (runner.sessionStatus && ENDED.has(runner.sessionStatus))))
-          return {
-            ...common,
-            state: 'failed',
-            message: `replica ${status.runBy} ended while running the combine`,
-          };
-        return { ...common, state: 'running' };
+      // Who runs it: a replica, or the session of a re-run. Once that session has ended, nothing will run
+      // (or finish) this attempt: a combine recorded running or interrupted then is a failed one.
+      const bySession = status.runBy === 'session' && rerun !== undefined;
+      const runner = bySession ? undefined : replicas.find((r) => r.replica === status.runBy);
+      const runnerEnded = bySession
+        ? Boolean(rerunSession && ENDED.has(rerunSession.status))
+        : Boolean(runner && (runner.cleanedUp || (runner.sessionStatus && ENDED.has(runner.sessionStatus))));
+      const who = bySession ? `its session ${rerun!.sessionId}` : `replica ${status.runBy}`;
+      if (status.state === 'running')
+        return runnerEnded
+          ? { ...common, state: 'failed', message: `${who} ended while running the combine` }
+          : { ...common, state: 'running' };
+      if (status.state === 'interrupted') {
+        const stopped = `stopped by SIG${status.signal ?? 'TERM'}`;
+        return runnerEnded
+          ? { ...common, state: 'failed', message: `${stopped}, and ${who} ended: nothing runs it again` }
+          : { ...common, state: 'interrupted', message: stopped };
       }
-      if (status.state === 'interrupted')
-        return { ...common, state: 'interrupted', message: `stopped by SIG${status.signal ?? 'TERM'}` };
       return { ...common, state: status.exitCode === 0 ? 'completed' : 'failed' };
     }
     const unsuccessful = replicas.filter((r) => UNSUCCESSFUL_STATES.has(r.state));
