@@ -1,5 +1,6 @@
 import { nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
+import { SkahaError } from '../skaha';
 import { LogViewerContent } from './logviewer';
 import { CanfarModel } from './model';
 import { DEFAULT_SETTINGS } from './tokens';
@@ -154,6 +155,26 @@ describe('LogViewerContent', () => {
     expect(rows).toHaveLength(3);
     expect(rows[2].className).toBe('jp-mod-warning');
     expect(rows[2].textContent).toContain('ErrImagePull');
+    content.dispose();
+    model.dispose();
+  });
+
+  it('says a queued session has no pod yet when the service answers its events with 404, not an error', async () => {
+    const { service, model, content } = await setup();
+    service.eventsError = new SkahaError('not-found', 'events of session abc: 404 session abc not found.', {
+      status: 404,
+    });
+    content.tabs.currentIndex = 1;
+    await eventually(() => content.eventsView.node.textContent !== '');
+    expect(content.eventsView.node.textContent).toBe(
+      'No events: the session has no pod yet (queued) or no longer has one.',
+    );
+    // Any other failure is shown as one.
+    service.eventsError = new SkahaError('server-error', 'events of session abc: 500 boom', { status: 500 });
+    content.tabs.currentIndex = 0;
+    content.tabs.currentIndex = 1;
+    await eventually(() => content.eventsView.node.textContent?.includes('boom') === true);
+    expect(content.eventsView.node.textContent).toContain('500 boom');
     content.dispose();
     model.dispose();
   });

@@ -8,6 +8,7 @@ import { MainAreaWidget } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Poll } from '@lumino/polling';
 import { Panel, TabBar, TabPanel, Widget } from '@lumino/widgets';
+import { SkahaError } from '../skaha';
 import type { SessionEvent } from '../skaha';
 import { canfarIcon } from './icons';
 import { TERMINAL } from './grouping';
@@ -281,7 +282,10 @@ export class LogViewerContent extends Panel {
     try {
       this.eventsView.showEvents(await model.service.events(sessionId));
     } catch (error) {
-      this.eventsView.showError(describeError(error, model.state.info));
+      // The service answers 404 for the events of a session without a pod (queued, or cleaned up): that
+      // is no error, the empty pane says why.
+      if (error instanceof SkahaError && error.code === 'not-found') this.eventsView.showEvents([]);
+      else this.eventsView.showError(describeError(error, model.state.info));
     }
   }
 

@@ -41,6 +41,8 @@ export class FakeService implements SessionService {
   /** When set, `list` rejects with it. */
   listError?: Error;
   statsError?: Error;
+  /** When set, `events` rejects with it. */
+  eventsError?: Error;
 
   count(name: string): number {
     return this.calls.filter((call) => call === name).length;
@@ -66,6 +68,7 @@ export class FakeService implements SessionService {
   }
   async events(id: string): Promise<SessionEvent[]> {
     this.calls.push(`events:${id}`);
+    if (this.eventsError) throw this.eventsError;
     return this.eventList[id] ?? [];
   }
   async delete(id: string): Promise<void> {

@@ -214,6 +214,46 @@ describe('canfar-lab against the local server', () => {
     expect(session.status).toBe('Completed');
   });
 
+  it('events of a queued session: no pod yet, said as such (exit 0); of an unknown id: the 404 (exit 1)', async () => {
+    const [blocker] = await cliJson<{ sessionId: string }[]>(
+      'create',
+      'headless',
+      IMAGE,
+      '-n',
+      'blocker',
+      '-c',
+      '4',
+      '--',
+      'sleep',
+      '60',
+    );
+    const [queued] = await cliJson<{ sessionId: string }[]>(
+      'create',
+      'headless',
+      IMAGE,
+      '-n',
+      'waits',
+      '--',
+      'true',
+    );
+    try {
+      const [session] = await cliJson<{ status: string; startTime?: string }[]>('info', queued.sessionId);
+      expect(session.status).toBe('Pending');
+      expect(session.startTime).toBeUndefined();
+      expect(await cli('events', queued.sessionId)).toEqual({
+        code: 0,
+        stdout: '',
+        stderr: `No events: session ${queued.sessionId} waits in the platform's queue (it has no pod yet).\n`,
+      });
+      expect(await cliJson('events', queued.sessionId)).toEqual([]);
+      const unknown = await cli('events', 'zzzzzzzz');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('404');
+    } finally {
+      await cli('delete', '-f', blocker.sessionId, queued.sessionId);
+    }
+  });
+
   it('bad input is refused before any request: exit 2, nothing created', async () => {
     const before = (await cliJson<unknown[]>('ps', '-a')).length;
     const cases: [string[], RegExp][] = [
