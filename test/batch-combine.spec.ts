@@ -74,15 +74,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
   test('-r 6 --follow: final.json holds every item once, combine-runs.txt one line, --follow waited for it', async () => {
     const dir = folderWith('once');
-    const run = await suite.cli([
-      'submit',
-      join(dir, 'pipeline.ipynb'),
-      '-r',
-      '6',
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const run = await suite.follow(['submit', join(dir, 'pipeline.ipynb'), '-r', '6']);
     expectExit(run, 0);
     expect(run.stdout).toMatch(/combine completed \(run by replica [1-6]; log logs\/combine\.log\)/);
     expect(run.stdout).toMatch(/6\/6 done.*combine completed/);
@@ -119,7 +111,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
       // Wake-up ~2.5 s from now, each replica within 0..jitter ms of it.
       const jitter = Math.floor(random() * 20);
       const deadline = (Date.now() + 2500) / 1000;
-      const run = await suite.cli([
+      const run = await suite.follow([
         'submit',
         join(dir, 'pipeline.ipynb'),
         '-r',
@@ -130,9 +122,6 @@ describe('combine, canary and expected outputs, end to end on the local server',
         `jitter_ms=${jitter}`,
         '--param',
         `seed=${rep}`,
-        '--follow',
-        '--interval',
-        '0.2',
       ]);
       expect(run.code === 0 ? 0 : `repetition ${rep}: exit ${run.code}: ${run.stderr}`).toBe(0);
       const { batchId, folder } = onlyBatch(dir);
@@ -165,15 +154,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
         { source: 'raise ValueError("nothing to merge")\n', tags: ['combine'] },
       ]),
     );
-    const run = await suite.cli([
-      'submit',
-      join(dir, 'nb.ipynb'),
-      '-r',
-      '2',
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const run = await suite.follow(['submit', join(dir, 'nb.ipynb'), '-r', '2']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /combine failed with exit code 1 \(log logs\/combine\.log\): .*logs\/combine\.log/,
@@ -195,16 +176,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
         'print("merged at last")',
       ),
     );
-    const again = await suite.cli([
-      'batch',
-      'rerun-combine',
-      manifest.batchId,
-      '--dir',
-      dir,
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const again = await suite.follow(['batch', 'rerun-combine', manifest.batchId, '--dir', dir]);
     expectExit(again, 0);
     expect(again.stdout).toMatch(
       new RegExp(
@@ -246,16 +218,13 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
   test('a failing replica: no combine; after batch rerun-failed (same folder) completes it, the combine runs once', async () => {
     const dir = folderWith('failing');
-    const run = await suite.cli([
+    const run = await suite.follow([
       'submit',
       join(dir, 'pipeline.ipynb'),
       '-r',
       '4',
       '--param',
       'fail_replica=3',
-      '--follow',
-      '--interval',
-      '0.2',
     ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
@@ -276,16 +245,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
     expect(existsSync(join(folder, 'combine-rerun-1.claim'))).toBe(false);
 
     writeFileSync(join(dir, 'fixed'), '');
-    const rerun = await suite.cli([
-      'batch',
-      'rerun-failed',
-      batchId,
-      '--dir',
-      dir,
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const rerun = await suite.follow(['batch', 'rerun-failed', batchId, '--dir', dir]);
     expectExit(rerun, 0);
     expect(rerun.stdout).toContain(
       `batch ${batchId}: replica(s) 3 launched again in the same folder: 1/1 launched`,
@@ -322,7 +282,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
   test('--canary with a notebook that fails: one session launched in total, the failure named', async () => {
     const dir = folderWith('canary-fails');
     const before = (await suite.server.api.list('?type=headless')).length;
-    const run = await suite.cli([
+    const run = await suite.follow([
       'submit',
       join(dir, 'pipeline.ipynb'),
       '-r',
@@ -332,9 +292,6 @@ describe('combine, canary and expected outputs, end to end on the local server',
       'fail_replica=1',
       '--name',
       'canfail',
-      '--follow',
-      '--interval',
-      '0.2',
     ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('canfail');
@@ -359,16 +316,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
   test('--canary with a notebook that works: the other replicas are launched only after the first completed', async () => {
     const dir = folderWith('canary-works');
-    const run = await suite.cli([
-      'submit',
-      join(dir, 'pipeline.ipynb'),
-      '-r',
-      '4',
-      '--canary',
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const run = await suite.follow(['submit', join(dir, 'pipeline.ipynb'), '-r', '4', '--canary']);
     expectExit(run, 0);
     expect(run.stdout).toMatch(
       /canary: replica 1 runs alone; the other 3 are launched once it completed with exit 0/,
@@ -410,7 +358,7 @@ describe('combine, canary and expected outputs, end to end on the local server',
 
   test('--expect with a replica that writes nothing: "output missing", counted as failed, no combine', async () => {
     const dir = folderWith('expect');
-    const run = await suite.cli([
+    const run = await suite.follow([
       'submit',
       join(dir, 'pipeline.ipynb'),
       '-r',
@@ -419,9 +367,6 @@ describe('combine, canary and expected outputs, end to end on the local server',
       'skip_replica=2',
       '--expect',
       'parts/part-{replica}.json',
-      '--follow',
-      '--interval',
-      '0.2',
     ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/replica 2 \(.*\) completed, output missing: parts\/part-2\.json/);

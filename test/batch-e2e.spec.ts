@@ -27,15 +27,7 @@ describe('canfar-lab submit, end to end on the local server', () => {
     const inputs = readdirSync(join(dir, 'inputs')).sort();
     expect(inputs).toHaveLength(30);
 
-    const run = await suite.cli([
-      'submit',
-      join(dir, 'demo.ipynb'),
-      '-r',
-      '8',
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const run = await suite.follow(['submit', join(dir, 'demo.ipynb'), '-r', '8']);
     expect(run.stderr).not.toMatch(/failed/);
     expectExit(run, 0);
     expect(run.stdout).toMatch(/8\/8 replica\(s\) launched/);
@@ -90,15 +82,7 @@ describe('canfar-lab submit, end to end on the local server', () => {
     const dir = join(suite.work, 'failing');
     mkdirSync(dir);
     copyFileSync(join(repo, 'examples/failing-cell/failing.ipynb'), join(dir, 'failing.ipynb'));
-    const run = await suite.cli([
-      'submit',
-      join(dir, 'failing.ipynb'),
-      '-r',
-      '3',
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const run = await suite.follow(['submit', join(dir, 'failing.ipynb'), '-r', '3']);
     expectExit(run, 1);
     expect(run.stderr).toMatch(/1 of 3 replica\(s\) failed/);
     expect(run.stderr).toMatch(
@@ -115,16 +99,7 @@ describe('canfar-lab submit, end to end on the local server', () => {
     expect(readFileSync(join(folder, 'logs/replica-3.platform.log'), 'utf8')).toContain('ZeroDivisionError');
 
     // rerun-failed: only replica 3 again, as REPLICA_ID=3 of 3, in the same batch folder (attempt 2).
-    const rerun = await suite.cli([
-      'batch',
-      'rerun-failed',
-      batchId,
-      '--dir',
-      dir,
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const rerun = await suite.follow(['batch', 'rerun-failed', batchId, '--dir', dir]);
     expectExit(rerun, 1);
     expect(rerun.stderr).toMatch(/replica 3 .* in cell 3: ZeroDivisionError/);
     expect(readdirSync(join(dir, 'canfar-batches'))).toEqual([batchId]);

@@ -56,16 +56,7 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
     ]);
     expect(readdirSync(dir)).toEqual(['nb.ipynb']);
 
-    const run = await suite.cli([
-      'submit',
-      join(dir, 'nb.ipynb'),
-      ...sweep,
-      '--name',
-      'grid',
-      '--follow',
-      '--interval',
-      '0.2',
-    ]);
+    const run = await suite.follow(['submit', join(dir, 'nb.ipynb'), ...sweep, '--name', 'grid']);
     expectExit(run, 0);
     expect(run.stdout).toMatch(/12\/12 replica\(s\) launched/);
 
@@ -206,16 +197,13 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         },
       ]),
     );
-    const run = await suite.cli([
+    const run = await suite.follow([
       'submit',
       join(dir, 'nb.ipynb'),
       '--sweep',
       'label=["a,b", "plain", "c d"]',
       '--param',
       'steps=3',
-      '--follow',
-      '--interval',
-      '0.2',
     ]);
     expectExit(run, 0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));
@@ -241,16 +229,13 @@ describe('canfar-lab submit --sweep, end to end on the local server', () => {
         { source: 'import json\nprint("VALUE", json.dumps([QUERY, other]))\n' },
       ]),
     );
-    const run = await suite.cli([
+    const run = await suite.follow([
       'submit',
       join(dir, 'nb.ipynb'),
       '--param',
       `other=${value}`,
       '--sweep',
       `QUERY=${JSON.stringify([value, 'SELECT * FROM t WHERE x=1'])}`,
-      '--follow',
-      '--interval',
-      '0.2',
     ]);
     expectExit(run, 0);
     const [batchId] = readdirSync(join(dir, 'canfar-batches'));

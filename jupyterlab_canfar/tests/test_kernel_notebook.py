@@ -96,6 +96,31 @@ def text_of(value):
     return "".join(value) if isinstance(value, list) else str(value or "")
 
 
+def execute(work, name, env):
+    """Runs notebook ``name`` of ``work`` headless (nbconvert, a real ipykernel); its executed cells."""
+    run = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            name,
+            "--output",
+            "executed.ipynb",
+            "--ExecutePreprocessor.timeout=240",
+        ],
+        cwd=str(work),
+        env={**env, "PYTHONPATH": REPO},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads((work / "executed.ipynb").read_text())["cells"]
+
+
 def stream(cell, name):
     return "".join(
         text_of(o["text"]) for o in cell["outputs"] if o["output_type"] == "stream" and o["name"] == name
@@ -108,28 +133,7 @@ def test_a_python_notebook_submits_follows_and_reads_a_batch_headless(local_serv
     work.mkdir()
     (work / "other.ipynb").write_text(json.dumps(notebook([OTHER_SOURCE])))
     (work / "magic.ipynb").write_text(json.dumps(notebook(CELLS)))
-    env = {**env, "PYTHONPATH": REPO}
-    run = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "nbconvert",
-            "--to",
-            "notebook",
-            "--execute",
-            "magic.ipynb",
-            "--output",
-            "executed.ipynb",
-            "--ExecutePreprocessor.timeout=240",
-        ],
-        cwd=str(work),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    cells = json.loads((work / "executed.ipynb").read_text())["cells"]
+    cells = execute(work, "magic.ipynb", env)
     load, ps, submit, api, logs, table, batches, missing, bad_flag = cells
 
     assert load["outputs"] == []
@@ -210,27 +214,7 @@ def test_a_failed_combine_runs_again_from_the_magic_alone(local_server, tmp_path
         "%canfar batch rerun-combine $bid",
     ]
     (work / "magic.ipynb").write_text(json.dumps(notebook(cells)))
-    run = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "nbconvert",
-            "--to",
-            "notebook",
-            "--execute",
-            "magic.ipynb",
-            "--output",
-            "executed.ipynb",
-            "--ExecutePreprocessor.timeout=240",
-        ],
-        cwd=str(work),
-        env={**env, "PYTHONPATH": REPO},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    _, submit, api, again, twice = json.loads((work / "executed.ipynb").read_text())["cells"]
+    _, submit, api, again, twice = execute(work, "magic.ipynb", env)
 
     [first] = rich(submit)
     assert first["data"]["application/vnd.canfar.batch+json"]["combine"]["state"] == "failed"

@@ -1,4 +1,4 @@
-/** Confirmations before destructive actions, honouring the "confirm before delete" setting. */
+/** Confirmations before actions (deletions honour the "confirm before delete" setting). */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
@@ -13,12 +13,23 @@ export async function confirmDelete(
   body: string,
 ): Promise<boolean> {
   if (!confirm) return true;
+  return confirmAction(trans, title, body, trans.__('Delete'), true);
+}
+
+/** Resolves true when the user accepted the dialog: Cancel, or `ok` (in the warning style with `warn`). */
+export async function confirmAction(
+  trans: TranslationBundle,
+  title: string,
+  body: string,
+  ok: string,
+  warn = false,
+): Promise<boolean> {
   const result = await showDialog({
     title,
     body,
     buttons: [
       Dialog.cancelButton({ label: trans.__('Cancel') }),
-      Dialog.warnButton({ label: trans.__('Delete') }),
+      warn ? Dialog.warnButton({ label: ok }) : Dialog.okButton({ label: ok }),
     ],
   });
   return result.button.accept;

@@ -4,14 +4,7 @@
  */
 import { ILayoutRestorer } from '@jupyterlab/application';
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import {
-  Dialog,
-  ICommandPalette,
-  MainAreaWidget,
-  Notification,
-  showDialog,
-  WidgetTracker,
-} from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -26,6 +19,7 @@ import { BatchBridge } from './batch-bridge';
 import { ContentsBatchStore } from './contents-store';
 import type { BatchGroup } from './grouping';
 import { createLabClient, fetchInfo } from './api';
+import { confirmAction } from './dialogs';
 import { sessionActions } from './actions';
 import { canfarIcon } from './icons';
 import { createLogViewer } from './logviewer';
@@ -269,20 +263,18 @@ const batchesPlugin: JupyterFrontEndPlugin<ICanfarBatches> = {
         const view = viewOf(args);
         const onlyFailed = Boolean(args.onlyFailed);
         const count = onlyFailed ? failedReplicas(view).length : view.manifest.replicaCount;
-        const answer = await showDialog({
-          title: onlyFailed ? trans.__('Re-run failed replicas?') : trans.__('Re-run batch?'),
-          body: trans._n(
+        const launch = await confirmAction(
+          trans,
+          onlyFailed ? trans.__('Re-run failed replicas?') : trans.__('Re-run batch?'),
+          trans._n(
             'Launch %1 replica of %2 again, with the same script, image and resources?',
             'Launch %1 replicas of %2 again, with the same script, image and resources?',
             count,
             view.name,
           ),
-          buttons: [
-            Dialog.cancelButton({ label: trans.__('Cancel') }),
-            Dialog.okButton({ label: trans.__('Launch') }),
-          ],
-        });
-        if (!answer.button.accept) return;
+          trans.__('Launch'),
+        );
+        if (!launch) return;
         await reportLaunch(app, model, trans, count, (progress) =>
           bridge.rerun(view.batchId, onlyFailed, model.settings.maxConcurrentSubmissions, progress),
         );
@@ -293,19 +285,17 @@ const batchesPlugin: JupyterFrontEndPlugin<ICanfarBatches> = {
       execute: async (args) => {
         const view = viewOf(args);
         const file = view.manifest.combine?.file ?? 'combine.py';
-        const answer = await showDialog({
-          title: trans.__('Re-run the combine step?'),
-          body: trans.__(
+        const confirmed = await confirmAction(
+          trans,
+          trans.__('Re-run the combine step?'),
+          trans.__(
             'One session runs %1 of the batch folder of %2 again (fix it there first); the replicas are not run again, and its log is appended to logs/combine.log.',
             file,
             view.name,
           ),
-          buttons: [
-            Dialog.cancelButton({ label: trans.__('Cancel') }),
-            Dialog.okButton({ label: trans.__('Run combine') }),
-          ],
-        });
-        if (!answer.button.accept) return;
+          trans.__('Run combine'),
+        );
+        if (!confirmed) return;
         const id = Notification.emit(
           trans.__('Launching the combine step of %1…', view.name),
           'in-progress',

@@ -19,6 +19,7 @@ import { currentSessionImage, SubmitForm } from './submit';
 import type { SubmitContext, SubmitInput, SubmitValue } from './submit';
 import { CommandIDs, ICanfarBatches, ICanfarModel, TRANSLATION_DOMAIN } from './tokens';
 import type { BatchBackend, SubmitOutcome, SubmitRequest } from './tokens';
+import { confirmAction } from './dialogs';
 
 export type { BatchBackend, SubmitOutcome, SubmitRequest };
 
@@ -85,15 +86,13 @@ async function submitNotebook(
 ): Promise<void> {
   const open = notebooks?.find((panel) => panel.context.path === path);
   if (open?.context.model.dirty) {
-    const answer = await showDialog({
-      title: trans.__('Unsaved changes'),
-      body: trans.__('%1 has unsaved changes. The replicas run the saved notebook.', PathExt.basename(path)),
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({ label: trans.__('Save and submit') }),
-      ],
-    });
-    if (!answer.button.accept) return;
+    const save = await confirmAction(
+      trans,
+      trans.__('Unsaved changes'),
+      trans.__('%1 has unsaved changes. The replicas run the saved notebook.', PathExt.basename(path)),
+      trans.__('Save and submit'),
+    );
+    if (!save) return;
     await open.context.save();
   }
 

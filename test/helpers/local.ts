@@ -149,6 +149,8 @@ export interface CliSuite {
   globals: string[];
   /** Runs `canfar-lab` with the suite's globals and environment. */
   cli(argv: string[]): Promise<CliResult>;
+  /** `cli(argv)` followed to the end of the batch (`--follow`), polling every 0.2 s. */
+  follow(argv: string[]): Promise<CliResult>;
 }
 
 /**
@@ -156,7 +158,11 @@ export interface CliSuite {
  * work folder); the returned object is filled in by then.
  */
 export function cliSuite(prefix: string, options: LocalServerOptions = {}): CliSuite {
-  const suite = { cli: (argv: string[]) => runCli([...suite.globals, ...argv], suite.env) } as CliSuite;
+  const cli = (argv: string[]) => runCli([...suite.globals, ...argv], suite.env);
+  const suite = {
+    cli,
+    follow: (argv: string[]) => cli([...argv, '--follow', '--interval', '0.2']),
+  } as CliSuite;
   beforeAll(async () => {
     suite.server = await startTestServer(options);
     suite.work = mkdtempSync(join(tmpdir(), prefix));

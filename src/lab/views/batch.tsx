@@ -18,6 +18,7 @@ import type { ReplicaRowActions } from './replicas';
 import type { BatchUi, Clock } from './state';
 import { useEvent, useNow } from './state';
 import { ReplicaTimeline } from './timeline';
+import { PanelButton } from './button';
 
 /** What a batch's buttons do; optional ones are not offered when absent. */
 export interface BatchActions extends ReplicaRowActions {
@@ -105,14 +106,9 @@ function BatchItemImpl({ group, ui, trans, clock, actions, onChange }: BatchItem
                   actions={actions}
                 />
               </ul>
-              <button
-                type="button"
-                className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-                data-canfar-action="close-opened"
-                onClick={() => onChange(group.key, { selected: undefined })}
-              >
+              <PanelButton action="close-opened" onClick={() => onChange(group.key, { selected: undefined })}>
                 {trans.__('Close')}
-              </button>
+              </PanelButton>
             </div>
           )}
           <FailureGroups
@@ -164,10 +160,8 @@ function BatchButtons({
 }): JSX.Element {
   const recorded = group.manifest !== undefined;
   const button = (label: string, title: string, action: string, onClick: () => void) => (
-    <button
-      type="button"
-      className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-      data-canfar-action={action}
+    <PanelButton
+      action={action}
       title={title}
       onClick={(event) => {
         event.stopPropagation();
@@ -175,7 +169,7 @@ function BatchButtons({
       }}
     >
       {label}
-    </button>
+    </PanelButton>
   );
   return (
     <span className="jp-CanfarPanel-actions">
@@ -384,26 +378,22 @@ function CombineStep({
         </span>
       )}
       {actions.openFile && folder && combine.state !== 'waiting' && combine.state !== 'skipped' && (
-        <button
-          type="button"
-          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-          data-canfar-action="combine-log"
+        <PanelButton
+          action="combine-log"
           title={trans.__('Open the log of the combine step (%1)', combine.log)}
           onClick={() => actions.openFile?.(`${folder}/${combine.log}`)}
         >
           {trans.__('Log')}
-        </button>
+        </PanelButton>
       )}
       {canRerun && (
-        <button
-          type="button"
-          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-          data-canfar-action="rerun-combine"
+        <PanelButton
+          action="rerun-combine"
           title={trans.__('Run the combine step again, alone (fix its script in the batch folder first)')}
           onClick={() => actions.rerunCombine?.(group)}
         >
           {trans.__('Re-run combine')}
-        </button>
+        </PanelButton>
       )}
     </div>
   );

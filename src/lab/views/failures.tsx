@@ -9,6 +9,7 @@ import type { FailureGroup } from '../../batch';
 import { batchFailures } from '../grouping';
 import type { BatchGroup, ReplicaRow } from '../tokens';
 import { defaultTrans, failureTitle } from './labels';
+import { PanelButton } from './button';
 
 /** Replicas listed under an open failure group; the replica list (filter "failed") shows them all. */
 const MAX_LISTED = 50;
@@ -102,15 +103,13 @@ function FailureItem({
                   <span className="jp-CanfarFailures-message">{item.message}</span>
                 )}
                 {onOpenLog && row && (row.session?.id ?? row.sessionId) && (
-                  <button
-                    type="button"
-                    className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-                    data-canfar-action="logs"
+                  <PanelButton
+                    action="logs"
                     title={trans.__('Show the log of %1', item.name)}
                     onClick={() => onOpenLog(row)}
                   >
                     {trans.__('Logs')}
-                  </button>
+                  </PanelButton>
                 )}
               </li>
             );

@@ -7,6 +7,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import type { PlatformStats } from '../../skaha';
 import type { CanfarInfo } from '../tokens';
+import { PanelButton } from './button';
 
 export interface PanelHeaderProps {
   info?: CanfarInfo;
@@ -46,26 +47,22 @@ function PanelHeaderImpl({
       <div className="jp-CanfarPanel-titleRow">
         <h2 className="jp-CanfarPanel-title">CANFAR</h2>
         {onSubmit && (
-          <button
-            type="button"
-            className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-            data-canfar-action="submit"
+          <PanelButton
+            action="submit"
             title={trans.__('Submit the current notebook as a headless batch')}
             onClick={onSubmit}
           >
             {trans.__('Submit…')}
-          </button>
+          </PanelButton>
         )}
-        <button
-          type="button"
-          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-          data-canfar-action="refresh"
+        <PanelButton
+          action="refresh"
           aria-label={trans.__('Refresh now')}
           title={trans.__('Refresh now')}
           onClick={onRefresh}
         >
           <refreshIcon.react tag="span" elementPosition="center" />
-        </button>
+        </PanelButton>
       </div>
       {info?.versionWarning && (
         <div

@@ -14,6 +14,7 @@ import { statusLabel } from './labels';
 import { SessionButtons } from './replicas';
 import { DEFAULT_BATCH_UI } from './state';
 import type { Clock, PanelUiStore } from './state';
+import { PanelButton } from './button';
 
 /** Everything the panel's buttons do. */
 export interface PanelViewActions extends BatchActions {
@@ -74,15 +75,9 @@ export function CanfarPanelView({ model, ui, clock, trans, actions }: CanfarPane
             role="alert"
           >
             <p>{state.problem.message}</p>
-            <button
-              type="button"
-              className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-              data-canfar-action="retry"
-              title={trans.__('Poll again now')}
-              onClick={refresh}
-            >
+            <PanelButton action="retry" title={trans.__('Poll again now')} onClick={refresh}>
               {trans.__('Try again')}
-            </button>
+            </PanelButton>
           </div>
         )}
         {state.batchProblem && (

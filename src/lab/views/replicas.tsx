@@ -13,6 +13,7 @@ import { rowKey } from './grid';
 import { endedDuration, formatRunningFor, formatStart, replicaLabel } from './labels';
 import type { BatchUi, Clock, ReplicaFilter } from './state';
 import { useNow } from './state';
+import { PanelButton } from './button';
 
 export const PAGE_SIZE = 50;
 
@@ -36,34 +37,28 @@ export function SessionButtons({
 }): JSX.Element {
   return (
     <span className="jp-CanfarPanel-actions">
-      <button
-        type="button"
-        className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-        data-canfar-action="logs"
+      <PanelButton
+        action="logs"
         title={trans.__('Show the log of %1', session.name)}
         onClick={() => actions.openLogs(session, 'log')}
       >
         {trans.__('Logs')}
-      </button>
-      <button
-        type="button"
-        className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-        data-canfar-action="events"
+      </PanelButton>
+      <PanelButton
+        action="events"
         title={trans.__('Show the events of %1', session.name)}
         onClick={() => actions.openLogs(session, 'events')}
       >
         {trans.__('Events')}
-      </button>
+      </PanelButton>
       {canDelete && (
-        <button
-          type="button"
-          className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-          data-canfar-action="delete"
+        <PanelButton
+          action="delete"
           title={trans.__('Delete session %1', session.name)}
           onClick={() => actions.deleteSession(session)}
         >
           {trans.__('Delete')}
-        </button>
+        </PanelButton>
       )}
     </span>
   );
@@ -164,17 +159,15 @@ function ReplicaListImpl({
         <div className="jp-CanfarReplicas-toolbar">
           <div className="jp-CanfarReplicas-filters" role="group" aria-label={trans.__('Show')}>
             {FILTERS.map((filter) => (
-              <button
+              <PanelButton
                 key={filter}
-                type="button"
-                className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
                 data-canfar-filter={filter}
                 aria-pressed={ui.filter === filter}
                 disabled={filter !== 'all' && counts[filter] === 0 && ui.filter !== filter}
                 onClick={() => change({ filter, page: 0 })}
               >
                 {`${filterLabel[filter]} ${counts[filter]}`}
-              </button>
+              </PanelButton>
             ))}
           </div>
           <label className="jp-CanfarReplicas-control">
@@ -195,16 +188,14 @@ function ReplicaListImpl({
               ))}
             </select>
           </label>
-          <button
-            type="button"
-            className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
+          <PanelButton
             aria-pressed={ui.descending}
-            data-canfar-action="descending"
+            action="descending"
             title={trans.__('Reverse the order')}
             onClick={() => change({ descending: !ui.descending, page: 0 })}
           >
             {trans.__('Descending')}
-          </button>
+          </PanelButton>
           {parameters.map((name) => (
             <label key={name} className="jp-CanfarReplicas-control">
               {name}
@@ -258,15 +249,13 @@ function ReplicaListImpl({
       {rows.length === 0 && <div className="jp-CanfarPanel-note">{trans.__('No replica matches.')}</div>}
       {pages > 1 && (
         <nav className="jp-CanfarReplicas-pager" aria-label={trans.__('Pages of replicas')}>
-          <button
-            type="button"
-            className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-            data-canfar-action="previous-page"
+          <PanelButton
+            action="previous-page"
             disabled={page === 0}
             onClick={() => change({ page: page - 1 })}
           >
             {trans.__('Previous')}
-          </button>
+          </PanelButton>
           <span data-canfar="page">
             {trans.__(
               '%1–%2 of %3',
@@ -275,15 +264,13 @@ function ReplicaListImpl({
               rows.length,
             )}
           </span>
-          <button
-            type="button"
-            className="jp-CanfarPanel-button jp-Button jp-mod-minimal"
-            data-canfar-action="next-page"
+          <PanelButton
+            action="next-page"
             disabled={page >= pages - 1}
             onClick={() => change({ page: page + 1 })}
           >
             {trans.__('Next')}
-          </button>
+          </PanelButton>
         </nav>
       )}
     </section>
